@@ -1,0 +1,48 @@
+"""The application factory: ``create_app(settings)`` builds the Flask app; nothing at import."""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import Flask, request
+
+from ..config import Settings
+from ..observability import configure_logging
+from ..pipeline import PosePipeline
+from .errors import ApiError, register_error_handlers
+from .json import OrjsonProvider
+from .routes import bp
+
+OPEN_PATHS = frozenset({"/health", "/openapi.json"})
+
+
+def create_app(
+    settings: Settings | None = None,
+    pipeline: PosePipeline | None = None,
+    start_loading: bool = True,
+) -> Flask:
+    """Build the app around one pipeline (one model instance per process)."""
+    settings = settings or Settings.from_env()
+    configure_logging(settings.log_level, settings.log_format)
+    app = Flask("pose_service", static_folder=None)
+    app.json = OrjsonProvider(app)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.config["POSE_SETTINGS"] = settings
+    pipeline = pipeline or PosePipeline(settings)
+    app.extensions["pose_pipeline"] = pipeline
+    register_error_handlers(app)
+    app.register_blueprint(bp)
+
+    if settings.auth_token:
+
+        @app.before_request
+        def _require_token() -> None:
+            if request.path in OPEN_PATHS:
+                return
+            given = request.headers.get("X-Pose-Service-Token", "")
+            if not hmac.compare_digest(given.encode(), settings.auth_token.encode()):
+                raise ApiError(401, "unauthorized", "missing or wrong X-Pose-Service-Token header")
+
+    if start_loading:
+        pipeline.start_loading()
+    return app

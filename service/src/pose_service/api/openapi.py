@@ -1,0 +1,200 @@
+"""The OpenAPI 3.1 document of the API, served at ``/openapi.json``.
+
+Written out by hand, next to the code that implements it, so that it states the backend's
+contract (``shared/contract.md``) precisely; the contract tests check the service against it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import __version__
+from ..skeleton import JOINT_ANGLE_TRIPLETS, SMPL_JOINT_NAMES
+from .requests import MAX_FRAME_NUMBER
+
+_NUM = {"type": "number"}
+_VEC3 = {"type": "array", "items": _NUM, "minItems": 3, "maxItems": 3}
+
+ERROR = {
+    "type": "object",
+    "required": ["error", "code"],
+    "properties": {
+        "error": {"type": "string", "description": "what is wrong, for people"},
+        "code": {"type": "string", "description": "machine-readable error code"},
+        "status": {"type": "string", "description": "service status, on 503 answers"},
+    },
+}
+
+KEYPOINT = {
+    "type": "object",
+    "required": ["name", "x", "y", "z", "x_3d", "y_3d", "z_3d", "confidence"],
+    "properties": {
+        "name": {"type": "string", "enum": list(SMPL_JOINT_NAMES)},
+        "x": {**_NUM, "description": "image pixels"},
+        "y": {**_NUM, "description": "image pixels"},
+        "z": {**_NUM, "description": "depth from the camera, metres"},
+        "x_3d": {**_NUM, "description": "metres, camera-aligned body frame"},
+        "y_3d": _NUM,
+        "z_3d": _NUM,
+        "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+    },
+}
+
+TEMPORAL = {
+    "type": "object",
+    "description": "Where the pose comes from (addition; old clients ignore it).",
+    "properties": {
+        "source": {"enum": ["detected", "predicted", "interpolated", None]},
+        "frames_since_detection": {"type": ["integer", "null"]},
+        "track_id": {"type": ["integer", "null"]},
+        "session_id": {"type": "string"},
+        "session_rule": {"type": "string"},
+        "flags": {"type": "array", "items": {"type": "string"}},
+        "scores": {"type": "object", "additionalProperties": _NUM},
+    },
+}
+
+FRAME = {
+    "type": "object",
+    "required": [
+        "frame_number", "frame_width", "frame_height", "has_3d", "keypoints", "keypoint_count",
+        "joints_3d_raw", "joint_angles_3d", "camera_translation", "scaled_focal_length",
+        "mesh_vertices", "mesh_vertices_data", "mesh_faces_data", "processing_time_ms",
+        "model_version", "tracking_confidence",
+    ],
+    "properties": {
+        "frame_number": {"type": "integer"},
+        "frame_width": {"type": "integer"},
+        "frame_height": {"type": "integer"},
+        "has_3d": {"type": "boolean"},
+        "keypoints": {"type": "array", "items": KEYPOINT, "maxItems": len(SMPL_JOINT_NAMES)},
+        "keypoint_count": {"type": "integer"},
+        "joints_3d_raw": {"type": ["array", "null"], "items": _VEC3},
+        "joint_angles_3d": {
+            "type": "object",
+            "properties": {name: _NUM for name in JOINT_ANGLE_TRIPLETS},
+            "description": "degrees, measured at the named joint",
+        },
+        "camera_translation": {"type": ["array", "null"], "items": _NUM},
+        "scaled_focal_length": _NUM,
+        "mesh_vertices": {"type": "integer"},
+        "mesh_vertices_data": {"type": ["array", "null"], "items": _VEC3},
+        "mesh_faces_data": {
+            "type": ["array", "null"],
+            "items": {"type": "array", "items": {"type": "integer"}},
+        },
+        "processing_time_ms": _NUM,
+        "model_version": {"type": "string"},
+        "tracking_confidence": {"type": "number", "minimum": 0, "maximum": 1},
+        "session_id": {"type": "string"},
+        "temporal": TEMPORAL,
+        "visualization": {"type": "string", "description": "data:image/png;base64,..."},
+        "error": {"type": "string", "description": "why has_3d is false"},
+        "error_code": {"type": ["string", "null"]},
+    },
+}  # fmt: skip
+
+HYBRID_REQUEST = {
+    "type": "object",
+    "required": ["image_base64"],
+    "properties": {
+        "image_base64": {
+            "type": "string",
+            "description": "base64 PNG or JPEG; a data:image/...;base64, prefix is accepted",
+        },
+        "frame_number": {"type": "integer", "minimum": 0, "maximum": MAX_FRAME_NUMBER},
+        "visualize": {"type": "boolean"},
+        "video_id": {
+            "type": "string",
+            "pattern": "^[A-Za-z0-9._:-]{1,128}$",
+            "description": "optional; also accepted as the X-Video-Id header",
+        },
+    },
+}
+
+HEALTH = {
+    "type": "object",
+    "required": ["status", "ready", "models", "service", "timestamp"],
+    "properties": {
+        "status": {"enum": ["ready", "warming_up", "not_ready"]},
+        "ready": {"type": "boolean"},
+        "models": {
+            "type": "object",
+            "additionalProperties": {"enum": ["loaded", "not_loaded"]},
+            "required": ["hmr2", "vitdet"],
+        },
+        "service": {"type": "string"},
+        "timestamp": {"type": "string"},
+    },
+}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def openapi_document() -> dict[str, Any]:
+    """The document (a fresh dict each call: callers may not mutate a shared one)."""
+    err = {"$ref": "#/components/schemas/Error"}
+    busy = {
+        **_json(err, "warming up, queue full, shutting down, or a retryable inference error"),
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "pose-service",
+            "version": __version__,
+            "description": "3D human pose per video frame, with temporal tracking that predicts "
+            "poses for frames where detection fails.",
+        },
+        "paths": {
+            "/pose/hybrid": {
+                "post": {
+                    "operationId": "poseHybrid",
+                    "summary": "Pose of the main subject in one frame",
+                    "parameters": [{
+                        "name": "X-Video-Id", "in": "header", "required": False,
+                        "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$"},
+                    }],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {
+                            "schema": {"$ref": "#/components/schemas/HybridRequest"}
+                        }},
+                    },
+                    "responses": {
+                        "200": _json({"$ref": "#/components/schemas/Frame"}, "the frame's pose"),
+                        "400": _json(err, "malformed request or image"),
+                        "401": _json(err, "token required"),
+                        "413": _json(err, "body or image too large"),
+                        "415": _json(err, "not JSON"),
+                        "500": _json(err, "internal fault"),
+                        "503": busy,
+                    },
+                }
+            },
+            "/health": {
+                "get": {
+                    "operationId": "health",
+                    "summary": "Readiness and model status",
+                    "responses": {"200": _json({"$ref": "#/components/schemas/Health"}, "status")},
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "operationId": "openapi",
+                    "summary": "This document",
+                    "responses": {"200": _json({"type": "object"}, "OpenAPI document")},
+                }
+            },
+        },
+        "components": {
+            "schemas": {
+                "HybridRequest": HYBRID_REQUEST,
+                "Frame": FRAME,
+                "Health": HEALTH,
+                "Error": ERROR,
+            }
+        },
+    }  # fmt: skip

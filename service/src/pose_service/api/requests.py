@@ -1,0 +1,89 @@
+"""Reading and validating a ``/pose/hybrid`` request; every problem is a named 4xx."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from flask import Request
+
+from .errors import ApiError
+
+MAX_FRAME_NUMBER = 10_000_000  # ~92 hours at 30 fps
+VIDEO_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+KNOWN_FIELDS = frozenset({"image_base64", "frame_number", "visualize", "video_id"})
+
+
+@dataclass(frozen=True)
+class HybridRequest:
+    """A validated ``/pose/hybrid`` request."""
+
+    image_base64: str
+    frame_number: int
+    visualize: bool
+    video_id: str | None
+
+
+def read_json_object(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object, or a 4xx naming what is wrong."""
+    mimetype = request.mimetype or ""
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"Content-Type must be application/json, not {mimetype or 'missing'!r}",
+        )
+    raw = request.get_data(cache=False)
+    if not raw:
+        raise ApiError(400, "invalid_json", "request body is empty; expected a JSON object")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, "invalid_json", f"request body is not valid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise ApiError(
+            400, "invalid_body", f"request body must be a JSON object, not {type(body).__name__}"
+        )
+    return body
+
+
+def parse_hybrid_request(request: Request) -> HybridRequest:
+    """Validate the fields of the contract (and the optional ``video_id``)."""
+    body = read_json_object(request)
+    image = body.get("image_base64")
+    if image is None:
+        raise ApiError(400, "missing_field", "image_base64 is required (base64 of a PNG or JPEG)")
+    if not isinstance(image, str):
+        raise ApiError(400, "invalid_type", f"image_base64 must be a string, not {_kind(image)}")
+    frame_number = body.get("frame_number")
+    if frame_number is None:
+        frame_number = 0
+    elif isinstance(frame_number, bool) or not isinstance(frame_number, int):
+        raise ApiError(
+            400, "invalid_type", f"frame_number must be an integer, not {_kind(frame_number)}"
+        )
+    elif not 0 <= frame_number <= MAX_FRAME_NUMBER:
+        raise ApiError(400, "invalid_value", f"frame_number must be within 0..{MAX_FRAME_NUMBER}")
+    visualize = body.get("visualize")
+    if visualize is None:
+        visualize = False
+    elif not isinstance(visualize, bool):
+        raise ApiError(400, "invalid_type", f"visualize must be a boolean, not {_kind(visualize)}")
+    video_id = body.get("video_id")
+    if video_id is None:
+        video_id = request.headers.get("X-Video-Id") or None
+    if video_id is not None:
+        if not isinstance(video_id, str):
+            raise ApiError(400, "invalid_type", f"video_id must be a string, not {_kind(video_id)}")
+        if not VIDEO_ID_PATTERN.match(video_id):
+            raise ApiError(
+                400, "invalid_value", "video_id must be 1-128 characters of A-Z a-z 0-9 . _ : -"
+            )
+    return HybridRequest(image, frame_number, visualize, video_id)
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
+            int: "a number", float: "a number"}.get(type(value), type(value).__name__)  # fmt: skip

@@ -1,0 +1,113 @@
+"""Building the ``/pose/hybrid`` answer from a frame outcome, exactly as the contract says.
+
+Arrays stay numpy until orjson writes them; the constant mesh faces are encoded once
+(``FacesCache``) and spliced in as a pre-encoded fragment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import orjson
+
+from ..camera import scaled_focal_length
+from ..drawing import draw_skeleton
+from ..imaging import encode_png_base64
+from ..pipeline import FrameOutcome
+from ..skeleton import SMPL_JOINT_NAMES, joint_angles_deg
+
+
+class FacesCache:
+    """The estimator's constant triangles, JSON-encoded once per process."""
+
+    def __init__(self, faces: np.ndarray | None) -> None:
+        self.fragment = (
+            None
+            if faces is None
+            else orjson.Fragment(orjson.dumps(faces, option=orjson.OPT_SERIALIZE_NUMPY))
+        )
+
+
+def keypoint_rows(
+    joints_3d: np.ndarray, keypoints_2d: np.ndarray, depth: np.ndarray, confidence: np.ndarray
+) -> list[dict[str, Any]]:
+    """The 24 ``{name, x, y, z, x_3d, y_3d, z_3d, confidence}`` rows."""
+    j = joints_3d.astype(np.float64).round(5).tolist()
+    k = keypoints_2d.astype(np.float64).round(2).tolist()
+    z = depth.astype(np.float64).round(5).tolist()
+    c = confidence.astype(np.float64).round(4).tolist()
+    return [
+        {"name": name, "x": k[i][0], "y": k[i][1], "z": z[i],
+         "x_3d": j[i][0], "y_3d": j[i][1], "z_3d": j[i][2], "confidence": c[i]}
+        for i, name in enumerate(SMPL_JOINT_NAMES)
+    ]  # fmt: skip
+
+
+def build_frame_answer(
+    outcome: FrameOutcome,
+    faces: FacesCache,
+    visualize: bool = False,
+) -> dict[str, Any]:
+    """The contract's response object (plus the optional ``temporal`` block)."""
+    frame, tracked = outcome.frame, outcome.tracked
+    pose = tracked.pose
+    focal = (
+        pose.focal_length
+        if pose is not None and pose.focal_length
+        else scaled_focal_length(frame.width, frame.height)
+    )
+    answer: dict[str, Any] = {
+        "frame_number": frame.frame_number,
+        "frame_width": frame.width,
+        "frame_height": frame.height,
+        "has_3d": pose is not None,
+        "keypoints": [],
+        "keypoint_count": 0,
+        "joints_3d_raw": None,
+        "joint_angles_3d": {},
+        "camera_translation": None,
+        "scaled_focal_length": round(float(focal), 3),
+        "mesh_vertices": 0,
+        "mesh_vertices_data": None,
+        "mesh_faces_data": None,
+        "processing_time_ms": 0.0,  # set by the caller, who holds the clock
+        "model_version": outcome.model_version,
+        "tracking_confidence": tracked.tracking_confidence,
+        "session_id": outcome.session_id,
+        "temporal": {
+            "source": tracked.source,
+            "frames_since_detection": tracked.frames_since_detection,
+            "track_id": tracked.track_id,
+            "session_id": outcome.session_id,
+            "session_rule": outcome.session_rule,
+            "flags": tracked.flags,
+            **({"scores": tracked.scores} if tracked.scores else {}),
+        },
+    }
+    if pose is None:
+        answer["error"] = tracked.error or "no pose"
+        answer["error_code"] = tracked.reason
+        if visualize:
+            answer["visualization"] = encode_png_base64(frame.rgb)
+        return answer
+    keypoints = keypoint_rows(
+        pose.joints_3d, pose.keypoints_2d, pose.depth(), pose.joint_confidence
+    )
+    answer.update(
+        keypoints=keypoints,
+        keypoint_count=len(keypoints),
+        joints_3d_raw=pose.joints_3d,
+        joint_angles_3d=joint_angles_deg(pose.joints_3d),
+        camera_translation=pose.camera_translation,
+    )
+    if pose.vertices is not None:
+        answer.update(
+            mesh_vertices=int(pose.vertices.shape[0]),
+            mesh_vertices_data=pose.vertices,
+            mesh_faces_data=faces.fragment,
+        )
+    if visualize:
+        drawn = draw_skeleton(frame.rgb, pose.keypoints_2d, tracked.source != "detected")
+        answer["visualization"] = encode_png_base64(drawn)
+    return answer

@@ -1,0 +1,150 @@
+"""The endpoints: ``POST /pose/hybrid``, ``GET /health``, ``GET /openapi.json``."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+from flask import Blueprint, Response, current_app, request
+
+from .. import __version__
+from ..estimators import TransientInferenceError
+from ..imaging import ImageError
+from ..observability import get_logger, memory_report
+from ..pipeline import FrameOutcome, NotReady, PosePipeline
+from ..scheduling import QueueFull, QueueTimeout, ShuttingDown
+from .errors import ApiError
+from .json import dumps_bytes
+from .openapi import openapi_document
+from .requests import parse_hybrid_request
+from .responses import FacesCache, build_frame_answer
+
+bp = Blueprint("pose", __name__)
+log = get_logger("pose_service.api")
+
+
+def _pipeline() -> PosePipeline:
+    return current_app.extensions["pose_pipeline"]
+
+
+def _faces() -> FacesCache:
+    cache = current_app.extensions.get("pose_faces")
+    if cache is None:
+        cache = FacesCache(_pipeline().faces)
+        current_app.extensions["pose_faces"] = cache
+    return cache
+
+
+@bp.post("/pose/hybrid")
+def pose_hybrid() -> Response:
+    """One frame in, one pose out (detected, predicted from the track, or none with a reason)."""
+    start = time.perf_counter()
+    req = parse_hybrid_request(request)
+    pipeline = _pipeline()
+    try:
+        frame, decode_ms = pipeline.decode(req.image_base64, req.frame_number)
+    except ImageError as exc:
+        raise ApiError(exc.status, exc.code, str(exc)) from exc
+    retry = {"Retry-After": str(pipeline.settings.retry_after_s)}
+    try:
+        outcome = pipeline.process(frame, req.video_id, _simulate_miss(pipeline))
+    except NotReady as exc:
+        code = "warming_up" if exc.status == "warming_up" else "model_unavailable"
+        raise ApiError(503, code, str(exc), {"status": exc.status}, retry) from exc
+    except QueueFull as exc:
+        raise ApiError(
+            503, "queue_full", f"service busy: {exc}", {"status": "busy"}, retry
+        ) from exc
+    except QueueTimeout as exc:
+        raise ApiError(503, "queue_timeout", str(exc), {"status": "busy"}, retry) from exc
+    except ShuttingDown as exc:
+        raise ApiError(503, "shutting_down", str(exc), {"status": "not_ready"}, retry) from exc
+    except TransientInferenceError as exc:
+        log.warning(
+            "inference_transient_error",
+            frame_number=req.frame_number,
+            error=str(exc),
+            **memory_report(),
+        )
+        raise ApiError(503, "inference_retryable", str(exc), {"status": "ready"}, retry) from exc
+    outcome.timings_ms["decode"] = decode_ms
+    build_start = time.perf_counter()
+    answer = build_frame_answer(outcome, _faces(), req.visualize)
+    # processing_time_ms: everything from arrival up to the final encoding.
+    answer["processing_time_ms"] = round((time.perf_counter() - start) * 1e3, 2)
+    body = dumps_bytes(answer)
+    outcome.timings_ms["serialise"] = (time.perf_counter() - build_start) * 1e3
+    total_ms = (time.perf_counter() - start) * 1e3
+    _log_frame(outcome, total_ms)
+    return current_app.response_class(body, mimetype="application/json")
+
+
+def _simulate_miss(pipeline: PosePipeline) -> bool:
+    header = request.headers.get("X-Simulate-Miss", "").lower() in {"1", "true", "yes"}
+    if header and not pipeline.settings.allow_simulated_misses:
+        raise ApiError(
+            400,
+            "simulated_misses_disabled",
+            "X-Simulate-Miss needs POSE_SERVICE_ALLOW_SIMULATED_MISSES=true on the service",
+        )
+    return header
+
+
+def _log_frame(outcome: FrameOutcome, total_ms: float) -> None:
+    tracked = outcome.tracked
+    fields = {
+        "frame_number": outcome.frame.frame_number,
+        "session": outcome.session_id,
+        "source": tracked.source,
+        "confidence": tracked.tracking_confidence,
+        "track_id": tracked.track_id,
+        "frames_since_detection": tracked.frames_since_detection,
+        "timings_ms": {k: round(v, 2) for k, v in outcome.timings_ms.items()},
+        "total_ms": round(total_ms, 2),
+    }
+    if tracked.flags:
+        fields["flags"] = tracked.flags
+    if tracked.pose is None:
+        log.warning("frame_lost", reason=tracked.reason, error=tracked.error, **fields)
+    else:
+        log.info("frame", **fields)
+    if "outlier_rejected" in tracked.flags or "reacquired" in tracked.flags:
+        log.warning("temporal_coherence_broken", scores=tracked.scores, **fields)
+    if total_ms > _pipeline().settings.slow_frame_ms:
+        log.warning("slow_frame", total_ms=round(total_ms, 1), **memory_report())
+
+
+@bp.get("/health")
+def health() -> Response:
+    """Readiness for the backend and the systemd timer; never waits for the model."""
+    pipeline = _pipeline()
+    models = pipeline.estimator.model_status()
+    body = {
+        "status": pipeline.status,
+        "ready": pipeline.status == "ready",
+        "models": models,
+        "service": "pose-service",
+        "timestamp": datetime.now(timezone.utc).isoformat(),
+        "version": __version__,
+        "estimator": pipeline.estimator.name,
+        "uptime_s": round(time.time() - pipeline.started, 1),
+        "load_seconds": pipeline.load_seconds,
+        "queue": {
+            "busy": pipeline.gate.busy,
+            "waiting": pipeline.gate.waiting,
+            "capacity": pipeline.gate.capacity,
+            "served": pipeline.gate.served,
+            "refused": pipeline.gate.refused,
+        },
+        "sessions": len(pipeline.router),
+        "tracker": {"max_gap_frames": pipeline.settings.track_max_gap_frames},
+        **pipeline.estimator.describe(),
+    }
+    if pipeline.load_error:
+        body["error"] = pipeline.load_error
+    return current_app.json.response(body)
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    return current_app.json.response(openapi_document())

@@ -1,0 +1,193 @@
+"""The ``pose-service`` command: ``serve``, ``check``, ``demo``.
+
+Every option can also come from the ``POSE_SERVICE_*`` environment; the command line wins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from .config import ENV_PREFIX, Settings
+
+REPO_DATA = Path(__file__).resolve().parents[3] / "data"  # the repository's data/ (dev checkout)
+DEFAULT_VIDEO_CANDIDATES = (
+    REPO_DATA / "runner-180f.mp4",
+    Path(__file__).resolve().parents[4] / "shared" / "data" / "runner-180f.mp4",
+)
+
+
+def _default_url() -> str:
+    settings = Settings.from_env()
+    host = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host
+    return f"http://{host}:{settings.port}"
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the service in the foreground under gunicorn (exec: systemd sees gunicorn itself)."""
+    overrides = {"estimator": args.estimator, "host": args.host, "port": args.port,
+                 "threads": args.threads}  # fmt: skip
+    settings = Settings.from_env(**overrides)  # validates before gunicorn starts
+    os.environ.update(settings.as_env())
+    argv = [sys.executable, "-m", "gunicorn", "-c", "python:pose_service.gunicorn_conf"]
+    os.execv(sys.executable, argv)
+    return 0  # pragma: no cover - exec does not return
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Probe /health: exit 0 when ready, 1 otherwise; one line of explanation."""
+    from .health_client import describe_health
+
+    ready, line = describe_health(args.url or _default_url(), args.timeout)
+    print(line)
+    return 0 if ready else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Stream a video like the backend; start a local lite service when none answers."""
+    from . import demo
+    from .health_client import describe_health, start_service, stop_service, wait_until_ready
+
+    video = (
+        Path(args.video)
+        if args.video
+        else next((p for p in DEFAULT_VIDEO_CANDIDATES if p.is_file()), None)
+    )
+    if video is None or not video.is_file():
+        print(
+            f"no video: pass --video PATH (looked in {[str(p) for p in DEFAULT_VIDEO_CANDIDATES]})",
+            file=sys.stderr,
+        )
+        return 2
+    url = args.url or _default_url()
+    process = None
+    if args.url is None and not describe_health(url, 2.0)[0]:
+        settings = Settings.from_env()
+        log_path = Path(tempfile.gettempdir()) / "pose-service-demo.log"
+        print(
+            f"starting a local service ({args.estimator}) on {url}; log: {log_path}",
+            file=sys.stderr,
+        )
+        env = {ENV_PREFIX + "ESTIMATOR": args.estimator,
+               ENV_PREFIX + "ALLOW_SIMULATED_MISSES": "true"}  # fmt: skip
+        process = start_service(settings.host, settings.port, env, str(log_path))
+        try:
+            seconds = wait_until_ready(url, 300.0, process)
+        except (TimeoutError, RuntimeError) as exc:
+            stop_service(process)
+            print(f"the service did not become ready: {exc} (see {log_path})", file=sys.stderr)
+            return 1
+        print(f"service ready in {seconds:.1f} s", file=sys.stderr)
+    try:
+        frames = list(demo.video_frames_png(video, args.width))
+        if args.max_frames:
+            frames = frames[: args.max_frames]
+        dropped = None
+        report: dict[str, object] = {"video": str(video), "url": url}
+        if args.drop_share > 0:
+            dropped = demo.burst_miss_mask(len(frames), args.drop_share, args.burst, args.seed)
+            print("pass 1/2: every frame (the reference)", file=sys.stderr)
+            reference = demo.stream_video(url, frames, None, args.spacing_ms, not args.quiet)
+            print(
+                f"pass 2/2: {int(dropped.sum())} of {len(frames)} frames hidden from the "
+                f"estimator in bursts of {args.burst[0]}-{args.burst[1]}",
+                file=sys.stderr,
+            )
+        result = demo.stream_video(url, frames, dropped, args.spacing_ms, not args.quiet)
+        report["summary"] = result.summary(dropped)
+        if dropped is not None:
+            report["reference_summary"] = reference.summary()
+            report["predicted_keypoint_error_px"] = demo.keypoint_pixel_error(
+                result.answers, reference.answers, dropped
+            )
+    finally:
+        if process is not None:
+            stop_service(process)
+    _print_report(report, args.json)
+    return 0
+
+
+def _print_report(report: dict[str, object], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    summary = report["summary"]
+    assert isinstance(summary, dict)
+    print(f"video: {report['video']}")
+    print(
+        f"frames answered: {summary['answered_200']}/{summary['frames']}  "
+        f"with a pose: {summary['with_pose']} (coverage {summary['coverage']:.1%}, "
+        f"{summary['coverage_after_first_detection']:.1%} after the first detection)"
+    )
+    print(
+        f"detected: {summary['detected']}  predicted by the tracker: {summary['predicted']}  "
+        f"hidden from the estimator: {summary['dropped']}"
+    )
+    print(
+        f"per frame: service {summary['processing_ms_p50']} ms p50; round trip "
+        f"{summary['round_trip_ms_p50']} ms p50, {summary['round_trip_ms_p95']} ms p95"
+    )
+    if "predicted_keypoint_error_px" in report:
+        print(
+            f"predicted keypoints vs the undropped run: "
+            f"{report['predicted_keypoint_error_px']} px mean error"
+        )
+
+
+def _burst(text: str) -> tuple[int, int]:
+    low, _, high = text.partition("-")
+    return int(low), int(high or low)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pose-service", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the service under gunicorn (foreground)")
+    serve.add_argument("--estimator", choices=["hmr2", "lite", "replay"])
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--threads", type=int)
+    serve.set_defaults(func=cmd_serve)
+
+    check = sub.add_parser("check", help="probe /health; exit 0 when ready")
+    check.add_argument("--url", help="default: http://POSE_SERVICE_HOST:POSE_SERVICE_PORT")
+    check.add_argument("--timeout", type=float, default=5.0)
+    check.set_defaults(func=cmd_check)
+
+    demo = sub.add_parser("demo", help="stream a video the way the backend does")
+    demo.add_argument("--video", help="default: the runner clip")
+    demo.add_argument("--url", help="a running service; default: start a local one if none answers")
+    demo.add_argument("--estimator", default="lite", choices=["hmr2", "lite", "replay"])
+    demo.add_argument(
+        "--drop-share",
+        type=float,
+        default=0.0,
+        help="share of frames hidden from the estimator (HMR2 misses ~0.36)",
+    )
+    demo.add_argument("--burst", type=_burst, default=(1, 8), help="miss burst lengths, e.g. 1-8")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--width", type=int, default=640, help="resize frames like the backend")
+    demo.add_argument("--spacing-ms", type=float, default=50.0)
+    demo.add_argument("--max-frames", type=int, default=0)
+    demo.add_argument("--json", action="store_true", help="print the report as JSON")
+    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ValueError as exc:  # bad settings: say which, no traceback
+        print(f"pose-service: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""Every knob of the service, in one place.
+
+Each field of :class:`Settings` is read from the environment variable ``POSE_SERVICE_<NAME>``
+(upper case), which is what the Ansible role writes into the service's env file. Command-line
+options override the environment. Nothing else in the package reads the environment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+
+ENV_PREFIX = "POSE_SERVICE_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Service configuration. Field docs say why each default is what it is."""
+
+    # --- serving -------------------------------------------------------------------------
+    estimator: str = "lite"  # hmr2 | lite | replay
+    host: str = "127.0.0.1"  # loopback by default: nothing is exposed unless asked
+    port: int = 5000  # what the backend's POSE_SERVICE_URL defaults to
+    threads: int = 8  # backend runs up to 4 streams + direct calls + /health probes
+    graceful_timeout_s: float = 30.0  # SIGTERM lets the in-flight frame finish
+    worker_timeout_s: float = 120.0  # gunicorn heartbeat; equals the backend's request timeout
+    max_body_bytes: int = 32 * 1024 * 1024  # a 4K PNG as base64 is ~30 MB
+    max_image_pixels: int = 36_000_000  # 8K; anything bigger is a decompression bomb (413)
+    auth_token: str = ""  # shared secret for the X-Pose-Service-Token header; empty = off
+
+    # --- scheduling ----------------------------------------------------------------------
+    queue_size: int = 16  # frames allowed to wait for the model before 503 + Retry-After
+    queue_timeout_s: float = 110.0  # waiting longer than the backend's 120 s timeout is useless
+    retry_after_s: int = 1  # what 503 answers put in Retry-After
+
+    # --- sessions (telling videos apart without an id) -----------------------------------
+    session_idle_s: float = 300.0  # a video with no frame for this long is forgotten
+    max_sessions: int = 32  # least recently used session is evicted beyond this
+    session_max_forward_gap: int = 15  # a frame further ahead than this starts a new video
+    session_reorder_window: int = 30  # a frame this far behind is a late frame of the same video
+    session_match_threshold: float = 40.0  # mean abs grey difference of thumbnails (0..255)
+
+    # --- tracking ------------------------------------------------------------------------
+    track_max_gap_frames: int = 45  # ~1.5 s at 30 fps without a detection drops the track
+    track_velocity_decay: float = 0.85  # per predicted frame; damps drift in long gaps
+    track_velocity_smoothing: float = 0.5  # EMA weight of the newest velocity estimate
+    track_confidence_tau_frames: float = 8.0  # predicted confidence falls as exp(-gap / tau)
+    track_gate: float = 1.0  # max jump, in units of the person's box diagonal, to accept a match
+    track_reacquire_after: int = 3  # consecutive rejected detections before re-acquiring
+    track_history_frames: int = 64  # recent answers kept per session for late frames
+
+    # --- estimators ----------------------------------------------------------------------
+    device: str = "auto"  # auto | cuda | cpu
+    detector_score_threshold: float = 0.5  # as 4D-Humans' demo.py
+    lite_model_complexity: int = 1  # 1 is the only MediaPipe model shipped in the wheel
+    lite_min_detection_confidence: float = 0.5
+    replay_path: str = ""  # .npz recorded sequence for the replay estimator
+    replay_delay_ms: float = 0.0  # simulated model latency of the replay estimator
+    allow_simulated_misses: bool = False  # honour X-Simulate-Miss (demo/tests: hide detections)
+    fourd_humans_dir: str = ""  # the 4D-Humans clone (for its configs); empty = installed package
+    hmr2_checkpoint: str = ""  # empty = ~/.cache/4DHumans/logs/train/multiruns/hmr2/0/...
+    vitdet_weights: str = ""  # empty = detectron2's model-zoo URL resolved through iopath cache
+
+    # --- observability -------------------------------------------------------------------
+    log_level: str = "info"
+    log_format: str = "json"  # json | console
+    slow_frame_ms: float = 1000.0  # frames slower than this log memory usage
+
+    # --- state ---------------------------------------------------------------------------
+    state_dir: str = field(default_factory=lambda: str(Path.home() / ".local/state/pose-service"))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from ``POSE_SERVICE_*`` variables, then apply explicit overrides."""
+        environ = os.environ if environ is None else environ
+        hints = get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = environ.get(ENV_PREFIX + f.name.upper())
+            if raw is not None and raw != "":
+                values[f.name] = _coerce(f.name, raw, hints[f.name])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (validated)."""
+        new = dataclasses.replace(self, **changes)
+        new.validate()
+        return new
+
+    def validate(self) -> None:
+        """Refuse settings that cannot work, with a message naming the variable."""
+        if self.estimator not in {"hmr2", "lite", "replay"}:
+            raise ValueError(
+                f"{ENV_PREFIX}ESTIMATOR must be hmr2, lite or replay, not {self.estimator!r}"
+            )
+        if self.threads < 2:
+            raise ValueError(
+                f"{ENV_PREFIX}THREADS must be >= 2 so /health answers during inference"
+            )
+        if self.queue_size < 0 or self.max_sessions < 1 or self.track_max_gap_frames < 1:
+            raise ValueError("queue_size, max_sessions and track_max_gap_frames must be positive")
+        if not 0.0 <= self.track_velocity_decay <= 1.0:
+            raise ValueError(f"{ENV_PREFIX}TRACK_VELOCITY_DECAY must be within [0, 1]")
+        if self.device not in {"auto", "cuda", "cpu"}:
+            raise ValueError(f"{ENV_PREFIX}DEVICE must be auto, cuda or cpu")
+
+    def as_env(self) -> dict[str, str]:
+        """The settings as ``POSE_SERVICE_*`` variables (for child processes and docs)."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[ENV_PREFIX + f.name.upper()] = (
+                str(value).lower() if isinstance(value, bool) else str(value)
+            )
+        return out
+
+
+def _coerce(name: str, raw: str, kind: Any) -> Any:
+    try:
+        if kind is bool:
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+    except ValueError as exc:
+        raise ValueError(
+            f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {kind.__name__}"
+        ) from exc
+    return raw

@@ -1,0 +1,98 @@
+"""The embedded CPU estimator: MediaPipe Pose (0.10.21, model shipped in the wheel).
+
+Runs anywhere with no download and no torch, so it is the default for the demo and the tests
+on real video. One person per frame, SMPL joint names (see ``mediapipe_to_smpl``), no mesh.
+``static_image_mode=True`` keeps it stateless: one instance may serve interleaved videos.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from ..camera import scaled_focal_length, solve_translation
+from ..config import Settings
+from ..types import Estimate, Frame, PersonPose
+from .base import ModelUnavailable
+from .mediapipe_to_smpl import to_smpl
+
+
+class MediaPipeEstimator:
+    """MediaPipe Pose behind the estimator interface."""
+
+    name = "lite"
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._pose: Any = None
+        self._version = "unknown"
+
+    def load(self) -> None:
+        try:
+            import mediapipe as mp
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ModelUnavailable(
+                "the lite estimator needs mediapipe==0.10.21: pip install 'pose-service[lite]'"
+            ) from exc
+        self._version = mp.__version__
+        self._pose = mp.solutions.pose.Pose(
+            static_image_mode=True,
+            model_complexity=self._settings.lite_model_complexity,
+            min_detection_confidence=self._settings.lite_min_detection_confidence,
+        )
+
+    @property
+    def model_version(self) -> str:
+        return f"mediapipe-pose-{self._version}-c{self._settings.lite_model_complexity}"
+
+    def estimate(self, frame: Frame) -> Estimate:
+        if self._pose is None:
+            raise ModelUnavailable("the lite estimator is not loaded")
+        start = time.perf_counter()
+        result = self._pose.process(frame.rgb)
+        timings = {"pose": (time.perf_counter() - start) * 1000.0}
+        if result.pose_landmarks is None or result.pose_world_landmarks is None:
+            return Estimate([], self.model_version, timings)
+        person = self._to_person(result, frame.width, frame.height)
+        return Estimate([person], self.model_version, timings)
+
+    def _to_person(self, result: Any, width: int, height: int) -> PersonPose:
+        image = np.array(
+            [(p.x * width, p.y * height, p.visibility) for p in result.pose_landmarks.landmark],
+            dtype=np.float32,
+        )
+        world = np.array(
+            [(p.x, p.y, p.z) for p in result.pose_world_landmarks.landmark], dtype=np.float32
+        )
+        keypoints_2d = to_smpl(image[:, :2])
+        confidence = np.clip(to_smpl(image[:, 2:3])[:, 0], 0.0, 1.0)
+        joints_3d = to_smpl(world)  # metres, hip-centred, x right, y down, z away from camera
+        focal = scaled_focal_length(width, height)
+        translation = solve_translation(
+            joints_3d, keypoints_2d, np.maximum(confidence, 1e-3), focal, width, height
+        )
+        visible = image[image[:, 2] > 0.5, :2]
+        pts = visible if len(visible) >= 2 else image[:, :2]
+        bbox = np.array([*pts.min(axis=0), *pts.max(axis=0)], dtype=np.float32)
+        return PersonPose(
+            joints_3d=joints_3d,
+            keypoints_2d=keypoints_2d,
+            joint_confidence=confidence.astype(np.float32),
+            score=float(np.mean(confidence)),
+            bbox=bbox,
+            camera_translation=translation,
+            focal_length=focal,
+        )
+
+    def model_status(self) -> dict[str, str]:
+        state = "loaded" if self._pose is not None else "not_loaded"
+        return {"hmr2": "not_loaded", "vitdet": "not_loaded", "mediapipe_pose": state}
+
+    def describe(self) -> dict[str, object]:
+        return {"device": "cpu", "mediapipe": self._version}
+
+    def faces(self) -> None:
+        """No mesh: MediaPipe gives joints only."""
+        return None

@@ -1,0 +1,100 @@
+"""Plays back a recorded per-frame sequence, for deterministic tests and benchmarks.
+
+The ``.npz`` holds, for T recorded frames: ``joints_3d`` (T,24,3), ``keypoints_2d`` (T,24,2),
+``detected`` (T,) bool, and optionally ``joint_confidence`` (T,24), ``camera_translation``
+(T,3), ``vertices`` (T,V,3), ``faces`` (F,3), ``score`` (T,), ``model_version`` (str).
+Frame ``n`` of a request plays row ``n % T``. ``replay_delay_ms`` stands in for model latency.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..camera import scaled_focal_length
+from ..config import Settings
+from ..types import Estimate, Frame, PersonPose
+from .base import ModelUnavailable
+
+REQUIRED_ARRAYS = ("joints_3d", "keypoints_2d", "detected")
+
+
+class ReplayEstimator:
+    """Answers each frame with the recorded row for its ``frame_number``."""
+
+    name = "replay"
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._data: dict[str, np.ndarray] | None = None
+
+    def load(self) -> None:
+        path = Path(self._settings.replay_path)
+        if not self._settings.replay_path or not path.is_file():
+            raise ModelUnavailable(
+                f"replay estimator needs POSE_SERVICE_REPLAY_PATH to name an .npz file ({path})"
+            )
+        with np.load(path, allow_pickle=False) as archive:
+            data = {key: archive[key] for key in archive.files}
+        missing = [k for k in REQUIRED_ARRAYS if k not in data]
+        if missing:
+            raise ModelUnavailable(f"{path} lacks arrays {missing}")
+        self._data = data
+
+    @property
+    def model_version(self) -> str:
+        if self._data is not None and "model_version" in self._data:
+            return str(self._data["model_version"])
+        return "replay"
+
+    def estimate(self, frame: Frame) -> Estimate:
+        if self._data is None:
+            raise ModelUnavailable("the replay estimator is not loaded")
+        start = time.perf_counter()
+        if self._settings.replay_delay_ms > 0:
+            time.sleep(self._settings.replay_delay_ms / 1000.0)
+        data = self._data
+        row = frame.frame_number % len(data["detected"])
+        people = []
+        if bool(data["detected"][row]):
+            people.append(self._person(row, frame))
+        return Estimate(people, self.model_version, {"pose": (time.perf_counter() - start) * 1e3})
+
+    def _person(self, row: int, frame: Frame) -> PersonPose:
+        data = self._data
+        assert data is not None
+        keypoints = data["keypoints_2d"][row].astype(np.float32)
+        conf = (
+            data["joint_confidence"][row].astype(np.float32)
+            if "joint_confidence" in data
+            else np.ones(len(keypoints), dtype=np.float32)
+        )
+        return PersonPose(
+            joints_3d=data["joints_3d"][row].astype(np.float32),
+            keypoints_2d=keypoints,
+            joint_confidence=conf,
+            score=float(data["score"][row]) if "score" in data else 0.95,
+            bbox=np.array([*keypoints.min(axis=0), *keypoints.max(axis=0)], dtype=np.float32),
+            camera_translation=(
+                data["camera_translation"][row].astype(np.float32)
+                if "camera_translation" in data
+                else None
+            ),
+            focal_length=scaled_focal_length(frame.width, frame.height),
+            vertices=data["vertices"][row].astype(np.float32) if "vertices" in data else None,
+        )
+
+    def model_status(self) -> dict[str, str]:
+        state = "loaded" if self._data is not None else "not_loaded"
+        return {"hmr2": "not_loaded", "vitdet": "not_loaded", "replay": state}
+
+    def describe(self) -> dict[str, object]:
+        return {"device": "cpu", "replay_path": self._settings.replay_path}
+
+    def faces(self) -> np.ndarray | None:
+        """The recorded mesh's triangles, if the recording has a mesh."""
+        if self._data is not None and "faces" in self._data:
+            return self._data["faces"].astype(np.int32)
+        return None

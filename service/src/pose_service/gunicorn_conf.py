@@ -1,0 +1,45 @@
+"""gunicorn configuration of the service (``gunicorn -c python:pose_service.gunicorn_conf``).
+
+One worker process holds the one model instance; threads serve concurrent requests (the
+backend's streams, direct calls and health probes) while the FIFO gate serialises inference.
+Values come from the same ``POSE_SERVICE_*`` settings as everything else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pose_service.config import Settings
+from pose_service.observability import configure_logging, get_logger
+
+_settings = Settings.from_env()
+configure_logging(_settings.log_level, _settings.log_format)
+
+wsgi_app = "pose_service.wsgi:app"
+bind = [f"{_settings.host}:{_settings.port}"]
+workers = 1  # one model instance per process; never more on one GPU
+worker_class = "gthread"
+threads = _settings.threads  # >= backend concurrency (4) + direct calls + health probes
+timeout = int(_settings.worker_timeout_s)  # heartbeat from the main thread, not per request
+graceful_timeout = int(_settings.graceful_timeout_s)
+keepalive = 5
+control_socket_disable = True  # gunicorn >= 27 would write $HOME/.gunicorn (no home here)
+accesslog = None  # the app logs one structured event per frame instead
+errorlog = "-"
+loglevel = _settings.log_level
+proc_name = "pose-service"
+limit_request_line = 8190
+
+
+def on_starting(server: Any) -> None:
+    get_logger("pose_service.gunicorn").info(
+        "service_starting", bind=bind, threads=threads, estimator=_settings.estimator
+    )
+
+
+def worker_int(worker: Any) -> None:
+    get_logger("pose_service.gunicorn").warning("worker_interrupted", pid=worker.pid)
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    get_logger("pose_service.gunicorn").info("worker_exit", pid=worker.pid)

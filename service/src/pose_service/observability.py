@@ -1,0 +1,85 @@
+"""Structured logs (one JSON object per line on stdout, for journald) and memory figures.
+
+Logs carry numbers and names only: never image data.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+import psutil
+import structlog
+
+_configured = False
+
+
+def configure_logging(level: str = "info", fmt: str = "json") -> None:
+    """Route structlog and stdlib logging (gunicorn's too) to stdout as JSON lines."""
+    global _configured
+    level_no = logging.getLevelName(level.upper())
+    if not isinstance(level_no, int):
+        level_no = logging.INFO
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+    ]
+    renderer: Any = (
+        structlog.processors.JSONRenderer(sort_keys=False)
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.make_filtering_bound_logger(level_no),
+        cache_logger_on_first_use=True,
+    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level_no)
+    for name in ("gunicorn.error", "gunicorn.access"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    _configured = True
+
+
+def get_logger(name: str = "pose_service") -> Any:
+    """A structlog logger (configures defaults on first use)."""
+    if not _configured:
+        configure_logging()
+    return structlog.get_logger(name)
+
+
+def memory_report() -> dict[str, float]:
+    """Process RSS and, when torch with CUDA is loaded, GPU memory (MiB)."""
+    report = {"rss_mib": round(psutil.Process(os.getpid()).memory_info().rss / 2**20, 1)}
+    torch = sys.modules.get("torch")  # never import torch just to report on it
+    if torch is not None:
+        try:
+            if torch.cuda.is_available():
+                report["cuda_allocated_mib"] = round(torch.cuda.memory_allocated() / 2**20, 1)
+                report["cuda_reserved_mib"] = round(torch.cuda.memory_reserved() / 2**20, 1)
+                free, total = torch.cuda.mem_get_info()
+                report["cuda_free_mib"] = round(free / 2**20, 1)
+                report["cuda_total_mib"] = round(total / 2**20, 1)
+        except Exception:  # noqa: BLE001 - diagnostics must never fail a frame
+            pass
+    report["cpu_percent"] = psutil.cpu_percent(interval=None)
+    return report

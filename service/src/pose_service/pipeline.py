@@ -1,0 +1,175 @@
+"""One frame's way through the service: decode -> estimate -> track, with timings.
+
+The pipeline owns the process's single estimator (loaded once, off the request path, by a
+background thread so ``/health`` can say ``warming_up``), the FIFO gate in front of it, and the
+session router. It knows nothing about HTTP: the API turns its results into answers.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .config import Settings
+from .estimators import Estimator, create_estimator
+from .imaging import decode_base64_image, decode_image, thumbnail_grey
+from .observability import get_logger, memory_report
+from .scheduling import FifoGate
+from .tracking.sessions import SessionPolicy, SessionRouter
+from .tracking.track import TrackerConfig
+from .types import Estimate, Frame, TrackedPose
+
+log = get_logger("pose_service.pipeline")
+
+
+class NotReady(RuntimeError):
+    """The model is not loaded (still warming up, or failed to load)."""
+
+    def __init__(self, status: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class FrameOutcome:
+    """Everything the API needs to answer one frame."""
+
+    frame: Frame
+    tracked: TrackedPose
+    session_id: str
+    session_rule: str
+    model_version: str
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def tracker_config(settings: Settings) -> TrackerConfig:
+    """The tracker's knobs, from the service settings."""
+    return TrackerConfig(
+        max_gap_frames=settings.track_max_gap_frames,
+        velocity_decay=settings.track_velocity_decay,
+        velocity_smoothing=settings.track_velocity_smoothing,
+        confidence_tau_frames=settings.track_confidence_tau_frames,
+        gate=settings.track_gate,
+        reacquire_after=settings.track_reacquire_after,
+        history_frames=settings.track_history_frames,
+    )
+
+
+class PosePipeline:
+    """The service's frame processing, independent of HTTP."""
+
+    def __init__(self, settings: Settings, estimator: Estimator | None = None) -> None:
+        self.settings = settings
+        self.estimator = estimator if estimator is not None else create_estimator(settings)
+        self.gate = FifoGate(settings.queue_size, settings.queue_timeout_s)
+        self.router = SessionRouter(
+            SessionPolicy(
+                idle_s=settings.session_idle_s,
+                max_sessions=settings.max_sessions,
+                max_forward_gap=settings.session_max_forward_gap,
+                reorder_window=settings.session_reorder_window,
+                match_threshold=settings.session_match_threshold,
+            ),
+            tracker_config(settings),
+        )
+        self.status = "warming_up"
+        self.load_error: str | None = None
+        self.load_seconds: float | None = None
+        self.faces: np.ndarray | None = None
+        self.started = time.time()
+        self._loader: threading.Thread | None = None
+        self._model_version = self.estimator.name
+
+    # --- loading -------------------------------------------------------------------------
+    def start_loading(self) -> None:
+        """Load the model in a background thread (idempotent)."""
+        if self._loader is None:
+            self._loader = threading.Thread(target=self.load, name="model-loader", daemon=True)
+            self._loader.start()
+
+    def wait_until_loaded(self, timeout: float | None = None) -> bool:
+        if self._loader is not None:
+            self._loader.join(timeout)
+        return self.status == "ready"
+
+    def load(self) -> None:
+        start = time.perf_counter()
+        log.info("model_loading", estimator=self.estimator.name, **memory_report())
+        try:
+            self.estimator.load()
+            self.faces = self.estimator.faces()
+        except Exception as exc:  # noqa: BLE001 - reported on /health, never crashes the worker
+            self.status, self.load_error = "not_ready", f"{type(exc).__name__}: {exc}"
+            log.error("model_load_failed", estimator=self.estimator.name, error=self.load_error)
+            return
+        self.load_seconds = round(time.perf_counter() - start, 3)
+        self.status = "ready"
+        log.info(
+            "model_loaded",
+            estimator=self.estimator.name,
+            seconds=self.load_seconds,
+            models=self.estimator.model_status(),
+            **self.estimator.describe(),
+            **memory_report(),
+        )
+
+    # --- frames --------------------------------------------------------------------------
+    def decode(self, image_base64: str, frame_number: int) -> tuple[Frame, float]:
+        """Base64 text to a Frame (raises ImageError); returns the decode time in ms."""
+        start = time.perf_counter()
+        rgb = decode_image(decode_base64_image(image_base64), self.settings.max_image_pixels)
+        return Frame(rgb=rgb, frame_number=frame_number), (time.perf_counter() - start) * 1e3
+
+    def process(
+        self, frame: Frame, video_id: str | None = None, simulate_miss: bool = False
+    ) -> FrameOutcome:
+        """Estimate and track one decoded frame, in FIFO turn with the other requests.
+
+        ``simulate_miss`` hides the frame from the estimator, as if it had found nobody (the
+        demo and the tests use it to show the tracker's work on a real video).
+        """
+        if self.status != "ready":
+            raise NotReady(self.status, self.load_error or "models are still loading")
+        timings: dict[str, float] = {}
+        thumbnail = thumbnail_grey(frame.rgb)
+        with self.gate.turn() as waited_s:
+            timings["queue_wait"] = waited_s * 1e3
+            start = time.perf_counter()
+            if simulate_miss:
+                estimate = Estimate([], self._model_version, {})
+            else:
+                estimate = self.estimator.estimate(frame)
+                self._model_version = estimate.model_version
+            timings["inference"] = (time.perf_counter() - start) * 1e3
+            timings.update({f"inference_{k}": v for k, v in estimate.timings_ms.items()})
+            start = time.perf_counter()
+            routing = self.router.route(
+                frame.frame_number, (frame.width, frame.height), thumbnail, video_id
+            )
+            tracked = routing.session.track.step(frame.frame_number, estimate.people)
+            timings["tracking"] = (time.perf_counter() - start) * 1e3
+        for evicted in routing.evicted:
+            log.info("session_expired", session=evicted)
+        if routing.rule in {"frame_zero", "no_match", "new_video_id"}:
+            log.info(
+                "session_started",
+                session=routing.session.session_id,
+                rule=routing.rule,
+                frame_number=frame.frame_number,
+                live_sessions=len(self.router),
+            )
+        return FrameOutcome(
+            frame=frame,
+            tracked=tracked,
+            session_id=routing.session.session_id,
+            session_rule=routing.rule,
+            model_version=estimate.model_version,
+            timings_ms=timings,
+        )
+
+    def shutdown(self) -> None:
+        """Stop taking new frames; the one in flight and those queued finish."""
+        self.gate.close()

@@ -1,0 +1,194 @@
+"""Which video a frame belongs to, when the backend sends no id.
+
+Rules, in order (documented in the service README):
+1. An explicit ``video_id`` (body field or ``X-Video-Id`` header) names the session. Always wins.
+2. ``frame_number == 0`` starts a new video.
+3. Otherwise, among live anonymous sessions with the same frame size, a frame continues the one
+   it fits: ``frame_number`` ahead of the session's newest frame by at most
+   ``max_forward_gap``, or behind it by at most ``reorder_window`` (a late frame). When several
+   fit, a continuation beats a late frame, then the session whose last picture looks most like
+   this frame wins (tiny grey thumbnails), then the one whose expected next frame is nearest. A candidate whose picture differs by more than
+   ``match_threshold`` is not the same video.
+4. A frame that fits no session starts a new one (e.g. a stream that begins mid-video).
+
+Memory is bounded: sessions idle for ``idle_s`` expire, and beyond ``max_sessions`` the least
+recently used is evicted.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .track import Track, TrackerConfig
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    """Knobs of the session rules above (filled from Settings)."""
+
+    idle_s: float = 300.0
+    max_sessions: int = 32
+    max_forward_gap: int = 15
+    reorder_window: int = 30
+    match_threshold: float = 40.0
+
+
+@dataclass
+class Session:
+    """One video being streamed: its track and what identifies it."""
+
+    session_id: str
+    explicit: bool  # named by the client (video_id) rather than inferred
+    frame_size: tuple[int, int]
+    track: Track
+    last_seen: float
+    thumbnail: np.ndarray | None = None
+    frames_seen: int = 0
+    created: float = field(default_factory=time.time)
+
+    @property
+    def newest_frame(self) -> int:
+        return self.track.newest_frame
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Where a frame went and why (logged)."""
+
+    session: Session
+    rule: str  # video_id | frame_zero | continues | late_frame | no_match | new_video_id
+    evicted: tuple[str, ...] = ()
+
+
+class SessionRouter:
+    """Thread-safe registry of live sessions and the routing rules."""
+
+    def __init__(
+        self,
+        policy: SessionPolicy,
+        tracker_config: TrackerConfig,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.policy = policy
+        self.tracker_config = tracker_config
+        self._clock = clock
+        self._sessions: OrderedDict[str, Session] = OrderedDict()
+        self._lock = threading.Lock()
+        self._counter = itertools.count(1)
+        self._prefix = uuid.uuid4().hex[:6]
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def get(self, session_id: str) -> Session | None:
+        with self._lock:
+            return self._sessions.get(session_id)
+
+    def route(
+        self,
+        frame_number: int,
+        frame_size: tuple[int, int],
+        thumbnail: np.ndarray | None,
+        video_id: str | None = None,
+    ) -> Routing:
+        """Find or create the session of this frame."""
+        with self._lock:
+            now = self._clock()
+            evicted = self._expire(now)
+            if video_id:
+                session = self._sessions.get(video_id)
+                rule = "video_id"
+                if session is None:
+                    session = self._create(video_id, True, frame_size, now)
+                    rule = "new_video_id"
+            elif frame_number == 0:
+                session, rule = self._create(None, False, frame_size, now), "frame_zero"
+            else:
+                session, rule = self._match(frame_number, frame_size, thumbnail)
+                if session is None:
+                    session = self._create(None, False, frame_size, now)
+            session.last_seen = now
+            session.frames_seen += 1
+            if thumbnail is not None:
+                session.thumbnail = thumbnail
+            self._sessions.move_to_end(session.session_id)
+            evicted += self._enforce_cap(keep=session.session_id)
+            return Routing(session, rule, tuple(evicted))
+
+    def _match(
+        self, frame_number: int, frame_size: tuple[int, int], thumbnail: np.ndarray | None
+    ) -> tuple[Session | None, str]:
+        policy = self.policy
+        best: tuple[bool, float, int, Session, str] | None = None
+        for session in self._sessions.values():
+            if session.explicit or session.frame_size != frame_size or session.newest_frame < 0:
+                continue
+            ahead = frame_number - session.newest_frame
+            if 0 < ahead <= policy.max_forward_gap:
+                rule = "continues"
+            elif -policy.reorder_window <= ahead <= 0:
+                rule = "late_frame"
+            else:
+                continue
+            difference = _picture_difference(session.thumbnail, thumbnail)
+            if difference > policy.match_threshold:
+                continue
+            # A continuation beats a late frame; then the closer picture; then the nearer frame.
+            key = (rule != "continues", difference, abs(ahead - 1), session, rule)
+            if best is None or key[:3] < best[:3]:
+                best = key
+        if best is None:
+            return None, "no_match"
+        return best[3], best[4]
+
+    def _create(
+        self, session_id: str | None, explicit: bool, frame_size: tuple[int, int], now: float
+    ) -> Session:
+        session_id = session_id or f"s-{self._prefix}-{next(self._counter)}"
+        session = Session(session_id, explicit, frame_size, Track(self.tracker_config), now)
+        self._sessions[session_id] = session
+        return session
+
+    def _expire(self, now: float) -> list[str]:
+        stale = [sid for sid, s in self._sessions.items() if now - s.last_seen > self.policy.idle_s]
+        for sid in stale:
+            del self._sessions[sid]
+        return stale
+
+    def _enforce_cap(self, keep: str) -> list[str]:
+        evicted = []
+        while len(self._sessions) > self.policy.max_sessions:
+            oldest = next(iter(self._sessions))
+            if oldest == keep:  # pragma: no cover - keep is always the newest
+                break
+            del self._sessions[oldest]
+            evicted.append(oldest)
+        return evicted
+
+    def snapshot(self) -> list[dict[str, object]]:
+        """Live sessions, for /health and logs."""
+        with self._lock:
+            return [
+                {
+                    "session_id": s.session_id,
+                    "frames_seen": s.frames_seen,
+                    "newest_frame": s.newest_frame,
+                    "track_id": s.track.track_id,
+                    "tracking": s.track.active,
+                }
+                for s in self._sessions.values()
+            ]
+
+
+def _picture_difference(a: np.ndarray | None, b: np.ndarray | None) -> float:
+    if a is None or b is None or a.shape != b.shape:
+        return 0.0
+    return float(np.abs(a - b).mean())
