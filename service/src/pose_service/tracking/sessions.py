@@ -7,8 +7,8 @@ Rules, in order (documented in the service README):
    it fits: ``frame_number`` ahead of the session's newest frame by at most
    ``max_forward_gap``, or behind it by at most ``reorder_window`` (a late frame). When several
    fit, a continuation beats a late frame, then the session whose last picture looks most like
-   this frame wins (tiny grey thumbnails), then the one whose expected next frame is nearest. A candidate whose picture differs by more than
-   ``match_threshold`` is not the same video.
+   this frame wins (tiny grey thumbnails), then the one whose expected next frame is nearest.
+   A candidate whose picture differs by more than ``match_threshold`` is not the same video.
 4. A frame that fits no session starts a new one (e.g. a stream that begins mid-video).
 
 Memory is bounded: sessions idle for ``idle_s`` expire, and beyond ``max_sessions`` the least

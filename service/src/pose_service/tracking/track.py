@@ -33,7 +33,7 @@ class TrackerConfig:
     """The tracker's knobs (filled from :class:`~pose_service.config.Settings`)."""
 
     max_gap_frames: int = 45
-    velocity_decay: float = 0.85
+    velocity_decay: float = 0.95
     velocity_smoothing: float = 0.5
     confidence_tau_frames: float = 8.0
     gate: float = 1.0
