@@ -58,7 +58,7 @@ def burst_miss_mask(
     attempts = 0
     while mask.sum() < target and attempts < 100 * count:
         attempts += 1
-        length = int(rng.integers(burst[0], burst[1] + 1))
+        length = min(int(rng.integers(burst[0], burst[1] + 1)), target - int(mask.sum()))
         start = int(rng.integers(0, count))
         end = min(start + length, count)
         if mask[max(start - 1, 0) : end + 1].any():

@@ -1,0 +1,78 @@
+"""App-level behaviour that needs a pipeline in a given state (Flask test client)."""
+
+from __future__ import annotations
+
+import numpy as np
+from pose_service.api import create_app
+from pose_service.config import Settings
+from pose_service.pipeline import PosePipeline
+from pose_service.types import Estimate, Frame
+
+from tests.support.frames import b64, png_bytes
+
+FRAME = {"image_base64": b64(png_bytes(32, 18)), "frame_number": 0}
+
+
+class ExplodingEstimator:
+    """Stands for a model whose forward pass hits a bug."""
+
+    name = "exploding"
+
+    def load(self) -> None: ...
+    def estimate(self, frame: Frame) -> Estimate:
+        raise RuntimeError("kaboom")
+
+    def model_status(self) -> dict[str, str]:
+        return {"hmr2": "loaded", "vitdet": "loaded"}
+
+    def describe(self) -> dict[str, object]:
+        return {"device": "cpu"}
+
+    def faces(self) -> np.ndarray | None:
+        return None
+
+
+def test_frames_during_warm_up_get_503_warming_up():
+    settings = Settings(estimator="lite")
+    app = create_app(settings, PosePipeline(settings, ExplodingEstimator()), start_loading=False)
+    client = app.test_client()
+    health = client.get("/health").get_json()
+    assert health["status"] == "warming_up" and health["ready"] is False
+    response = client.post("/pose/hybrid", json=FRAME)
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "warming_up" and body["code"] == "warming_up"
+    assert response.headers["Retry-After"] == "1"
+
+
+def test_an_internal_fault_is_a_500_with_detail_and_the_service_keeps_answering():
+    settings = Settings(estimator="lite")
+    pipeline = PosePipeline(settings, ExplodingEstimator())
+    pipeline.load()
+    client = create_app(settings, pipeline, start_loading=False).test_client()
+    response = client.post("/pose/hybrid", json=FRAME)
+    assert response.status_code == 500
+    assert response.get_json()["code"] == "internal_error"
+    assert "kaboom" in response.get_json()["error"]
+    assert not pipeline.gate.busy  # the gate was released
+    assert client.get("/health").get_json()["status"] == "ready"
+
+
+def test_token_auth_when_configured():
+    settings = Settings(estimator="lite", auth_token="s3cret")
+    pipeline = PosePipeline(settings, ExplodingEstimator())
+    client = create_app(settings, pipeline, start_loading=False).test_client()
+    assert client.post("/pose/hybrid", json=FRAME).status_code == 401
+    assert client.get("/health").status_code == 200
+    response = client.post("/pose/hybrid", json=FRAME, headers={"X-Pose-Service-Token": "s3cret"})
+    assert response.status_code == 503  # past auth; the model is not loaded
+
+
+def test_simulated_misses_are_refused_unless_enabled():
+    settings = Settings(estimator="lite")
+    pipeline = PosePipeline(settings, ExplodingEstimator())
+    pipeline.load()
+    client = create_app(settings, pipeline, start_loading=False).test_client()
+    response = client.post("/pose/hybrid", json=FRAME, headers={"X-Simulate-Miss": "true"})
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "simulated_misses_disabled"

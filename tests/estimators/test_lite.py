@@ -1,0 +1,62 @@
+"""The real MediaPipe estimator on real frames of the runner clip."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from pose_service.camera import project
+from pose_service.config import Settings
+from pose_service.estimators.lite import MediaPipeEstimator
+from pose_service.estimators.mediapipe_to_smpl import DERIVATION, MEDIAPIPE_TO_SMPL
+from pose_service.skeleton import JOINT_INDEX, SMPL_JOINT_NAMES
+from pose_service.types import Frame
+
+from tests.support.frames import runner_pngs
+
+
+def test_every_smpl_joint_has_a_derivation_whose_weights_sum_to_one():
+    assert set(DERIVATION) == set(SMPL_JOINT_NAMES)
+    np.testing.assert_allclose(MEDIAPIPE_TO_SMPL.sum(axis=1), 1.0, atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def estimator() -> MediaPipeEstimator:
+    lite = MediaPipeEstimator(Settings(estimator="lite"))
+    lite.load()
+    return lite
+
+
+def decode(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def test_finds_the_runner_with_an_anatomically_ordered_skeleton(estimator):
+    rgb = decode(runner_pngs(640)[60])
+    estimate = estimator.estimate(Frame(rgb, 60))
+    assert len(estimate.people) == 1
+    pose = estimate.people[0]
+    assert pose.joints_3d.shape == (24, 3) and pose.keypoints_2d.shape == (24, 2)
+    y = {name: pose.keypoints_2d[i, 1] for name, i in JOINT_INDEX.items()}
+    assert y["head"] < y["neck"] < y["spine3"] < y["pelvis"]  # image y grows downwards
+    assert y["pelvis"] < min(y["left_knee"], y["right_knee"])
+    assert max(y["left_knee"], y["right_knee"]) < max(y["left_ankle"], y["right_ankle"])
+    height_m = pose.joints_3d[:, 1].max() - pose.joints_3d[:, 1].min()
+    assert 1.0 < height_m < 2.2  # metric, a human
+
+
+def test_the_solved_camera_reprojects_the_3d_joints_onto_the_keypoints(estimator):
+    rgb = decode(runner_pngs(640)[90])
+    pose = estimator.estimate(Frame(rgb, 90)).people[0]
+    assert pose.camera_translation is not None and pose.camera_translation[2] > 0
+    projected = project(pose.joints_3d, pose.camera_translation, pose.focal_length, 640, 360)
+    error = np.linalg.norm(projected - pose.keypoints_2d, axis=1).mean()
+    assert error < 15.0, error
+
+
+def test_an_empty_picture_has_nobody(estimator):
+    estimate = estimator.estimate(Frame(np.full((360, 640, 3), 128, dtype=np.uint8), 0))
+    assert estimate.people == [] and estimate.model_version.startswith("mediapipe-pose-0.10.21")
+    assert estimator.model_status()["mediapipe_pose"] == "loaded"

@@ -1,0 +1,28 @@
+"""Settings come from POSE_SERVICE_* and refuse values that cannot work."""
+
+from __future__ import annotations
+
+import pytest
+from pose_service.config import Settings
+
+
+def test_environment_is_read_and_overrides_win():
+    env = {"POSE_SERVICE_PORT": "5055", "POSE_SERVICE_ESTIMATOR": "replay",
+           "POSE_SERVICE_ALLOW_SIMULATED_MISSES": "true"}  # fmt: skip
+    settings = Settings.from_env(env, port=6000)
+    assert settings.port == 6000 and settings.estimator == "replay"
+    assert settings.allow_simulated_misses is True
+    assert Settings.from_env(settings.as_env()) == settings
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"POSE_SERVICE_PORT": "abc"}, "POSE_SERVICE_PORT"),
+        ({"POSE_SERVICE_ESTIMATOR": "yolo"}, "POSE_SERVICE_ESTIMATOR"),
+        ({"POSE_SERVICE_THREADS": "1"}, "POSE_SERVICE_THREADS"),
+    ],
+)
+def test_bad_values_name_the_variable(env, message):
+    with pytest.raises(ValueError, match=message):
+        Settings.from_env(env)

@@ -1,0 +1,60 @@
+"""Decoding the backend's base64 frames, and refusing bad ones before they cost anything."""
+
+from __future__ import annotations
+
+import base64
+import io
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+from pose_service.imaging import ImageError, decode_base64_image, decode_image
+
+from tests.support.frames import png_bytes
+
+
+def test_png_and_jpeg_decode_to_rgb():
+    png = decode_image(png_bytes(8, 4, (10, 20, 30)), 10_000)
+    assert png.shape == (4, 8, 3) and png.dtype == np.uint8 and tuple(png[0, 0]) == (10, 20, 30)
+    buffer = io.BytesIO()
+    Image.new("L", (6, 3), 77).save(buffer, format="JPEG")
+    assert decode_image(buffer.getvalue(), 10_000).shape == (3, 6, 3)
+
+
+def test_data_url_prefix_is_accepted_and_non_images_refused():
+    raw = png_bytes()
+    text = base64.b64encode(raw).decode()
+    assert decode_base64_image("data:image/png;base64," + text) == raw
+    with pytest.raises(ImageError) as err:
+        decode_base64_image("data:text/plain;base64," + text)
+    assert err.value.code == "unsupported_media_type"
+
+
+@pytest.mark.parametrize("text", ["", "   ", "abc", "a$b=", "====", "YWJj\x00"])
+def test_bad_base64_is_refused(text):
+    with pytest.raises(ImageError) as err:
+        decode_base64_image(text)
+    assert err.value.code in {"invalid_base64", "empty_image"} and err.value.status == 400
+
+
+def test_truncated_image_is_refused():
+    buffer = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+                    ).save(buffer, format="JPEG")  # fmt: skip
+    with pytest.raises(ImageError) as err:
+        decode_image(buffer.getvalue()[:300], 10_000)
+    assert err.value.code == "invalid_image"
+
+
+def test_a_decompression_bomb_is_refused_from_its_header():
+    # A 40 000 x 40 000 PNG header with almost no data: refused before any pixel is decoded.
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+
+    header = (40_000).to_bytes(4, "big") * 2 + bytes([8, 2, 0, 0, 0])
+    bomb = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+    with pytest.raises(ImageError) as err:
+        decode_image(bomb, 36_000_000)
+    assert err.value.code == "image_too_large" and err.value.status == 413

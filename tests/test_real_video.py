@@ -1,0 +1,88 @@
+"""The real clip through the real MediaPipe estimator under real gunicorn, sent like the backend.
+
+Frames hidden from the estimator (``X-Simulate-Miss``) stand for HMR2's misses; the undropped
+run of the same frames is the reference the predicted keypoints are measured against.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import requests
+from pose_service.demo import burst_miss_mask, keypoint_pixel_error, stream_video
+
+from tests.support.frames import runner_pngs
+
+MISS_SHARE = 0.36
+BURST = (1, 8)
+MAX_MEAN_PIXEL_ERROR = 15.0  # 640x360 frames; the runner is ~150 px tall
+
+
+@pytest.fixture(scope="module")
+def frames() -> tuple[bytes, ...]:
+    return runner_pngs(640)
+
+
+@pytest.fixture(scope="module")
+def reference(lite_service, frames):
+    """Every frame, nothing hidden: what the estimator itself gives."""
+    return stream_video(lite_service.url, list(frames), None, spacing_ms=0, progress=False)
+
+
+def test_real_clip_with_a_third_of_frames_missed_is_fully_covered(lite_service, frames, reference):
+    dropped = burst_miss_mask(len(frames), MISS_SHARE, BURST, seed=7)
+    result = stream_video(lite_service.url, list(frames), dropped, spacing_ms=0, progress=False)
+    summary = result.summary(dropped)
+    error = keypoint_pixel_error(result.answers, reference.answers, dropped)
+    print(
+        f"\nreal clip, {int(dropped.sum())}/{len(frames)} frames hidden in bursts {BURST}: "
+        f"{summary}\nmean pixel error of predicted keypoints vs undropped: {error} px"
+    )
+    assert result.statuses == [200] * len(frames)
+    assert [a["frame_number"] for a in result.answers] == list(range(len(frames)))
+    first = next(i for i, a in enumerate(result.answers) if a["has_3d"])
+    assert all(a["has_3d"] for a in result.answers[first:])
+    predicted = [a for a, d in zip(result.answers, dropped, strict=True) if d and a["has_3d"]]
+    assert predicted and all(a["temporal"]["source"] == "predicted" for a in predicted)
+    assert reference.summary()["coverage"] >= 0.95  # MediaPipe finds the runner nearly always
+    assert error is not None and error < MAX_MEAN_PIXEL_ERROR
+
+
+def test_two_interleaved_streams_without_ids_are_tracked_apart(lite_service, frames):
+    """The backend's pattern: two concurrent sequential streams, 50 ms spacing, no video id;
+    the second starts mid-video. Every frame is answered, in order, and every frame after a
+    stream's first detection carries a pose."""
+    starts = {"a": 0, "b": 100}
+    length = 50
+    results: dict[str, object] = {}
+
+    def run(name: str) -> None:
+        first = starts[name]
+        chunk = list(frames[first : first + length])
+        dropped = burst_miss_mask(length, MISS_SHARE, BURST, seed=len(name) + first)
+        results[name] = (
+            stream_video(lite_service.url, chunk, dropped, spacing_ms=50, progress=False,
+                         session=requests.Session(), first_frame_number=first),
+            dropped,
+        )  # fmt: skip
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in starts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    sessions = {}
+    for name, (result, dropped) in results.items():
+        assert result.statuses == [200] * length
+        numbers = [a["frame_number"] for a in result.answers]
+        assert numbers == list(range(starts[name], starts[name] + length))
+        first = next(i for i, a in enumerate(result.answers) if a["has_3d"])
+        assert all(a["has_3d"] for a in result.answers[first:]), name
+        assert any(a["temporal"]["source"] == "predicted" for a in result.answers), name
+        ids = {a["session_id"] for a in result.answers}
+        assert len(ids) == 1, f"stream {name} was split over sessions {ids}"
+        sessions[name] = ids.pop()
+        assert int(np.sum(dropped)) > 0
+    assert sessions["a"] != sessions["b"]

@@ -1,0 +1,60 @@
+"""Telling videos apart without an id."""
+
+from __future__ import annotations
+
+import numpy as np
+from pose_service.tracking.sessions import SessionPolicy, SessionRouter
+from pose_service.tracking.track import TrackerConfig
+
+SIZE = (640, 360)
+DARK = np.full((9, 16), 30.0, dtype=np.float32)
+BRIGHT = np.full((9, 16), 200.0, dtype=np.float32)
+
+
+def route(router: SessionRouter, n: int, thumb=DARK, video_id=None, size=SIZE):
+    routing = router.route(n, size, thumb, video_id)
+    routing.session.track.step(n, [])  # the pipeline steps the track right after routing
+    return routing
+
+
+def test_frame_zero_starts_a_new_video_and_following_frames_continue_it():
+    router = SessionRouter(SessionPolicy(), TrackerConfig())
+    first = route(router, 0)
+    assert first.rule == "frame_zero"
+    for n in range(1, 5):
+        assert route(router, n).session is first.session
+    assert route(router, 0).session is not first.session
+
+
+def test_interleaved_streams_are_kept_apart_by_frame_number_and_picture():
+    router = SessionRouter(SessionPolicy(), TrackerConfig())
+    a = route(router, 0, DARK).session
+    b = route(router, 40, BRIGHT).session  # a stream that starts mid-video
+    assert a is not b
+    for n in range(1, 10):
+        assert route(router, n, DARK).session is a
+        assert route(router, 40 + n, BRIGHT).session is b
+
+
+def test_explicit_video_id_wins_and_a_backwards_jump_starts_a_new_video():
+    router = SessionRouter(SessionPolicy(reorder_window=5), TrackerConfig())
+    named = route(router, 7, video_id="clip-1")
+    assert named.session.session_id == "clip-1" and named.rule == "new_video_id"
+    assert route(router, 3, video_id="clip-1").rule == "video_id"
+    anon = route(router, 0).session
+    for n in range(1, 30):
+        route(router, n)
+    assert route(router, 27).session is anon  # late frame, within the window
+    assert route(router, 10).session is not anon  # far behind: another video
+
+
+def test_idle_sessions_expire_and_the_count_is_capped():
+    now = [0.0]
+    router = SessionRouter(SessionPolicy(idle_s=10, max_sessions=3), TrackerConfig(),
+                           clock=lambda: now[0])  # fmt: skip
+    for _ in range(5):
+        route(router, 0)
+    assert len(router) == 3
+    now[0] = 100.0
+    routing = route(router, 0)
+    assert len(routing.evicted) == 3 and len(router) == 1

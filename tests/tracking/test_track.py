@@ -1,0 +1,91 @@
+"""The streaming tracker on smooth synthetic motion with known truth."""
+
+from __future__ import annotations
+
+import numpy as np
+from pose_service.tracking.track import Track, TrackerConfig
+from pose_service.types import PersonPose
+
+from tests.support.motion import walking_sequence
+
+TRUTH = walking_sequence(90)
+
+
+def person(i: int, shift: float = 0.0, score: float = 0.9) -> PersonPose:
+    keypoints = TRUTH["keypoints_2d"][i] + np.float32(shift)
+    return PersonPose(
+        joints_3d=TRUTH["joints_3d"][i].copy(),
+        keypoints_2d=keypoints,
+        joint_confidence=np.full(24, 0.9, dtype=np.float32),
+        score=score,
+        bbox=np.array([*keypoints.min(0), *keypoints.max(0)], dtype=np.float32),
+        camera_translation=TRUTH["camera_translation"][i].copy(),
+    )
+
+
+def pixel_error(pose: PersonPose, i: int) -> float:
+    return float(np.linalg.norm(pose.keypoints_2d - TRUTH["keypoints_2d"][i], axis=1).mean())
+
+
+def test_prediction_beats_holding_the_last_pose_and_confidence_falls():
+    track = Track(TrackerConfig())
+    for i in range(20):
+        track.step(i, [person(i)])
+    confidences = []
+    for i in range(20, 28):
+        answer = track.step(i, [])
+        assert answer.source == "predicted" and answer.pose is not None
+        assert answer.frames_since_detection == i - 19
+        hold_last = float(np.linalg.norm(TRUTH["keypoints_2d"][19] - TRUTH["keypoints_2d"][i],
+                                         axis=1).mean())  # fmt: skip
+        assert pixel_error(answer.pose, i) < 0.5 * hold_last
+        confidences.append(answer.tracking_confidence)
+    assert all(b < a for a, b in zip(confidences, confidences[1:], strict=False))
+    assert confidences[0] < 0.9  # below the detection it came from
+
+
+def test_nothing_before_the_first_detection_and_after_the_track_is_dropped():
+    track = Track(TrackerConfig(max_gap_frames=5))
+    first = track.step(0, [])
+    assert first.pose is None and first.reason == "no_track_yet"
+    track.step(1, [person(1)])
+    for i in range(2, 7):
+        assert track.step(i, []).source == "predicted"
+    lost = track.step(7, [])
+    assert lost.pose is None and lost.reason == "track_lost" and "dropped" in lost.error
+    again = track.step(8, [person(8)])
+    assert again.source == "detected" and again.track_id == 2
+
+
+def test_keeps_following_the_same_person_when_another_appears():
+    track = Track(TrackerConfig())
+    for i in range(10):
+        track.step(i, [person(i)])
+    bystander = person(10, shift=250.0, score=0.99)  # more confident, elsewhere in the frame
+    answer = track.step(10, [bystander, person(10)])
+    assert answer.pose is not None and pixel_error(answer.pose, 10) < 1.0
+    assert answer.track_id == 1
+
+
+def test_a_detection_far_from_the_track_is_rejected_then_reacquired():
+    track = Track(TrackerConfig(reacquire_after=3))
+    for i in range(10):
+        track.step(i, [person(i)])
+    garbage = [person(i, shift=600.0) for i in range(10, 13)]
+    first = track.step(10, [garbage[0]])
+    assert first.source == "predicted" and "outlier_rejected" in first.flags
+    assert first.scores["association_cost"] > 1.0
+    track.step(11, [garbage[1]])
+    third = track.step(12, [garbage[2]])
+    assert third.source == "detected" and "reacquired" in third.flags and third.track_id == 2
+
+
+def test_late_frames_are_interpolated_without_disturbing_the_track():
+    track = Track(TrackerConfig())
+    for i in (0, 1, 2, 4, 5):
+        track.step(i, [person(i)])
+    late = track.step(3, [])
+    assert late.source == "interpolated" and late.pose is not None
+    assert pixel_error(late.pose, 3) < 1.0
+    assert track.newest_frame == 5
+    assert track.step(6, []).frames_since_detection == 1
