@@ -9,8 +9,8 @@ import zlib
 import numpy as np
 import pytest
 from PIL import Image
-from pose_service.imaging import ImageError, decode_base64_image, decode_image
 
+from pose_service.imaging import ImageError, decode_base64_image, decode_image
 from tests.support.frames import png_bytes
 
 

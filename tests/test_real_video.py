@@ -11,8 +11,8 @@ import threading
 import numpy as np
 import pytest
 import requests
-from pose_service.demo import burst_miss_mask, keypoint_pixel_error, stream_video
 
+from pose_service.demo import burst_miss_mask, keypoint_pixel_error, stream_video
 from tests.support.frames import runner_pngs
 
 MISS_SHARE = 0.36

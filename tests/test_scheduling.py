@@ -7,8 +7,8 @@ import time
 
 import pytest
 import requests
-from pose_service.scheduling import FifoGate, QueueFull, QueueTimeout, ShuttingDown
 
+from pose_service.scheduling import FifoGate, QueueFull, QueueTimeout, ShuttingDown
 from tests.support.frames import b64, png_bytes
 from tests.support.server import launch
 

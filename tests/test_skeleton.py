@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from pose_service.skeleton import JOINT_INDEX, SMPL_JOINT_NAMES, SMPL_PARENTS, joint_angles_deg
 
 

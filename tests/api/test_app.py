@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+
 from pose_service.api import create_app
 from pose_service.config import Settings
 from pose_service.pipeline import PosePipeline
 from pose_service.types import Estimate, Frame
-
 from tests.support.frames import b64, png_bytes
 
 FRAME = {"image_base64": b64(png_bytes(32, 18)), "frame_number": 0}

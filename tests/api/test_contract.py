@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import requests
 from PIL import Image
+
 from pose_service.camera import scaled_focal_length
 from pose_service.skeleton import JOINT_ANGLE_TRIPLETS, SMPL_JOINT_NAMES, joint_angles_deg
-
 from tests.conftest import REPLAY_DETECTED
 from tests.support.frames import b64, png_bytes
 from tests.support.motion import HEIGHT, WIDTH, walking_sequence

@@ -7,13 +7,13 @@ import io
 import numpy as np
 import pytest
 from PIL import Image
+
 from pose_service.camera import project
 from pose_service.config import Settings
 from pose_service.estimators.lite import MediaPipeEstimator
 from pose_service.estimators.mediapipe_to_smpl import DERIVATION, MEDIAPIPE_TO_SMPL
 from pose_service.skeleton import JOINT_INDEX, SMPL_JOINT_NAMES
 from pose_service.types import Frame
-
 from tests.support.frames import runner_pngs
 
 

@@ -7,6 +7,7 @@ and translates across the view: smooth motion with known ground truth in 3D and 
 from __future__ import annotations
 
 import numpy as np
+
 from pose_service.camera import project, scaled_focal_length
 
 # Approximate SMPL rest joint positions (metres, y down), SMPL joint order.

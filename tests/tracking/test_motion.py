@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial.transform import Rotation
+
 from pose_service.tracking.motion import damped_steps, extrapolate, interpolate, measure_velocity
 from pose_service.types import PersonPose
-from scipy.spatial.transform import Rotation
 
 
 def pose_with_rotation(angle_deg: float, x: float) -> PersonPose:

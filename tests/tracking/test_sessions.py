@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from pose_service.tracking.sessions import SessionPolicy, SessionRouter
 from pose_service.tracking.track import TrackerConfig
 

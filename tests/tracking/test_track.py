@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+
 from pose_service.tracking.track import Track, TrackerConfig
 from pose_service.types import PersonPose
-
 from tests.support.motion import walking_sequence
 
 TRUTH = walking_sequence(90)

@@ -31,6 +31,7 @@ class Settings:
     max_body_bytes: int = 32 * 1024 * 1024  # a 4K PNG as base64 is ~30 MB
     max_image_pixels: int = 36_000_000  # 8K; anything bigger is a decompression bomb (413)
     auth_token: str = ""  # shared secret for the X-Pose-Service-Token header; empty = off
+    reject_unknown_fields: bool = True  # 400 on a misspelt field rather than ignoring it
 
     # --- scheduling ----------------------------------------------------------------------
     queue_size: int = 16  # frames allowed to wait for the model before 503 + Retry-After

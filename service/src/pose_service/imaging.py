@@ -2,6 +2,11 @@
 
 The image header is read before any pixel is decoded, so a 40 000 x 40 000 "decompression
 bomb" is refused at the cost of a few bytes (``max_image_pixels``).
+
+Pixels: RGB PNG and JPEG go through OpenCV's ``imdecode`` straight to RGB when OpenCV is
+installed (it comes with the ``lite`` extra): the same libjpeg-turbo / libpng output as Pillow,
+pixel for pixel, without Pillow's extra copy into numpy (~5 ms less per 1080p JPEG here). No
+draft/reduced decoding: the model sees exactly the pixels that were sent.
 """
 
 from __future__ import annotations
@@ -15,7 +20,18 @@ import warnings
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+try:  # optional: shipped with mediapipe (the lite extra); Pillow alone is the fallback
+    import cv2
+except ImportError:  # pragma: no cover - depends on the install
+    cv2 = None
+
 ACCEPTED_FORMATS = frozenset({"PNG", "JPEG", "WEBP", "BMP"})
+# OpenCV < 4.10 has no direct-to-RGB decode: then Pillow does everything.
+_CV2_FLAGS = (
+    cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION
+    if cv2 is not None and hasattr(cv2, "IMREAD_COLOR_RGB")
+    else None
+)
 _DATA_URL = re.compile(r"^data:([^;,]*)(;[^,]*)?,", re.IGNORECASE)
 
 
@@ -74,6 +90,10 @@ def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
             f"image is {width}x{height} = {width * height} pixels; the limit is {max_pixels}",
             status=413,
         )
+    if image.mode == "RGB" and _fast_path_ok(image.format, data):
+        rgb = _decode_cv2(data)
+        if rgb is not None and rgb.shape[:2] == (height, width):
+            return rgb
     try:
         if image.mode != "RGB":
             image = image.convert("RGB")
@@ -82,6 +102,35 @@ def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
         return np.asarray(image)
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageError("invalid_image", f"image data is corrupt or truncated: {exc}") from exc
+
+
+def _fast_path_ok(image_format: str | None, data: bytes) -> bool:
+    """Only files OpenCV decodes exactly as Pillow: 8-bit PNG, complete JPEG (EOI present).
+
+    A truncated JPEG must stay an error (Pillow refuses it; libjpeg via OpenCV pads it grey).
+    """
+    if _CV2_FLAGS is None:
+        return False
+    if image_format == "PNG":
+        return len(data) > 24 and data[24] == 8  # IHDR bit depth
+    if image_format == "JPEG":
+        return data.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9")
+    return False
+
+
+def _decode_cv2(data: bytes) -> np.ndarray | None:
+    """OpenCV decode straight to RGB; None when it cannot (Pillow then decides what is wrong).
+
+    EXIF orientation is ignored, as Pillow does: the pixels are the ones in the file.
+    """
+    try:
+        rgb = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), _CV2_FLAGS)
+    except cv2.error:
+        return None
+    if rgb is None or rgb.dtype != np.uint8 or rgb.ndim != 3:
+        return None
+    rgb.flags.writeable = False  # same contract as Pillow's read-only array
+    return rgb
 
 
 def encode_png_base64(rgb: np.ndarray) -> str:

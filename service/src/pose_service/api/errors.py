@@ -68,7 +68,8 @@ def register_error_handlers(app: Flask) -> None:
         if status == 413:
             limit = current_app.config.get("MAX_CONTENT_LENGTH")
             message = f"request body is larger than the limit of {limit} bytes"
-        return error_response(status, _HTTP_CODES.get(status, "http_error"), message)
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+        return error_response(status, _HTTP_CODES.get(status, "http_error"), message, None, headers)
 
     @app.errorhandler(Exception)
     def _internal_error(exc: Exception) -> Response:

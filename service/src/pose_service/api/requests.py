@@ -49,9 +49,19 @@ def read_json_object(request: Request) -> dict[str, Any]:
     return body
 
 
-def parse_hybrid_request(request: Request) -> HybridRequest:
-    """Validate the fields of the contract (and the optional ``video_id``)."""
+def parse_hybrid_request(request: Request, reject_unknown: bool = True) -> HybridRequest:
+    """Validate the fields of the contract (and the optional ``video_id``).
+
+    Unknown fields are refused by default (a misspelt ``frame_numbr`` would otherwise be
+    silently ignored); ``POSE_SERVICE_REJECT_UNKNOWN_FIELDS=false`` accepts and ignores them.
+    """
     body = read_json_object(request)
+    unknown = sorted(set(body) - KNOWN_FIELDS)
+    if unknown and reject_unknown:
+        raise ApiError(
+            400, "unknown_field",
+            f"unknown field(s) {', '.join(unknown)}; accepted: {', '.join(sorted(KNOWN_FIELDS))}",
+        )
     image = body.get("image_base64")
     if image is None:
         raise ApiError(400, "missing_field", "image_base64 is required (base64 of a PNG or JPEG)")

@@ -39,8 +39,8 @@ def _faces() -> FacesCache:
 def pose_hybrid() -> Response:
     """One frame in, one pose out (detected, predicted from the track, or none with a reason)."""
     start = time.perf_counter()
-    req = parse_hybrid_request(request)
     pipeline = _pipeline()
+    req = parse_hybrid_request(request, pipeline.settings.reject_unknown_fields)
     try:
         frame, decode_ms = pipeline.decode(req.image_base64, req.frame_number)
     except ImageError as exc:
