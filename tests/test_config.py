@@ -27,3 +27,12 @@ def test_environment_is_read_and_overrides_win():
 def test_bad_values_name_the_variable(env, message):
     with pytest.raises(ValueError, match=message):
         Settings.from_env(env)
+
+
+def test_a_non_loopback_bind_requires_a_token_or_an_explicit_opt_out():
+    with pytest.raises(ValueError, match="AUTH_TOKEN"):
+        Settings.from_env({"POSE_SERVICE_HOST": "0.0.0.0"})
+    assert Settings.from_env({"POSE_SERVICE_HOST": "0.0.0.0", "POSE_SERVICE_AUTH_TOKEN": "t"})
+    assert Settings.from_env({"POSE_SERVICE_HOST": "0.0.0.0",
+                              "POSE_SERVICE_ALLOW_UNAUTHENTICATED": "true"})  # fmt: skip
+    assert Settings.from_env({"POSE_SERVICE_HOST": "::1"}).binds_loopback

@@ -8,6 +8,7 @@ options override the environment. Nothing else in the package reads the environm
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -31,6 +32,7 @@ class Settings:
     max_body_bytes: int = 32 * 1024 * 1024  # a 4K PNG as base64 is ~30 MB
     max_image_pixels: int = 36_000_000  # 8K; anything bigger is a decompression bomb (413)
     auth_token: str = ""  # shared secret for the X-Pose-Service-Token header; empty = off
+    allow_unauthenticated: bool = False  # serve a non-loopback address without a token anyway
     reject_unknown_fields: bool = True  # 400 on a misspelt field rather than ignoring it
 
     # --- scheduling ----------------------------------------------------------------------
@@ -111,6 +113,20 @@ class Settings:
             raise ValueError(f"{ENV_PREFIX}TRACK_VELOCITY_DECAY must be within [0, 1]")
         if self.device not in {"auto", "cuda", "cpu"}:
             raise ValueError(f"{ENV_PREFIX}DEVICE must be auto, cuda or cpu")
+        if not self.binds_loopback and not self.auth_token and not self.allow_unauthenticated:
+            raise ValueError(
+                f"{ENV_PREFIX}HOST={self.host} exposes the service beyond this machine: set "
+                f"{ENV_PREFIX}AUTH_TOKEN (clients send it as X-Pose-Service-Token), or "
+                f"{ENV_PREFIX}ALLOW_UNAUTHENTICATED=true to accept that risk"
+            )
+
+    @property
+    def binds_loopback(self) -> bool:
+        """True when only this machine can reach the service."""
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return self.host == "localhost"
 
     def as_env(self) -> dict[str, str]:
         """The settings as ``POSE_SERVICE_*`` variables (for child processes and docs)."""
