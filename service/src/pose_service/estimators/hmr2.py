@@ -1,0 +1,413 @@
+"""The GPU estimator: 4D-Humans' ViTDet-H person detector + HMR2.0b, SMPL joints and mesh.
+
+One frame in: ViTDet finds the people (class 0, score > threshold, as 4D-Humans' demo.py),
+each person's box becomes a 256x256 crop (``hmr2_crop``), HMR2 regresses SMPL pose, shape and
+a crop camera for all crops in one batch, and the crop camera is moved to the full image
+(``hmr2_camera``). Creating the estimator is cheap; torch, hmr2 and detectron2 are imported in
+:meth:`HMR2Estimator.load`, which also refuses to start when a model file is missing instead of
+letting a library download it (``hmr2_paths``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import structlog
+
+from ..config import Settings
+from ..skeleton import NUM_JOINTS
+from ..types import Estimate, Frame, PersonPose
+from .base import ModelUnavailable, TransientInferenceError
+from .hmr2_camera import (
+    crop_to_full_translation,
+    full_image_focal,
+    joint_confidence,
+    project_to_image,
+)
+from .hmr2_crop import prepare_crops
+from .hmr2_detector import ViTDetPersonDetector, select_people
+from .hmr2_paths import (
+    PACKAGES_ROLE,
+    hmr2_checkpoint_path,
+    model_config_path,
+    require_smpl,
+    vitdet_config_path,
+    vitdet_weights_path,
+)
+
+log = structlog.get_logger(__name__)
+
+MODEL_VERSION = "4D-Humans HMR2.0b + ViTDet-H"
+DEFAULT_BATCH_SIZE = 8  # people per HMR2 forward pass (demo.py's DataLoader batch size)
+_WEIGHTS_ONLY_VARS = ("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "TORCH_FORCE_WEIGHTS_ONLY_LOAD")
+
+
+class HMR2Estimator:
+    """4D-Humans behind the estimator interface. Stateless between frames."""
+
+    name = "hmr2"
+
+    def __init__(
+        self, settings: Settings, *, fp16: bool | None = None, batch_size: int | None = None
+    ) -> None:
+        self._settings = settings
+        # fp16 autocast of the HMR2 network (not of SMPL): faster on tensor cores, off by default
+        # because HMR2 was validated in fp32. Read from a future ``hmr2_fp16`` setting if present.
+        self._fp16 = bool(getattr(settings, "hmr2_fp16", False)) if fp16 is None else fp16
+        self._batch_size = max(1, int(batch_size or DEFAULT_BATCH_SIZE))
+        self._torch: Any = None
+        self._device = "cpu"
+        self._model: Any = None
+        self._cfg: Any = None
+        self._detector: ViTDetPersonDetector | None = None
+        self._smpl_forward: Callable[..., Any] | None = None
+        self._faces: np.ndarray | None = None
+        self._paths: dict[str, str] = {}
+
+    # --- loading ---------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Import the stack, check every file, load HMR2 then ViTDet onto the device."""
+        torch = _import("torch")
+        self._torch = torch
+        self._device = self._choose_device(torch)
+        hmr2_configs = _import("hmr2.configs")
+        hmr2_pkg = _import("hmr2")
+        cache_dir = Path(hmr2_configs.CACHE_DIR_4DHUMANS)
+        # Every file is checked before gigabytes are read, so a missing one fails in a second.
+        checkpoint = hmr2_checkpoint_path(self._settings.hmr2_checkpoint, cache_dir)
+        require_smpl(cache_dir)
+        weights = vitdet_weights_path(self._settings.vitdet_weights)
+        config_path = vitdet_config_path(
+            self._settings.fourd_humans_dir, Path(hmr2_pkg.__file__).parent
+        )
+        self._paths = {
+            "hmr2_checkpoint": str(checkpoint),
+            "vitdet_weights": str(weights),
+            "vitdet_config": str(config_path),
+        }
+
+        with torch_full_unpickling():
+            model, cfg = _load_hmr2_without_renderer(checkpoint)
+        model = model.to(self._device).eval()
+        self._smpl_forward = smpl_layer_forward(model.smpl)
+        self._faces = np.ascontiguousarray(np.asarray(model.smpl.faces).reshape(-1, 3), np.int32)
+        self._cfg = cfg
+        self._model = model
+        log.info("model_loaded", model="hmr2", device=self._device, path=str(checkpoint))
+
+        self._detector = ViTDetPersonDetector.build(
+            config_path, weights, self._device, self._settings.detector_score_threshold
+        )
+        log.info("model_loaded", model="vitdet", device=self._device, path=str(weights))
+
+    def _choose_device(self, torch: Any) -> str:
+        wanted = self._settings.device
+        if wanted == "cpu":
+            return "cpu"
+        if torch.cuda.is_available():
+            return "cuda"
+        if wanted == "cuda":
+            raise ModelUnavailable(
+                f"POSE_SERVICE_DEVICE=cuda but torch {torch.__version__} sees no CUDA device "
+                f"(built for CUDA {torch.version.cuda}); check the driver, or set it to auto/cpu"
+            )
+        log.warning("hmr2_on_cpu", reason="no CUDA device; ViTDet-H + HMR2 take seconds a frame")
+        return "cpu"
+
+    # --- the interface ---------------------------------------------------------------------
+
+    @property
+    def model_version(self) -> str:
+        return MODEL_VERSION
+
+    def model_status(self) -> dict[str, str]:
+        """``loaded`` / ``not_loaded`` per model, as /health reports them."""
+        return {
+            "hmr2": "loaded" if self._model is not None else "not_loaded",
+            "vitdet": "loaded" if self._detector is not None else "not_loaded",
+        }
+
+    def describe(self) -> dict[str, object]:
+        """Device, versions and the files in use, for /health and the load log."""
+        info: dict[str, object] = {
+            "estimator": self.name,
+            "model_version": MODEL_VERSION,
+            "device": self._device,
+            "fp16": self._fp16,
+            "batch_size": self._batch_size,
+            "detector_score_threshold": self._settings.detector_score_threshold,
+            **self._paths,
+        }
+        torch = self._torch
+        if torch is not None:
+            info["torch"] = torch.__version__
+            if self._device == "cuda":
+                info["cuda_device"] = torch.cuda.get_device_name(0)
+        return info
+
+    def faces(self) -> np.ndarray | None:
+        """SMPL's (13776, 3) int32 triangles (constant: encode once); None until loaded."""
+        return self._faces
+
+    def estimate(self, frame: Frame) -> Estimate:
+        """People in one frame; an empty list when the detector finds nobody.
+
+        A CUDA out-of-memory error frees the allocator cache and becomes
+        :class:`TransientInferenceError` (the next frame may fit); anything else propagates.
+        """
+        if self._model is None or self._detector is None:
+            raise ModelUnavailable("the hmr2 estimator is not loaded")
+        torch = self._torch
+        try:
+            return self._estimate(frame)
+        except RuntimeError as exc:
+            if not _is_cuda_oom(torch, exc):
+                raise
+            torch.cuda.empty_cache()
+            log.warning("cuda_out_of_memory", frame_number=frame.frame_number, error=str(exc))
+            raise TransientInferenceError(f"CUDA out of memory: {exc}") from exc
+
+    # --- inference -------------------------------------------------------------------------
+
+    def _estimate(self, frame: Frame) -> Estimate:
+        assert self._detector is not None
+        torch = self._torch
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
+        with torch.inference_mode():
+            boxes, scores, classes = self._detector.detect(frame.rgb)
+            boxes, scores = select_people(
+                boxes, scores, classes, self._settings.detector_score_threshold
+            )
+            timings["detect"] = _ms_since(start)
+            if len(boxes) == 0:
+                return Estimate([], MODEL_VERSION, timings)
+
+            mark = time.perf_counter()
+            model_cfg = self._cfg.MODEL
+            crops = prepare_crops(
+                frame.rgb,
+                boxes,
+                crop_size=int(model_cfg.IMAGE_SIZE),
+                mean=np.asarray(model_cfg.IMAGE_MEAN, dtype=np.float32),
+                std=np.asarray(model_cfg.IMAGE_STD, dtype=np.float32),
+                aspect=(float(model_cfg.BBOX_SHAPE[0]), float(model_cfg.BBOX_SHAPE[1])),
+            )
+            timings["crop"] = _ms_since(mark)
+
+            mark = time.perf_counter()
+            focal = full_image_focal(
+                frame.width,
+                frame.height,
+                float(self._cfg.EXTRA.FOCAL_LENGTH),
+                float(model_cfg.IMAGE_SIZE),
+            )
+            people: list[PersonPose] = []
+            for lo in range(0, len(boxes), self._batch_size):
+                hi = lo + self._batch_size
+                people.extend(
+                    self._people_from_crops(
+                        crops.images[lo:hi],
+                        crops.box_center[lo:hi],
+                        crops.box_size[lo:hi],
+                        boxes[lo:hi],
+                        scores[lo:hi],
+                        frame,
+                        focal,
+                    )
+                )
+            timings["pose"] = _ms_since(mark)
+        return Estimate(people, MODEL_VERSION, timings)
+
+    def _people_from_crops(
+        self,
+        images: np.ndarray,
+        box_center: np.ndarray,
+        box_size: np.ndarray,
+        boxes: np.ndarray,
+        scores: np.ndarray,
+        frame: Frame,
+        focal: float,
+    ) -> list[PersonPose]:
+        torch = self._torch
+        batch = {"img": torch.from_numpy(np.ascontiguousarray(images)).to(self._device)}
+        use_fp16 = self._fp16 and self._device == "cuda"
+        with torch.autocast(device_type=self._device, dtype=torch.float16, enabled=use_fp16):
+            out = self._model(batch)
+        n = images.shape[0]
+        params = out["pred_smpl_params"]
+        global_orient = params["global_orient"].float().reshape(n, 1, 3, 3)
+        body_pose = params["body_pose"].float().reshape(n, -1, 3, 3)
+        betas = params["betas"].float().reshape(n, -1)
+        joints = self._smpl_joints(global_orient, body_pose, betas)
+
+        joints_np = joints.cpu().numpy().astype(np.float32)
+        vertices_np = out["pred_vertices"].float().cpu().numpy().astype(np.float32)
+        rotations_np = torch.cat([global_orient, body_pose], dim=1).cpu().numpy()
+        betas_np = betas.cpu().numpy().astype(np.float32)
+        translations = crop_to_full_translation(
+            out["pred_cam"].float().cpu().numpy(),
+            box_center,
+            box_size,
+            frame.width,
+            frame.height,
+            focal,
+        )
+
+        people = []
+        for i in range(n):
+            t = translations[i]
+            if not (np.all(np.isfinite(t)) and t[2] > 0 and np.all(np.isfinite(joints_np[i]))):
+                # A non-positive crop scale puts the body behind the camera: not a pose.
+                log.warning("hmr2_invalid_camera", frame_number=frame.frame_number, t=t.tolist())
+                continue
+            keypoints = project_to_image(joints_np[i], t, focal, frame.width, frame.height)
+            score = float(scores[i])
+            people.append(
+                PersonPose(
+                    joints_3d=joints_np[i],
+                    keypoints_2d=keypoints,
+                    joint_confidence=joint_confidence(score, keypoints, frame.width, frame.height),
+                    score=score,
+                    bbox=np.asarray(boxes[i], dtype=np.float32),
+                    camera_translation=t.astype(np.float32),
+                    focal_length=focal,
+                    vertices=vertices_np[i],
+                    rotations=rotations_np[i].astype(np.float32),
+                    betas=betas_np[i],
+                )
+            )
+        return people
+
+    def _smpl_joints(self, global_orient: Any, body_pose: Any, betas: Any) -> Any:
+        """The 24 SMPL skeleton joints (B, 24, 3), body frame, metres.
+
+        Not ``pred_keypoints_3d``: HMR2's SMPL wrapper (``hmr2.models.smpl_wrapper.SMPL``)
+        overrides ``forward`` to reorder smplx's joints into OpenPose BODY_25 order (nose,
+        neck, ...) and append 19 extra regressed joints: 44 rows, of which the first 24 are
+        *not* SMPL's. So we call the parent ``smplx.SMPLLayer.forward`` on the same module and
+        parameters: its joints are the kinematic SMPL joints from linear blend skinning (the
+        skeleton the predicted rotations act on), followed by smplx's extra vertex joints; the
+        first 24 rows are exactly the SMPL skeleton, in SMPL order.
+        """
+        assert self._smpl_forward is not None
+        torch = self._torch
+        with torch.autocast(device_type=self._device, enabled=False):
+            output = self._smpl_forward(
+                self._model.smpl,
+                global_orient=global_orient,
+                body_pose=body_pose,
+                betas=betas,
+                pose2rot=False,
+            )
+        return output.joints[:, :NUM_JOINTS]
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _import(module: str) -> Any:
+    """Import a module of the GPU stack, or say which role installs it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ModelUnavailable(
+            f"the hmr2 estimator needs the Python package {module.split('.')[0]!r} "
+            f"({exc}); it is installed by the Ansible role {PACKAGES_ROLE}"
+        ) from exc
+    except OSError as exc:  # pragma: no cover - e.g. libEGL missing when pyrender loads
+        raise ModelUnavailable(
+            f"importing {module} failed: {exc}. 4D-Humans imports pyrender: install libosmesa6 "
+            "and set PYOPENGL_PLATFORM=osmesa (or provide libEGL)"
+        ) from exc
+
+
+def _load_hmr2_without_renderer(checkpoint: Path) -> tuple[Any, Any]:
+    """What ``hmr2.models.load_hmr2`` does, but with ``init_renderer=False``.
+
+    ``load_hmr2(checkpoint_path)`` takes no renderer flag and always builds pyrender renderers
+    (a GL context: the most reported failure on headless hosts). ``HMR2.__init__`` does take
+    ``init_renderer``, and Lightning's ``load_from_checkpoint`` passes keyword arguments on to
+    it, so we repeat load_hmr2's config steps and call it ourselves.
+    """
+    get_config = _import("hmr2.configs").get_config
+    models = _import("hmr2.models")
+    cfg = get_config(str(model_config_path(checkpoint)), update_cachedir=True)
+    if cfg.MODEL.BACKBONE.TYPE == "vit" and "BBOX_SHAPE" not in cfg.MODEL:
+        cfg.defrost()
+        cfg.MODEL.BBOX_SHAPE = [192, 256]  # the ViT backbone's 192x256 input, as load_hmr2 sets
+        cfg.freeze()
+    try:
+        models.check_smpl_exists()
+    except FileNotFoundError as exc:  # pragma: no cover - require_smpl ran first
+        raise ModelUnavailable(str(exc)) from exc
+    kwargs: dict[str, Any] = {
+        "strict": False,
+        "cfg": cfg,
+        "init_renderer": False,
+        "map_location": "cpu",  # the checkpoint was saved from a GPU; the caller moves it
+    }
+    if _accepts(models.HMR2.load_from_checkpoint, "weights_only"):
+        kwargs["weights_only"] = False  # Lightning >= 2.5: the checkpoint pickles a yacs config
+    model = models.HMR2.load_from_checkpoint(str(checkpoint), **kwargs)
+    if getattr(model, "mesh_renderer", None) is not None:  # pragma: no cover - guard
+        raise ModelUnavailable("HMR2 built a renderer although init_renderer=False was passed")
+    return model, cfg
+
+
+def smpl_layer_forward(smpl: Any) -> Callable[..., Any]:
+    """``smplx.SMPLLayer.forward``, checked to be a base class of HMR2's SMPL module."""
+    smplx = _import("smplx")
+    if not isinstance(smpl, smplx.SMPLLayer):
+        raise ModelUnavailable(
+            f"HMR2's SMPL module is a {type(smpl).__name__}, not an smplx.SMPLLayer: this "
+            "4D-Humans version is not the one the hmr2 estimator was written for"
+        )
+    return smplx.SMPLLayer.forward
+
+
+@contextlib.contextmanager
+def torch_full_unpickling() -> Iterator[None]:
+    """Let ``torch.load`` unpickle the (trusted, checksummed) HMR2 checkpoint while loading.
+
+    torch >= 2.6 defaults to ``weights_only=True``, which refuses the Lightning checkpoint (it
+    pickles a yacs config). We pass ``weights_only=False`` where we can; for loads inside the
+    libraries, ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` is set for the duration of the load only.
+    If the operator set either TORCH_FORCE_* variable, their choice is left alone.
+    """
+    if any(os.environ.get(name) for name in _WEIGHTS_ONLY_VARS):
+        yield
+        return
+    os.environ["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = "1"
+    try:
+        yield
+    finally:
+        os.environ.pop("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", None)
+
+
+def _accepts(func: Any, parameter: str) -> bool:
+    try:
+        return parameter in inspect.signature(func).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return False
+
+
+def _is_cuda_oom(torch: Any, exc: BaseException) -> bool:
+    oom_type = getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None)
+    if oom_type is not None and isinstance(exc, oom_type):
+        return True
+    return "CUDA out of memory" in str(exc)  # torch < 1.13 raised a plain RuntimeError
+
+
+def _ms_since(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
