@@ -1,0 +1,1 @@
+"""Fake of ``detectron2.data`` (only the ``transforms`` subpackage is used)."""
