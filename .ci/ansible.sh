@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# CI step for the Ansible provisioning: ansible-lint (production profile), syntax check,
+# systemd-analyze verify of the rendered units, then `molecule test` (Debian bookworm with a real
+# systemd in systemd-nspawn). Runs as root on Debian 12 with no stdin; installs its own tools.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+cache=${POSE_MOLECULE_CACHE:-$repo/.molecule-cache}
+venv=$cache/venv-ansible
+export POSE_MOLECULE_CACHE=$cache
+export DEBIAN_FRONTEND=noninteractive
+export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 ANSIBLE_NOCOLOR=1 NO_COLOR=1
+start=$(date +%s)
+step() { printf '\n=== %s (+%ss)\n' "$1" $(( $(date +%s) - start )); }
+
+step "system packages (systemd-container, debootstrap)"
+if ! command -v systemd-nspawn >/dev/null || ! command -v debootstrap >/dev/null; then
+    apt-get update -qq
+    apt-get install -y -qq systemd-container debootstrap >/dev/null
+fi
+
+step "Ansible tools in $venv"
+if [ ! -x "$venv/bin/molecule" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q ansible-core ansible molecule molecule-plugins ansible-lint
+fi
+export PATH=$venv/bin:$PATH
+ansible --version | head -1
+
+step "ansible-lint (production profile, offline)"
+ansible-lint --offline --profile production
+
+step "ansible-playbook --syntax-check"
+ansible-playbook --syntax-check site.yml playbooks/provision.yml playbooks/verify.yml playbooks/remove.yml
+
+step "systemd-analyze verify on the rendered unit templates"
+rendered=$(mktemp -d)
+trap 'rm -rf "$rendered"' EXIT
+ansible-playbook -i localhost, -c local tests/roles/render-units.yml -e "pose_render_dir=$rendered" >/dev/null
+for unit in "$rendered"/*.service "$rendered"/*.timer; do
+    echo "verify $(basename "$unit")"
+    SYSTEMD_LOG_LEVEL=err systemd-analyze verify --man=no --recursive-errors=no "$unit" 2>&1 \
+        | grep -v -e "not executable" -e "No such file" -e "Failed to prepare filename" \
+              -e "Unit .* not found" -e "Command .* is not executable" && exit 1 || true
+done
+
+step "molecule test (nspawn: create, converge, idempotence, verify, destroy)"
+molecule test
+
+step "done in $(( $(date +%s) - start ))s"
