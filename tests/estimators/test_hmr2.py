@@ -180,6 +180,14 @@ def test_missing_smpl_names_the_licence(stack: SimpleNamespace) -> None:
         _estimator().load()
 
 
+def test_unset_home_is_model_unavailable(
+    stack: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HOME")
+    with pytest.raises(ModelUnavailable, match="HOME is not set"):
+        _estimator().load()
+
+
 def test_cuda_requested_without_cuda(stack: SimpleNamespace) -> None:
     if stack.torch.cuda.is_available():
         pytest.skip("this machine has CUDA")

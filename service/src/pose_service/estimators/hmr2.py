@@ -35,6 +35,7 @@ from .hmr2_crop import prepare_crops
 from .hmr2_detector import ViTDetPersonDetector, select_people
 from .hmr2_paths import (
     PACKAGES_ROLE,
+    default_cache_dir_4dhumans,
     hmr2_checkpoint_path,
     model_config_path,
     require_smpl,
@@ -78,6 +79,7 @@ class HMR2Estimator:
         torch = _import("torch")
         self._torch = torch
         self._device = self._choose_device(torch)
+        default_cache_dir_4dhumans()  # hmr2.configs crashes on import when HOME is unset
         hmr2_configs = _import("hmr2.configs")
         hmr2_pkg = _import("hmr2")
         cache_dir = Path(hmr2_configs.CACHE_DIR_4DHUMANS)
