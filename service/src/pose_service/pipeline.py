@@ -55,6 +55,13 @@ def tracker_config(settings: Settings) -> TrackerConfig:
         gate=settings.track_gate,
         reacquire_after=settings.track_reacquire_after,
         history_frames=settings.track_history_frames,
+        smoothing=settings.track_smoothing,
+        joint_noise_m=settings.track_joint_noise_m,
+        joint_accel_m=settings.track_joint_accel_m,
+        smoother_accel_m=settings.track_smoother_accel_m,
+        confidence_error_scale_m=settings.track_confidence_error_scale_m,
+        gate_3d_m=settings.track_gate_3d_m,
+        record_max_frames=settings.track_record_max_frames,
     )
 
 

@@ -3,9 +3,19 @@
 Per frame the tracker gets every person the estimator found and answers one pose:
 - the detection that continues the track (association by keypoint distance to the track's
   prediction, in units of the person's box diagonal), or
-- when nothing usable was detected, the track's prediction (damped constant velocity), with a
-  ``tracking_confidence`` that falls as the gap grows, or
+- when nothing usable was detected, the track's prediction, with a ``tracking_confidence`` that
+  falls as the expected error of the prediction grows, or
 - nothing, with the reason, before the first detection or once the track was dropped.
+
+Motion model: a damped constant-velocity Kalman filter per field (3D joints, root translation,
+keypoints, box; see ``filters``), rotations on SO(3) by their angular velocity (``motion``).
+Detected frames answer the detection itself (the contract), or with ``smoothing`` the filter's
+estimate (``kalman``) or a One-Euro filtered one: causal smoothing, less jitter.
+
+Confidence: ``tracking_confidence = score x exp(-expected_error / confidence_error_scale_m)``
+where ``expected_error`` is the filter's predicted 3D joint error std (metres): 0 gap -> the
+detection's own score, and it falls monotonically as the predicted error grows (the evaluation
+harness prints measured error and mean confidence per gap length to show they move together).
 
 A detection far from the prediction is not trusted blindly (the old service returned garbage
 "detections"): it is rejected and logged, and only repeated disagreement re-acquires the track.
@@ -15,13 +25,16 @@ interpolation and do not disturb its forward state.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..skeleton import LEFT_RIGHT_PAIRS, NUM_JOINTS
 from ..types import PersonPose, TrackedPose
+from .filters import KalmanCV, MotionNoise, OneEuro
 from .motion import Velocity, blend_velocity, extrapolate, interpolate, measure_velocity
 
 MIN_JOINT_CONFIDENCE = 0.3  # joints below this do not count in association costs
@@ -39,6 +52,18 @@ class TrackerConfig:
     gate: float = 1.0
     reacquire_after: int = 3
     history_frames: int = 64
+    smoothing: str = "off"  # off | kalman | one_euro: causal smoothing of detected frames
+    joint_noise_m: float = 0.02  # per-coordinate noise of detected 3D joints (HMR2-like)
+    joint_accel_m: float = 0.006  # per-frame acceleration std of body-frame joints (streaming)
+    smoother_accel_m: float = 0.008  # the same for the whole-video smoother (tuned by eval)
+    root_noise_m: float = 0.03  # noise of the root (camera) translation
+    root_accel_m: float = 0.01
+    pixel_noise: float = 3.0  # keypoint / box noise, pixels
+    pixel_accel: float = 4.0
+    confidence_error_scale_m: float = 0.1  # expected error at which confidence falls to 1/e
+    gate_3d_m: float = 0.35  # mean body-frame joint jump beyond which a detection is rejected
+    flip_ratio: float = 0.5  # left/right-swapped pose this much closer to the track = a flip
+    record_max_frames: int = 20_000  # frames of a video kept for whole-video mode (0 = none)
 
 
 def association_cost(predicted: PersonPose, candidate: PersonPose) -> float:
@@ -56,10 +81,37 @@ def association_cost(predicted: PersonPose, candidate: PersonPose) -> float:
     return float(distances.mean() / diagonal)
 
 
+def joint_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean 3D distance between two (24, 3) body-frame skeletons, metres."""
+    return float(np.linalg.norm(a - b, axis=1).mean())
+
+
+def _swap_sides(joints: np.ndarray) -> np.ndarray:
+    out = joints.copy()
+    for left, right in LEFT_RIGHT_PAIRS:
+        out[[left, right]] = joints[[right, left]]
+    return out
+
+
 def person_salience(person: PersonPose) -> float:
     """Which person to start a track on: confident and large (the main subject)."""
     x0, y0, x1, y1 = person.bbox
     return person.score * math.sqrt(max((x1 - x0) * (y1 - y0), 1.0))
+
+
+# Fields the Kalman filters carry, and which noise model each uses.
+FILTERED_FIELDS = ("joints_3d", "camera_translation", "keypoints_2d", "bbox")
+
+
+def _noise_models(config: TrackerConfig) -> dict[str, MotionNoise]:
+    joints = MotionNoise(config.joint_noise_m, config.joint_accel_m, 0.05)
+    pixels = MotionNoise(config.pixel_noise, config.pixel_accel, 20.0)
+    return {
+        "joints_3d": joints,
+        "camera_translation": MotionNoise(config.root_noise_m, config.root_accel_m, 0.1),
+        "keypoints_2d": pixels,
+        "bbox": pixels,
+    }
 
 
 class Track:
@@ -71,11 +123,19 @@ class Track:
         self._anchor: PersonPose | None = None  # last accepted detection
         self._anchor_frame = -1
         self._anchor_confidence = 0.0
-        self._velocity = Velocity.zero()
+        self._velocity = Velocity.zero()  # rotations and mesh (SO(3) / linear)
+        self._noise = _noise_models(config)
+        self._filters: dict[str, KalmanCV] = {}
+        self._euro: dict[str, OneEuro] = {}
         self._rejections = 0
         self._lost_reason: str | None = None
         self.newest_frame = -1
         self.history: OrderedDict[int, TrackedPose] = OrderedDict()
+        self.record = None
+        if config.record_max_frames > 0:
+            from .offline import FrameRecord  # offline builds on this module
+
+            self.record = FrameRecord(config.record_max_frames)
 
     @property
     def active(self) -> bool:
@@ -83,12 +143,15 @@ class Track:
 
     def step(self, frame_number: int, people: list[PersonPose]) -> TrackedPose:
         """The answer for one frame, given everyone the estimator found in it."""
+        self._observed: PersonPose | None = None
         if frame_number <= self.newest_frame:
             answer = self._late_frame(frame_number, people)
         else:
             answer = self._next_frame(frame_number, people)
             self.newest_frame = frame_number
         self._remember(frame_number, answer)
+        if self.record is not None:
+            self.record.add(frame_number, self._observed)
         return answer
 
     # --- frames in order -----------------------------------------------------------------
@@ -106,36 +169,98 @@ class Track:
                 return self._acquire(frame_number, max(people, key=person_salience), [])
             return self._nothing(frame_number)
 
-        predicted = extrapolate(
-            self._anchor,
-            self._velocity,
-            frame_number - self._anchor_frame,
-            self.config.velocity_decay,
-        )
-        if people:
-            costs = [association_cost(predicted, p) for p in people]
-            best = int(np.argmin(costs))
-            if costs[best] <= self.config.gate:
-                self._rejections = 0
-                return self._accept(frame_number, people[best], costs[best])
-            self._rejections += 1
-            if self._rejections >= self.config.reacquire_after:
-                chosen = max(people, key=person_salience)
-                return self._acquire(frame_number, chosen, ["reacquired"])
-            return self._predict(
-                frame_number, predicted, ["outlier_rejected"], {"association_cost": costs[best]}
-            )
-        return self._predict(frame_number, predicted, [], {})
+        predicted = self.prediction(frame_number)
+        if not people:
+            return self._predict(frame_number, predicted, [], {})
+        costs = [association_cost(predicted, p) for p in people]
+        best = int(np.argmin(costs))
+        flags, scores = self._coherence(predicted, people[best], costs[best])
+        if not flags:
+            self._rejections = 0
+            return self._accept(frame_number, people[best], costs[best])
+        self._rejections += 1
+        if self._rejections >= self.config.reacquire_after:
+            chosen = max(people, key=person_salience)
+            return self._acquire(frame_number, chosen, ["reacquired"])
+        return self._predict(frame_number, predicted, ["outlier_rejected", *flags], scores)
+
+    def _coherence(
+        self, predicted: PersonPose, candidate: PersonPose, cost: float
+    ) -> tuple[list[str], dict[str, float]]:
+        """Why a detection is inconsistent with the track (empty when it is fine), and scores.
+
+        - ``jump``: keypoints further than ``gate`` box diagonals from the prediction, or the
+          3D body pose further than ``gate_3d_m`` (mean joint distance);
+        - ``left_right_flip``: the pose with left and right swapped fits the track much better
+          (``flip_ratio``), the classic monocular failure.
+        """
+        config = self.config
+        distance = joint_distance(predicted.joints_3d, candidate.joints_3d)
+        scores = {"association_cost": cost, "joint_distance_m": distance}
+        flags = []
+        if cost > config.gate or distance > config.gate_3d_m:
+            flags.append("jump")
+        if candidate.joints_3d.shape[0] == NUM_JOINTS and distance > 0.05:
+            flipped = joint_distance(predicted.joints_3d, _swap_sides(candidate.joints_3d))
+            scores["flipped_distance_m"] = flipped
+            if flipped < config.flip_ratio * distance:
+                flags.append("left_right_flip")
+        return flags, scores
+
+    def prediction(self, frame_number: int) -> PersonPose:
+        """The track's pose at a later frame: filters for positions, SO(3) for rotations."""
+        assert self._anchor is not None
+        gap = frame_number - self._anchor_frame
+        base = extrapolate(self._anchor, self._velocity, gap, self.config.velocity_decay)
+        changes = {}
+        for name, kf in self._filters.items():
+            changes[name] = kf.predicted(gap)[0].astype(np.float32)
+        return dataclasses.replace(base, **changes)
+
+    def expected_error_m(self, gap: int) -> float:
+        """Expected 3D error (metres, one joint) of the pose ``gap`` frames after a detection."""
+        kf = self._filters.get("joints_3d")
+        if kf is None:
+            return 0.0
+        return math.sqrt(3.0) * kf.position_std(gap)
+
+    def _start_filters(self, person: PersonPose) -> None:
+        self._filters = {}
+        for name in FILTERED_FIELDS:
+            value = getattr(person, name)
+            if value is not None:
+                kf = KalmanCV(self._noise[name], self.config.velocity_decay)
+                kf.start(value)
+                self._filters[name] = kf
+        self._euro = {}
+
+    def _smoothed(self, person: PersonPose, gap: int) -> PersonPose:
+        """What a detected frame answers: the detection, smoothed causally if configured."""
+        mode = self.config.smoothing
+        changes = {}
+        for name, kf in self._filters.items():
+            value = getattr(person, name)
+            if value is None:
+                continue
+            if mode == "kalman":
+                assert kf.x is not None
+                changes[name] = kf.x.astype(np.float32)
+            elif mode == "one_euro":
+                euro = self._euro.setdefault(name, OneEuro())
+                changes[name] = euro(value, gap).astype(np.float32)
+        return dataclasses.replace(person, **changes) if changes else person
 
     def _acquire(self, frame_number: int, person: PersonPose, flags: list[str]) -> TrackedPose:
         self.track_id += 1
         self._anchor, self._anchor_frame = person, frame_number
         self._velocity = Velocity.zero()
+        self._start_filters(person)
         self._rejections = 0
         self._lost_reason = None
         self._anchor_confidence = _detected_confidence(person)
+        self._observed = person
         return TrackedPose(
-            pose=person,
+            pose=self._smoothed(person, 1),
             source="detected",
             tracking_confidence=self._anchor_confidence,
             track_id=self.track_id,
@@ -145,17 +270,28 @@ class Track:
 
     def _accept(self, frame_number: int, person: PersonPose, cost: float) -> TrackedPose:
         assert self._anchor is not None
-        measured = measure_velocity(self._anchor, person, frame_number - self._anchor_frame)
-        self._velocity = blend_velocity(self._velocity, measured, self.config.velocity_smoothing)
+        gap = frame_number - self._anchor_frame
+        if person.rotations is not None or person.vertices is not None:
+            measured = measure_velocity(self._anchor, person, gap)
+            self._velocity = blend_velocity(
+                self._velocity, measured, self.config.velocity_smoothing
+            )
+        innovation = 0.0
+        for name, kf in self._filters.items():
+            value = getattr(person, name)
+            if value is not None and kf.x is not None and value.shape == kf.x.shape:
+                score = kf.update(value, gap)
+                innovation = score if name == "joints_3d" else innovation
         self._anchor, self._anchor_frame = person, frame_number
         self._anchor_confidence = _detected_confidence(person)
+        self._observed = person
         return TrackedPose(
-            pose=person,
+            pose=self._smoothed(person, gap),
             source="detected",
             tracking_confidence=self._anchor_confidence,
             track_id=self.track_id,
             frames_since_detection=0,
-            scores={"association_cost": round(cost, 4)},
+            scores={"association_cost": round(cost, 4), "innovation": round(innovation, 3)},
         )
 
     def _predict(
@@ -175,15 +311,17 @@ class Track:
     def predicted_confidence(self, gap: int) -> float:
         """Confidence of a pose predicted ``gap`` frames after the last detection.
 
-        Falls exponentially with the gap (time constant ``confidence_tau_frames``) from just
-        below the last detection's confidence: the expected error grows with the gap.
+        ``score x 0.9 x exp(-expected_error / confidence_error_scale_m)``: strictly below the
+        detection it came from, and falling as the filter's expected error grows with the gap.
         """
-        decay = math.exp(-(max(gap, 1) - 1) / self.config.confidence_tau_frames)
+        error = self.expected_error_m(max(gap, 1))
+        decay = math.exp(-error / self.config.confidence_error_scale_m)
         return round(self._anchor_confidence * PREDICTED_CONFIDENCE_CAP * decay, 4)
 
     def _drop(self, reason: str) -> None:
         self._anchor = None
         self._velocity = Velocity.zero()
+        self._filters = {}
         self._lost_reason = reason
 
     def _nothing(self, frame_number: int) -> TrackedPose:
@@ -211,6 +349,7 @@ class Track:
                 chosen = max(people, key=person_salience)
             else:
                 chosen = min(people, key=lambda p: association_cost(reference[0], p))
+            self._observed = chosen
             return TrackedPose(
                 pose=chosen,
                 source="detected",
