@@ -58,3 +58,51 @@ def test_a_decompression_bomb_is_refused_from_its_header():
     with pytest.raises(ImageError) as err:
         decode_image(bomb, 36_000_000)
     assert err.value.code == "image_too_large" and err.value.status == 413
+
+
+def _pillow_pixels(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def _photo(width: int = 96, height: int = 64) -> np.ndarray:
+    """Smooth gradients plus noise: exercises chroma upsampling and the IDCT."""
+    y, x = np.mgrid[0:height, 0:width]
+    rng = np.random.default_rng(3)
+    base = np.stack([x * 255 // width, y * 255 // height, (x + y) % 256], axis=2)
+    return np.clip(base + rng.integers(-20, 20, base.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"format": "JPEG", "quality": 90},
+        {"format": "JPEG", "quality": 75, "subsampling": 0},
+        {"format": "JPEG", "quality": 85, "progressive": True},
+        {"format": "PNG"},
+    ],
+)
+def test_fast_decode_gives_exactly_pillows_pixels(options):
+    buffer = io.BytesIO()
+    Image.fromarray(_photo()).save(buffer, **options)
+    data = buffer.getvalue()
+    decoded = decode_image(data, 10_000_000)
+    assert decoded.dtype == np.uint8 and decoded.shape == (64, 96, 3)
+    np.testing.assert_array_equal(decoded, _pillow_pixels(data))
+
+
+def test_exif_orientation_is_not_applied():
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW" tag: the service uses the stored pixels, like Pillow
+    Image.fromarray(_photo(80, 40)).save(buffer, format="JPEG", exif=exif)
+    decoded = decode_image(buffer.getvalue(), 10_000_000)
+    assert decoded.shape == (40, 80, 3)
+    np.testing.assert_array_equal(decoded, _pillow_pixels(buffer.getvalue()))
+
+
+def test_truncated_jpeg_is_refused_on_the_fast_path_too():
+    buffer = io.BytesIO()
+    Image.fromarray(_photo(320, 240)).save(buffer, format="JPEG")
+    with pytest.raises(ImageError) as err:
+        decode_image(buffer.getvalue()[:-200], 10_000_000)
+    assert err.value.code == "invalid_image"
