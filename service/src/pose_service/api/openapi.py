@@ -78,7 +78,15 @@ FRAME = {
         "camera_translation": {"type": ["array", "null"], "items": _NUM},
         "scaled_focal_length": _NUM,
         "mesh_vertices": {"type": "integer"},
-        "mesh_vertices_data": {"type": ["array", "null"], "items": _VEC3},
+        "mesh_vertices_data": {
+            "type": ["array", "string", "null"],
+            "items": _VEC3,
+            "description": "an array (mesh_format full), base64 float32 (base64) or null",
+        },
+        "mesh_vertices_encoding": {
+            "const": "base64-float32-le",
+            "description": "present only with mesh_format base64",
+        },
         "mesh_faces_data": {
             "type": ["array", "null"],
             "items": {"type": "array", "items": {"type": "integer"}},
@@ -108,6 +116,17 @@ HYBRID_REQUEST = {
             "type": "string",
             "pattern": "^[A-Za-z0-9._:-]{1,128}$",
             "description": "optional; also accepted as the X-Video-Id header",
+        },
+        "mesh_format": {
+            "enum": ["full", "none", "base64"],
+            "default": "full",
+            "description": (
+                "full (default, the contract): mesh_vertices_data and mesh_faces_data as JSON "
+                "arrays; none: no mesh data (mesh_vertices still counts the vertices); base64: "
+                "mesh_vertices_data is base64 of little-endian float32 x,y,z per vertex "
+                "(mesh_vertices_encoding: base64-float32-le) and mesh_faces_data is null "
+                "(the faces never change: fetch them once with full)"
+            ),
         },
     },
 }

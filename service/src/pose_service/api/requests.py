@@ -10,10 +10,11 @@ import orjson
 from flask import Request
 
 from .errors import ApiError
+from .responses import MESH_FORMATS, MeshFormat
 
 MAX_FRAME_NUMBER = 10_000_000  # ~92 hours at 30 fps
 VIDEO_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-KNOWN_FIELDS = frozenset({"image_base64", "frame_number", "visualize", "video_id"})
+KNOWN_FIELDS = frozenset({"image_base64", "frame_number", "visualize", "video_id", "mesh_format"})
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class HybridRequest:
     frame_number: int
     visualize: bool
     video_id: str | None
+    mesh_format: MeshFormat = "full"  # lighter answers on request; old clients get "full"
 
 
 def read_json_object(request: Request) -> dict[str, Any]:
@@ -59,7 +61,8 @@ def parse_hybrid_request(request: Request, reject_unknown: bool = True) -> Hybri
     unknown = sorted(set(body) - KNOWN_FIELDS)
     if unknown and reject_unknown:
         raise ApiError(
-            400, "unknown_field",
+            400,
+            "unknown_field",
             f"unknown field(s) {', '.join(unknown)}; accepted: {', '.join(sorted(KNOWN_FIELDS))}",
         )
     image = body.get("image_base64")
@@ -91,7 +94,14 @@ def parse_hybrid_request(request: Request, reject_unknown: bool = True) -> Hybri
             raise ApiError(
                 400, "invalid_value", "video_id must be 1-128 characters of A-Z a-z 0-9 . _ : -"
             )
-    return HybridRequest(image, frame_number, visualize, video_id)
+    mesh_format = body.get("mesh_format")
+    if mesh_format is None:
+        mesh_format = "full"
+    elif mesh_format not in MESH_FORMATS:
+        raise ApiError(
+            400, "invalid_value", f"mesh_format must be one of {', '.join(MESH_FORMATS)}"
+        )
+    return HybridRequest(image, frame_number, visualize, video_id, mesh_format)
 
 
 def _kind(value: Any) -> str:

@@ -1,12 +1,14 @@
 """Building the ``/pose/hybrid`` answer from a frame outcome, exactly as the contract says.
 
 Arrays stay numpy until orjson writes them; the constant mesh faces are encoded once
-(``FacesCache``) and spliced in as a pre-encoded fragment.
+(``FacesCache``) and spliced in as a pre-encoded fragment. ``mesh_format`` lets a client ask
+for a lighter answer; the default (``full``) is the contract's answer, unchanged.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import base64
+from typing import Any, Literal
 
 import numpy as np
 import orjson
@@ -16,6 +18,11 @@ from ..drawing import draw_skeleton
 from ..imaging import encode_png_base64
 from ..pipeline import FrameOutcome
 from ..skeleton import SMPL_JOINT_NAMES, joint_angles_deg
+
+MeshFormat = Literal["full", "none", "base64"]
+MESH_FORMATS: tuple[str, ...] = ("full", "none", "base64")
+# How ``mesh_format: base64`` encodes ``mesh_vertices_data`` (said in the answer too).
+VERTICES_BASE64_ENCODING = "base64-float32-le"
 
 
 class FacesCache:
@@ -44,12 +51,23 @@ def keypoint_rows(
     ]  # fmt: skip
 
 
+def vertices_base64(vertices: np.ndarray) -> str:
+    """(V, 3) vertices as base64 of little-endian float32, row-major (12 bytes a vertex)."""
+    return base64.b64encode(np.ascontiguousarray(vertices, dtype="<f4").tobytes()).decode("ascii")
+
+
 def build_frame_answer(
     outcome: FrameOutcome,
     faces: FacesCache,
     visualize: bool = False,
+    mesh_format: MeshFormat = "full",
 ) -> dict[str, Any]:
-    """The contract's response object (plus the optional ``temporal`` block)."""
+    """The contract's response object (plus the optional ``temporal`` block).
+
+    ``mesh_format``: ``full`` = vertices and faces as JSON arrays (the contract);
+    ``none`` = no mesh data (``mesh_vertices`` still counts them); ``base64`` = vertices as
+    base64 float32 (``mesh_vertices_encoding`` says so) and no faces, which never change.
+    """
     frame, tracked = outcome.frame, outcome.tracked
     pose = tracked.pose
     focal = (
@@ -102,11 +120,14 @@ def build_frame_answer(
         camera_translation=pose.camera_translation,
     )
     if pose.vertices is not None:
-        answer.update(
-            mesh_vertices=int(pose.vertices.shape[0]),
-            mesh_vertices_data=pose.vertices,
-            mesh_faces_data=faces.fragment,
-        )
+        answer["mesh_vertices"] = int(pose.vertices.shape[0])
+        if mesh_format == "full":
+            # orjson writes only C-contiguous arrays natively; estimators' are already.
+            answer["mesh_vertices_data"] = np.ascontiguousarray(pose.vertices)
+            answer["mesh_faces_data"] = faces.fragment
+        elif mesh_format == "base64":
+            answer["mesh_vertices_data"] = vertices_base64(pose.vertices)
+            answer["mesh_vertices_encoding"] = VERTICES_BASE64_ENCODING
     if visualize:
         drawn = draw_skeleton(frame.rgb, pose.keypoints_2d, tracked.source != "detected")
         answer["visualization"] = encode_png_base64(drawn)

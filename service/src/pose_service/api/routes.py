@@ -69,7 +69,7 @@ def pose_hybrid() -> Response:
         raise ApiError(503, "inference_retryable", str(exc), {"status": "ready"}, retry) from exc
     outcome.timings_ms["decode"] = decode_ms
     build_start = time.perf_counter()
-    answer = build_frame_answer(outcome, _faces(), req.visualize)
+    answer = build_frame_answer(outcome, _faces(), req.visualize, req.mesh_format)
     # processing_time_ms: everything from arrival up to the final encoding.
     answer["processing_time_ms"] = round((time.perf_counter() - start) * 1e3, 2)
     body = dumps_bytes(answer)

@@ -1,0 +1,71 @@
+"""The answer's mesh options: ``full`` is the contract unchanged; lighter ones on request."""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+import orjson
+import pytest
+
+from pose_service.api.json import dumps_bytes
+from pose_service.api.responses import FacesCache, build_frame_answer
+from pose_service.pipeline import FrameOutcome
+from pose_service.types import Frame, PersonPose, TrackedPose
+
+VERTICES = np.random.default_rng(0).normal(size=(6890, 3)).astype(np.float32)
+FACES = np.random.default_rng(1).integers(0, 6890, (13776, 3)).astype(np.int32)
+
+
+def _outcome() -> FrameOutcome:
+    pose = PersonPose(
+        joints_3d=np.zeros((24, 3), np.float32),
+        keypoints_2d=np.ones((24, 2), np.float32),
+        joint_confidence=np.full(24, 0.9, np.float32),
+        score=0.9,
+        bbox=np.array([0, 0, 10, 20], np.float32),
+        camera_translation=np.array([0, 0, 5], np.float32),
+        vertices=VERTICES,
+    )
+    tracked = TrackedPose(pose, "detected", 0.9, 1, 0)
+    return FrameOutcome(Frame(np.zeros((4, 8, 3), np.uint8), 3), tracked, "s1", "frame_zero", "m")
+
+
+def _answer(mesh_format: str) -> dict:
+    return orjson.loads(
+        dumps_bytes(build_frame_answer(_outcome(), FacesCache(FACES), False, mesh_format))
+    )
+
+
+def test_full_is_the_contract_answer_with_the_faces_spliced_in_verbatim():
+    answer = _answer("full")
+    assert answer == orjson.loads(dumps_bytes(build_frame_answer(_outcome(), FacesCache(FACES))))
+    np.testing.assert_array_equal(np.array(answer["mesh_vertices_data"], np.float32), VERTICES)
+    assert answer["mesh_faces_data"] == FACES.tolist()
+    assert answer["mesh_vertices"] == 6890 and "mesh_vertices_encoding" not in answer
+
+
+def test_faces_are_encoded_once_per_cache():
+    cache = FacesCache(FACES)
+    first = build_frame_answer(_outcome(), cache)["mesh_faces_data"]
+    assert build_frame_answer(_outcome(), cache)["mesh_faces_data"] is first
+    assert isinstance(first, orjson.Fragment)
+
+
+def test_base64_vertices_round_trip_and_faces_are_left_out():
+    answer = _answer("base64")
+    assert answer["mesh_vertices_encoding"] == "base64-float32-le"
+    raw = np.frombuffer(base64.b64decode(answer["mesh_vertices_data"]), "<f4").reshape(-1, 3)
+    np.testing.assert_array_equal(raw, VERTICES)
+    assert answer["mesh_faces_data"] is None and answer["mesh_vertices"] == 6890
+
+
+@pytest.mark.parametrize("mesh_format", ["none", "base64"])
+def test_lighter_answers_keep_every_other_field(mesh_format):
+    full, light = _answer("full"), _answer(mesh_format)
+    skip = {"mesh_vertices_data", "mesh_faces_data", "mesh_vertices_encoding"}
+    assert {k: v for k, v in light.items() if k not in skip} == {
+        k: v for k, v in full.items() if k not in skip
+    }
+    if mesh_format == "none":
+        assert light["mesh_vertices_data"] is None and light["mesh_faces_data"] is None
