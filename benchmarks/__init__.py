@@ -1,0 +1,1 @@
+"""Benchmarks of every per-frame cost of the service (run as ``python -m benchmarks.<name>``)."""

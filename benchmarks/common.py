@@ -1,0 +1,131 @@
+"""What every benchmark shares: statistics, the table/JSON output, frames and a stand-in person.
+
+Each benchmark prints a table for people and, with ``--json``, one JSON object with the same
+figures (names in benchmarks/README.md), so CI and notes can quote numbers exactly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+RUNNER_CLIP = REPO / "data" / "runner-180f.mp4"
+MESH_VERTICES, MESH_FACES = 6890, 13776  # SMPL
+
+
+def percentiles(samples: Sequence[float]) -> dict[str, float]:
+    """p50/p95/mean of a list of milliseconds, rounded for reading."""
+    if not samples:
+        return {"p50": 0.0, "p95": 0.0, "mean": 0.0}
+    values = np.asarray(samples, dtype=np.float64)
+    return {
+        "p50": round(float(np.percentile(values, 50)), 3),
+        "p95": round(float(np.percentile(values, 95)), 3),
+        "mean": round(float(values.mean()), 3),
+    }
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    """An argument parser with the shared ``--json`` flag."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    return p
+
+
+def emit(
+    result: dict[str, Any], rows: Iterable[Sequence[Any]], header: Sequence[str], as_json: bool
+) -> None:
+    """Print the JSON object or the table (same figures either way)."""
+    if as_json:
+        sys.stdout.write(orjson.dumps(result, option=orjson.OPT_SERIALIZE_NUMPY).decode() + "\n")
+        return
+    table = [list(map(str, header))] + [[_cell(v) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    for n, row in enumerate(table):
+        print(
+            "  ".join(
+                c.rjust(w) if i else c.ljust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def _cell(value: Any) -> str:
+    return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+
+def clip_frame(width: int, height: int, index: int = 60) -> np.ndarray:
+    """A real picture (the runner clip) at the asked size, RGB; gradients if OpenCV is absent."""
+    try:
+        import cv2
+    except ImportError:  # pragma: no cover - lite extra not installed
+        cv2 = None
+    if cv2 is not None and RUNNER_CLIP.is_file():
+        capture = cv2.VideoCapture(str(RUNNER_CLIP))
+        capture.set(cv2.CAP_PROP_POS_FRAMES, index)
+        ok, bgr = capture.read()
+        capture.release()
+        if ok:
+            return cv2.cvtColor(cv2.resize(bgr, (width, height)), cv2.COLOR_BGR2RGB)
+    y, x = np.mgrid[0:height, 0:width]
+    noise = np.random.default_rng(index).integers(0, 30, (height, width, 3))
+    return (np.stack([x % 256, y % 256, (x + y) % 256], axis=2) + noise).astype(np.uint8)
+
+
+def encode(rgb: np.ndarray, fmt: str) -> bytes:
+    """JPEG (quality 90) or PNG bytes, as a client would send them."""
+    buffer = io.BytesIO()
+    options = {"quality": 90} if fmt == "JPEG" else {"compress_level": 6}
+    Image.fromarray(rgb).save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def mesh_faces(seed: int = 0) -> np.ndarray:
+    """SMPL-sized triangle indices (values are random: only size and dtype matter here)."""
+    return np.random.default_rng(seed).integers(0, MESH_VERTICES, (MESH_FACES, 3)).astype(np.int32)
+
+
+def _rest_skeleton() -> np.ndarray:
+    rng = np.random.default_rng(7)
+    return (rng.normal(0, 0.25, (24, 3)) * np.array([1.0, 2.0, 0.3])).astype(np.float32)
+
+
+_REST = _rest_skeleton()
+_OWNER = np.random.default_rng(8).integers(0, 24, MESH_VERTICES)
+_OFFSETS = np.random.default_rng(9).normal(0, 0.03, (MESH_VERTICES, 3)).astype(np.float32)
+
+
+def walking_person(frame_number: int, width: int, height: int, mesh: bool) -> Any:
+    """A person crossing the picture smoothly, as an estimator would return it (fresh arrays)."""
+    from pose_service.types import PersonPose
+
+    t = frame_number / 30.0
+    joints = _REST + np.float32(0.05 * np.sin(2 * np.pi * 1.2 * t))
+    centre = np.array([width * (0.3 + 0.01 * (frame_number % 40)), height * 0.5], np.float32)
+    keypoints = centre + joints[:, :2] * (height / 4)
+    return PersonPose(
+        joints_3d=joints.astype(np.float32),
+        keypoints_2d=keypoints.astype(np.float32),
+        joint_confidence=np.full(24, 0.9, np.float32),
+        score=0.95,
+        bbox=np.array([*keypoints.min(axis=0), *keypoints.max(axis=0)], np.float32),
+        camera_translation=np.array([0.1 * t, 0.1, 8.0], np.float32),
+        focal_length=5000.0 / 256 * max(width, height),
+        vertices=(joints[_OWNER] + _OFFSETS) if mesh else None,
+    )
+
+
+def detected(frame_number: int, miss_share: float = 0.33) -> bool:
+    """A fixed, spread-out miss pattern (about ``miss_share`` of frames missed)."""
+    return (frame_number * 0.618034) % 1.0 >= miss_share

@@ -1,0 +1,241 @@
+"""Per-frame service overhead: everything a frame costs except the estimator's forward pass.
+
+Each frame goes through the service's own functions in the route's order (parse the body,
+base64, decode, thumbnail + FIFO gate + session routing + tracking via ``PosePipeline.process``
+with a zero-cost estimator, answer building, orjson encoding, the JSON log line) and, in the
+same loop, through the old service's way (stdlib ``json``, Pillow decode, ``tolist()`` of every
+array and the faces on every frame, encoded like Flask's default provider). Run:
+
+    .venv/bin/python -m benchmarks.overhead [--frames 60] [--json]
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import os
+import time
+from typing import Any
+
+import numpy as np
+import orjson
+from PIL import Image
+
+from benchmarks.common import (
+    clip_frame,
+    detected,
+    emit,
+    encode,
+    mesh_faces,
+    parser,
+    percentiles,
+    walking_person,
+)
+
+SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
+STAGES = ("parse", "base64", "decode", "gate_thumbnail", "track", "answer", "json", "log")
+
+
+class ZeroCostEstimator:
+    """Returns the walking person instantly: what is left is the service's own cost."""
+
+    name = "bench"
+    model_version = "bench"
+
+    def __init__(self, mesh: bool) -> None:
+        self.mesh = mesh
+
+    def load(self) -> None:
+        return None
+
+    def estimate(self, frame: Any) -> Any:
+        from pose_service.types import Estimate
+
+        people = []
+        if detected(frame.frame_number):
+            people.append(walking_person(frame.frame_number, frame.width, frame.height, self.mesh))
+        return Estimate(people, self.model_version, {})
+
+    def model_status(self) -> dict[str, str]:
+        return {"bench": "loaded"}
+
+    def describe(self) -> dict[str, object]:
+        return {"device": "cpu"}
+
+    def faces(self) -> np.ndarray | None:
+        return mesh_faces() if self.mesh else None
+
+
+def _quiet_logger() -> Any:
+    """The service's structlog JSON logger, writing to /dev/null instead of stdout."""
+    from pose_service.observability import configure_logging, get_logger
+
+    configure_logging("info", "json")
+    handler = logging.getLogger().handlers[0]
+    handler.setStream(open(os.devnull, "w"))  # noqa: SIM115 - lives as long as the process
+    return get_logger("pose_service.api")
+
+
+def _log_fields(outcome: Any, total_ms: float) -> dict[str, Any]:
+    """The fields the route logs per frame (``routes._log_frame``)."""
+    tracked = outcome.tracked
+    return {
+        "frame_number": outcome.frame.frame_number,
+        "session": outcome.session_id,
+        "source": tracked.source,
+        "confidence": tracked.tracking_confidence,
+        "track_id": tracked.track_id,
+        "frames_since_detection": tracked.frames_since_detection,
+        "timings_ms": {k: round(v, 2) for k, v in outcome.timings_ms.items()},
+        "total_ms": round(total_ms, 2),
+    }
+
+
+def _old_answer(answer: dict[str, Any], faces: np.ndarray | None) -> dict[str, Any]:
+    """The same answer as the old service built it: Python lists everywhere, faces each time."""
+    old = dict(answer)
+    for key in ("joints_3d_raw", "camera_translation", "mesh_vertices_data"):
+        if isinstance(old.get(key), np.ndarray):
+            old[key] = old[key].tolist()
+    if old.get("mesh_faces_data") is not None and faces is not None:
+        old["mesh_faces_data"] = faces.tolist()
+    return old
+
+
+def _old_decode(text: str) -> np.ndarray:
+    image = Image.open(io.BytesIO(base64.b64decode(text)))
+    return np.asarray(image.convert("RGB"))
+
+
+def run_case(rgb: np.ndarray, fmt: str, mesh: bool, frames: int) -> dict[str, Any]:
+    """``frames`` frames of one configuration, new and old way interleaved."""
+    from pose_service.api.json import dumps_bytes
+    from pose_service.api.responses import FacesCache, build_frame_answer
+    from pose_service.config import Settings
+    from pose_service.imaging import decode_base64_image, decode_image
+    from pose_service.pipeline import PosePipeline
+    from pose_service.types import Frame
+
+    log = _quiet_logger()
+    settings = Settings(estimator="replay", queue_size=4)
+    pipeline = PosePipeline(settings, ZeroCostEstimator(mesh))
+    pipeline.load()
+    faces_cache = FacesCache(pipeline.faces)
+    raw_faces = pipeline.faces
+    text = base64.b64encode(encode(rgb, fmt)).decode("ascii")
+    new: dict[str, list[float]] = {s: [] for s in (*STAGES, "serialise", "total")}
+    old: dict[str, list[float]] = {"decode": [], "serialise": [], "total": []}
+    sizes: dict[str, int] = {}
+    for n in range(frames):
+        body = orjson.dumps({"image_base64": text, "frame_number": n})
+        marks = [time.perf_counter()]
+        request = orjson.loads(body)
+        marks.append(time.perf_counter())
+        data = decode_base64_image(request["image_base64"])
+        marks.append(time.perf_counter())
+        frame = Frame(decode_image(data, settings.max_image_pixels), request["frame_number"])
+        marks.append(time.perf_counter())
+        outcome = pipeline.process(frame)
+        marks.append(time.perf_counter())
+        answer = build_frame_answer(outcome, faces_cache)
+        marks.append(time.perf_counter())
+        encoded = dumps_bytes(answer)
+        marks.append(time.perf_counter())
+        log.info("frame", **_log_fields(outcome, (marks[-1] - marks[0]) * 1e3))
+        marks.append(time.perf_counter())
+        steps = np.diff(marks) * 1e3
+        inner = outcome.timings_ms
+        process_ms = steps[3] - inner["inference"]
+        values = dict(zip(("parse", "base64", "decode"), steps[:3], strict=True))
+        values.update(
+            gate_thumbnail=process_ms - inner["tracking"],
+            track=inner["tracking"],
+            answer=steps[4],
+            json=steps[5],
+            log=steps[6],
+        )
+        values["serialise"] = values["answer"] + values["json"]
+        values["total"] = sum(values[s] for s in STAGES)
+        for key, value in values.items():
+            new[key].append(float(value))
+        sizes["full"] = len(encoded)
+
+        # The old way: same frame, same pipeline, old decode and old encoding.
+        start = time.perf_counter()
+        request = json.loads(body)
+        decode_start = time.perf_counter()
+        frame = Frame(_old_decode(request["image_base64"]), request["frame_number"] + frames)
+        decode_end = time.perf_counter()
+        outcome = pipeline.process(frame, video_id="baseline")
+        build_start = time.perf_counter()
+        old_body = json.dumps(
+            _old_answer(build_frame_answer(outcome, faces_cache), raw_faces),
+            separators=(",", ":"),
+            sort_keys=True,
+        ).encode()
+        build_end = time.perf_counter()
+        log.info("frame", **_log_fields(outcome, 0.0))
+        end = time.perf_counter()
+        old["decode"].append((decode_end - decode_start) * 1e3)
+        old["serialise"].append((build_end - build_start) * 1e3)
+        old["total"].append((end - start) * 1e3 - outcome.timings_ms["inference"])
+        sizes["baseline"] = len(old_body)
+    if mesh:
+        sizes["base64"] = len(
+            dumps_bytes(build_frame_answer(outcome, faces_cache, False, "base64"))
+        )
+        sizes["none"] = len(dumps_bytes(build_frame_answer(outcome, faces_cache, False, "none")))
+    stats = {k: percentiles(v) for k, v in new.items()}
+    baseline = {k: percentiles(v) for k, v in old.items()}
+    return {
+        "stages_ms": stats,
+        "baseline_ms": baseline,
+        "speedup_p50": _ratio(baseline["total"], stats["total"]),
+        "serialise_speedup_p50": _ratio(baseline["serialise"], stats["serialise"]),
+        "answer_bytes": sizes,
+    }
+
+
+def _ratio(old: dict[str, float], new: dict[str, float]) -> float:
+    return round(old["p50"] / max(new["p50"], 1e-6), 2)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--frames", type=int, default=60, help="frames per configuration")
+    p.add_argument("--sizes", default="720p,1080p")
+    p.add_argument("--formats", default="JPEG,PNG")
+    args = p.parse_args(argv)
+    cases: dict[str, Any] = {}
+    for size in args.sizes.split(","):
+        rgb = clip_frame(*SIZES[size])
+        for fmt in args.formats.split(","):
+            for mesh in (True, False):
+                name = f"{size}_{fmt.lower()}_{'mesh' if mesh else 'nomesh'}"
+                cases[name] = run_case(rgb, fmt, mesh, args.frames)
+    result = {"benchmark": "overhead", "frames_per_case": args.frames, "cases": cases}
+    header = [
+        "case", *[f"{s} p50" for s in STAGES], "total p50", "total p95",
+        "old total p50", "x faster", "old serialise p50", "serialise x faster",
+    ]  # fmt: skip
+    rows = [
+        [
+            name,
+            *[c["stages_ms"][s]["p50"] for s in STAGES],
+            c["stages_ms"]["total"]["p50"],
+            c["stages_ms"]["total"]["p95"],
+            c["baseline_ms"]["total"]["p50"],
+            c["speedup_p50"],
+            c["baseline_ms"]["serialise"]["p50"],
+            c["serialise_speedup_p50"],
+        ]
+        for name, c in cases.items()
+    ]
+    emit(result, rows, header, args.json)
+    return result
+
+
+if __name__ == "__main__":
+    main()

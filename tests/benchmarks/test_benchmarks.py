@@ -1,0 +1,50 @@
+"""Each benchmark runs end to end in a tiny configuration and prints its documented JSON.
+
+No timing is asserted (CI machines vary): these prove the scripts work and keep their names.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks import gpu_detect, lite, overhead, throughput, tracker
+
+
+def _run(module, argv, capsys):
+    result = module.main([*argv, "--json"])
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert printed == json.loads(json.dumps(result))
+    return printed
+
+
+def test_overhead(capsys):
+    out = _run(overhead, ["--frames", "3", "--sizes", "720p", "--formats", "JPEG"], capsys)
+    case = out["cases"]["720p_jpeg_mesh"]
+    assert set(case["stages_ms"]) == {*overhead.STAGES, "serialise", "total"}
+    assert case["baseline_ms"]["total"]["p50"] > 0 and case["speedup_p50"] > 0
+    assert case["answer_bytes"]["base64"] < case["answer_bytes"]["full"]
+
+
+def test_tracker(capsys):
+    out = _run(tracker, ["--frames", "120"], capsys)
+    assert set(out["cases"]) == {"mesh", "nomesh"}
+    assert out["cases"]["mesh"]["session_mib"]["120"] > 0
+
+
+def test_throughput(capsys):
+    argv = ["--seconds", "1.5", "--delay-ms", "20", "--spacing-ms", "10"]
+    out = _run(throughput, argv, capsys)
+    assert out["frames"] > 0 and out["health_probes"] > 0 and out["ideal_fps"] == 50.0
+
+
+def test_lite(capsys):
+    pytest.importorskip("mediapipe")
+    out = _run(lite, ["--frames", "3"], capsys)
+    assert out["frames"] == 3 and out["cpu_ms"]["p50"] > 0
+
+
+def test_gpu_detect_skips_or_runs(capsys):
+    out = _run(gpu_detect, ["--frames", "1", "--every", "2"], capsys)
+    assert "skipped" in out or out["detect_every_frame_ms"]["p50"] > 0
