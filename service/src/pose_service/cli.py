@@ -138,6 +138,13 @@ def _print_report(report: dict[str, object], as_json: bool) -> None:
         )
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Measure gap filling on a motion sequence (or a real clip): the table of the issue."""
+    from .evaluation.cli import run_eval
+
+    return run_eval(args)
+
+
 def _burst(text: str) -> tuple[int, int]:
     low, _, high = text.partition("-")
     return int(low), int(high or low)
@@ -177,6 +184,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="print the report as JSON")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(func=cmd_demo)
+
+    ev = sub.add_parser("eval", help="measure gap filling: streaming, whole-video, baselines")
+    ev.add_argument("sequence", help=".bvh or .npz motion with ground truth, or a video file")
+    ev.add_argument("--miss-share", type=float, default=0.36)
+    ev.add_argument("--burst", type=_burst, default=(1, 8), help="miss burst lengths, e.g. 1-8")
+    ev.add_argument("--miss-first", type=int, default=5, help="frames missed at the start")
+    ev.add_argument("--noise-mm", type=float, default=20.0, help="simulated detection noise")
+    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--estimator", default="lite", help="for a video: the estimator to run")
+    ev.add_argument("--max-frames", type=int, default=0, help="only the first N frames")
+    ev.add_argument("--json", action="store_true", help="print the table as one JSON object")
+    ev.set_defaults(func=cmd_eval)
     return parser
 
 

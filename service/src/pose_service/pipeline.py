@@ -177,6 +177,14 @@ class PosePipeline:
             timings_ms=timings,
         )
 
+    def estimate_in_turn(self, frame: Frame) -> Estimate:
+        """Run the estimator on one frame in FIFO turn (whole-video jobs use this, one frame per
+        turn, so streaming clients wait for at most one job frame, never a whole video)."""
+        if self.status != "ready":
+            raise NotReady(self.status, self.load_error or "models are still loading")
+        with self.gate.turn():
+            return self.estimator.estimate(frame)
+
     def shutdown(self) -> None:
         """Stop taking new frames; the one in flight and those queued finish."""
         self.gate.close()

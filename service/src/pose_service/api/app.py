@@ -12,6 +12,7 @@ from ..pipeline import PosePipeline
 from .errors import ApiError, register_error_handlers
 from .json import OrjsonProvider
 from .routes import bp
+from .video_routes import bp as video_bp
 
 OPEN_PATHS = frozenset({"/health", "/openapi.json"})
 
@@ -32,6 +33,7 @@ def create_app(
     app.extensions["pose_pipeline"] = pipeline
     register_error_handlers(app)
     app.register_blueprint(bp)
+    app.register_blueprint(video_bp)
 
     if settings.auth_token:
 

@@ -40,6 +40,16 @@ class Sequence:
     def frames(self) -> int:
         return len(self.joints_3d)
 
+    def head(self, frames: int) -> Sequence:
+        """The first ``frames`` frames (short runs for tests)."""
+        return Sequence(
+            self.name,
+            self.joints_3d[:frames],
+            self.translation[:frames],
+            self.keypoints_2d[:frames],
+            self.fps,
+        )
+
 
 def from_world(name: str, world: np.ndarray, fps: float, distance: float = 6.0) -> Sequence:
     """A sequence from (T, 24, 3) y-up world joints (metres)."""

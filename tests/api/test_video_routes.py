@@ -1,0 +1,82 @@
+"""Whole-video endpoints on the Flask test client with the replay estimator."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from pose_service.api import create_app
+from pose_service.config import Settings
+from pose_service.pipeline import PosePipeline
+from pose_service.skeleton import SMPL_JOINT_NAMES
+from tests.conftest import REPLAY_DETECTED
+from tests.support.frames import b64, png_bytes
+from tests.support.motion import HEIGHT, WIDTH
+
+FRAME_PNG = b64(png_bytes(WIDTH, HEIGHT))
+FRAMES = 30  # the replay recording misses 0-1 and 10-13 within these
+
+
+@pytest.fixture()
+def client(replay_path):
+    settings = Settings(estimator="replay", replay_path=str(replay_path))
+    pipeline = PosePipeline(settings)
+    pipeline.load()
+    return create_app(settings, pipeline, start_loading=False).test_client()
+
+
+def _stream(client, video_id: str) -> list[dict]:
+    return [
+        client.post(
+            "/pose/hybrid",
+            json={"image_base64": FRAME_PNG, "frame_number": n, "video_id": video_id},
+        ).get_json()
+        for n in range(FRAMES)
+    ]
+
+
+def _check_whole_video(frames: list[dict]) -> None:
+    assert [f["frame_number"] for f in frames] == list(range(FRAMES))
+    assert all(f["has_3d"] for f in frames)  # 100% coverage, the first two frames back-filled
+    assert [k["name"] for k in frames[0]["keypoints"]] == list(SMPL_JOINT_NAMES)
+    sources = [f["temporal"]["source"] for f in frames]
+    assert sources[0] == "predicted" and "back_filled" in frames[0]["temporal"]["flags"]
+    assert all(sources[n] == "interpolated" for n in range(10, 14))
+    assert all(sources[n] == "detected" for n in range(FRAMES) if REPLAY_DETECTED[n])
+    assert frames[12]["tracking_confidence"] < frames[9]["tracking_confidence"]
+
+
+def test_session_returns_every_frame_filled(client):
+    streamed = _stream(client, "video-a")
+    assert not streamed[0]["has_3d"]  # streaming cannot answer before the first detection
+    response = client.get("/sessions/video-a")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["session_id"] == "video-a" and body["frame_count"] == FRAMES
+    _check_whole_video(body["frames"])
+
+
+def test_unknown_session_and_job_are_404(client):
+    assert client.get("/sessions/nope").status_code == 404
+    assert client.get("/jobs/nope").status_code == 404
+
+
+def test_video_job_from_frames(client):
+    response = client.post("/pose/video", json={"frames": [FRAME_PNG] * FRAMES})
+    assert response.status_code == 202
+    job_id = response.get_json()["job_id"]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        body = client.get(f"/jobs/{job_id}").get_json()
+        if body["status"] in {"done", "failed"}:
+            break
+        time.sleep(0.05)
+    assert body["status"] == "done", body
+    assert body["frames_done"] == FRAMES and body["progress"] == 1.0
+    _check_whole_video(body["result"]["frames"])
+
+
+def test_video_job_rejects_garbage(client):
+    assert client.post("/pose/video", json={"frames": []}).status_code == 400
+    assert client.post("/pose/video", json={"frames": ["not base64!"]}).status_code == 400

@@ -1,0 +1,66 @@
+"""Whole-video filling: gaps bridged, ends back/forward-filled, jitter removed, compact record."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pose_service.tracking.offline import FrameRecord, fill_video
+from pose_service.tracking.track import Track, TrackerConfig
+from tests.tracking.test_track import TRUTH, person
+
+
+def noisy(i: int, rng: np.random.Generator):
+    p = person(i)
+    p.joints_3d = p.joints_3d + rng.normal(0, 0.02, (24, 3)).astype(np.float32)
+    return p
+
+
+def test_every_frame_is_filled_and_gaps_are_bridged():
+    observed = [None, None] + [person(i) for i in range(2, 40)]
+    observed[20:26] = [None] * 6
+    answers = fill_video(observed, TrackerConfig())
+    assert all(a.pose is not None for a in answers)
+    assert answers[0].source == "predicted" and "back_filled" in answers[0].flags
+    assert all(answers[i].source == "interpolated" for i in range(20, 26))
+    for i in range(20, 26):
+        error = np.abs(answers[i].pose.keypoints_2d - TRUTH["keypoints_2d"][i]).mean()
+        hold = np.abs(TRUTH["keypoints_2d"][19] - TRUTH["keypoints_2d"][i]).mean()
+        assert error < 0.3 * hold
+    gap_confidence = [answers[i].tracking_confidence for i in range(20, 23)]
+    assert gap_confidence[0] > gap_confidence[2]  # further from a detection: less sure
+
+
+def test_smoothing_reduces_noise_on_detected_frames():
+    rng = np.random.default_rng(0)
+    observed = [noisy(i, rng) for i in range(60)]
+    answers = fill_video(observed, TrackerConfig())
+    raw = np.mean([np.linalg.norm(o.joints_3d - TRUTH["joints_3d"][i], axis=1).mean()
+                   for i, o in enumerate(observed)])  # fmt: skip
+    smooth = np.mean([np.linalg.norm(a.pose.joints_3d - TRUTH["joints_3d"][i], axis=1).mean()
+                      for i, a in enumerate(answers)])  # fmt: skip
+    assert smooth < 0.7 * raw
+
+
+def test_no_detection_at_all_gives_no_pose():
+    answers = fill_video([None] * 5, TrackerConfig())
+    assert all(a.pose is None and a.reason == "no_detection_in_video" for a in answers)
+
+
+def test_record_is_compact_and_round_trips():
+    record = FrameRecord(10_000)
+    for i in range(10_000):
+        record.add(i, person(i % 90) if i % 3 else None)
+    assert record.nbytes() <= 5 * 1024 * 1024
+    observations = record.observations()
+    assert len(observations) == 10_000 and observations[0] is None
+    np.testing.assert_allclose(observations[1].joints_3d, TRUTH["joints_3d"][1], atol=1e-3)
+    record.add(10_000, person(0))
+    assert record.truncated
+
+
+def test_track_records_what_it_accepted():
+    track = Track(TrackerConfig())
+    for i in range(10):
+        track.step(i, [person(i)] if i != 4 else [])
+    observations = track.record.observations()
+    assert observations[4] is None and observations[5] is not None
