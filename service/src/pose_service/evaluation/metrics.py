@@ -18,6 +18,7 @@ from .methods import Result
 
 def _mean_error(pred: np.ndarray, truth: np.ndarray, frames: np.ndarray) -> float | None:
     valid = frames & ~np.isnan(pred.reshape(len(pred), -1)).any(axis=1)
+    valid &= ~np.isnan(truth.reshape(len(truth), -1)).any(axis=1)  # no reference: not scored
     if not valid.any():
         return None
     diff = pred[valid] - truth[valid]
@@ -29,6 +30,7 @@ def accel_error(pred: np.ndarray, truth: np.ndarray) -> float | None:
     a_pred = pred[2:] - 2 * pred[1:-1] + pred[:-2]
     a_true = truth[2:] - 2 * truth[1:-1] + truth[:-2]
     valid = ~np.isnan(a_pred.reshape(len(a_pred), -1)).any(axis=1)
+    valid &= ~np.isnan(a_true.reshape(len(a_true), -1)).any(axis=1)
     if not valid.any():
         return None
     return float(np.linalg.norm(a_pred[valid] - a_true[valid], axis=-1).mean() * 1000.0)
