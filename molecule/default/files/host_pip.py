@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Print, as JSON, the host's pip configuration for the container: {"env": {PIP_*: value}, "binds": [dirs]}.
+"""Print, as JSON, the host's pip configuration for the container.
+
+Output: {"env": {PIP_*: value}, "binds": [dirs]}.
 
 Reads `pip config list` and the PIP_* environment (the environment wins, as for pip itself). Every
 local path it names (find-links folders, file:// indexes, the constraints file, the CA bundle's
@@ -14,8 +16,9 @@ import sys
 
 env = {}
 try:
-    listed = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True,
-                            text=True, check=False).stdout
+    listed = subprocess.run(
+        [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, check=False
+    ).stdout
 except OSError:
     listed = ""
 for line in listed.splitlines():
@@ -30,9 +33,9 @@ env.pop("PIP_CACHE_DIR", None)
 env.pop("PIP_CONFIG_FILE", None)
 
 binds = set()
-for key, value in env.items():
+for value in env.values():
     for item in value.split():
-        path = item[len("file://"):] if item.startswith("file://") else item
+        path = item[len("file://") :] if item.startswith("file://") else item
         if not path.startswith("/") or path.startswith("/etc/ssl"):
             continue
         if os.path.isfile(path):

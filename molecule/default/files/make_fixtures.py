@@ -34,7 +34,9 @@ def write(path: Path, data: bytes) -> None:
 
 def hmr2_tar() -> bytes:
     members = {
-        "logs/train/multiruns/hmr2/0/model_config.yaml": b"# stand-in model config for molecule\nMODEL: {}\n",
+        "logs/train/multiruns/hmr2/0/model_config.yaml": (
+            b"# stand-in model config for molecule\nMODEL: {}\n"
+        ),
         "logs/train/multiruns/hmr2/0/checkpoints/epoch=35-step=1000000.ckpt": blob("ckpt", 4096),
         "data/smpl_mean_params.npz": blob("mean", 512),
         "data/SMPL_to_J19.pkl": blob("j19", 256),
@@ -51,15 +53,25 @@ def hmr2_tar() -> bytes:
 
 
 PHALP = [
-    "3D/head_faces.npy", "3D/mean_std.npy", "3D/smpl_mean_params.npz", "3D/SMPL_to_J19.pkl",
-    "3D/texture.npz", "bmap_256.npy", "fmap_256.npy", "weights/hmar_v2_weights.pth",
-    "weights/pose_predictor_40006.ckpt", "weights/config_40006.yaml", "ava/ava_labels.pkl",
+    "3D/head_faces.npy",
+    "3D/mean_std.npy",
+    "3D/smpl_mean_params.npz",
+    "3D/SMPL_to_J19.pkl",
+    "3D/texture.npz",
+    "bmap_256.npy",
+    "fmap_256.npy",
+    "weights/hmar_v2_weights.pth",
+    "weights/pose_predictor_40006.ckpt",
+    "weights/config_40006.yaml",
+    "ava/ava_labels.pkl",
     "ava/ava_class_mappping.pkl",
 ]
 
 FOURD_TREE = {
     "README.md": "Stand-in with the shape of a 4D-Humans checkout (molecule test fixture).\n",
-    "setup.py": "from setuptools import setup\n\nsetup(name='hmr2', version='0.0.0', packages=['hmr2'])\n",
+    "setup.py": (
+        "from setuptools import setup\n\nsetup(name='hmr2', version='0.0.0', packages=['hmr2'])\n"
+    ),
     "track.py": "# stand-in\n",
     "demo.py": "# stand-in\n",
     "hmr2/__init__.py": "",
@@ -75,16 +87,29 @@ def git_repo(out: Path) -> str:
     shutil.rmtree(bare, ignore_errors=True)
     for rel, text in FOURD_TREE.items():
         write(work / rel, text.encode())
-    env = dict(os.environ, GIT_AUTHOR_NAME="molecule", GIT_AUTHOR_EMAIL="molecule@example.invalid",
-               GIT_COMMITTER_NAME="molecule", GIT_COMMITTER_EMAIL="molecule@example.invalid",
-               GIT_AUTHOR_DATE="2024-05-17T00:00:00Z", GIT_COMMITTER_DATE="2024-05-17T00:00:00Z")
+    env = dict(
+        os.environ,
+        GIT_AUTHOR_NAME="molecule",
+        GIT_AUTHOR_EMAIL="molecule@example.invalid",
+        GIT_COMMITTER_NAME="molecule",
+        GIT_COMMITTER_EMAIL="molecule@example.invalid",
+        GIT_AUTHOR_DATE="2024-05-17T00:00:00Z",
+        GIT_COMMITTER_DATE="2024-05-17T00:00:00Z",
+    )
     git = ["git", "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"]
     subprocess.run(git + ["init", "-q", str(work)], check=True, env=env)
     subprocess.run(git + ["-C", str(work), "add", "-A"], check=True, env=env)
-    subprocess.run(git + ["-C", str(work), "commit", "-q", "-m", "4D-Humans tree shape"], check=True, env=env)
+    subprocess.run(
+        git + ["-C", str(work), "commit", "-q", "-m", "4D-Humans tree shape"], check=True, env=env
+    )
     subprocess.run(["git", "clone", "-q", "--bare", str(work), str(bare)], check=True, env=env)
-    commit = subprocess.run(["git", "-C", str(bare), "rev-parse", "HEAD"], check=True, env=env,
-                            capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "-C", str(bare), "rev-parse", "HEAD"],
+        check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     shutil.rmtree(work)
     return commit
 
@@ -95,7 +120,9 @@ def main() -> None:
     shutil.rmtree(www, ignore_errors=True)
     files = {
         "hmr2/hmr2_data.tar.gz": hmr2_tar(),
-        "detectron2/ViTDet/COCO/cascade_mask_rcnn_vitdet_h/f328730692/model_final_f05665.pkl": blob("vitdet", 8192),
+        "detectron2/ViTDet/COCO/cascade_mask_rcnn_vitdet_h/f328730692/model_final_f05665.pkl": blob(
+            "vitdet", 8192
+        ),
         "bad/model.bin": blob("not-what-you-expect", 1024),
     }
     files.update({f"phalp/{rel}": blob(rel, 128) for rel in PHALP})

@@ -54,14 +54,14 @@ class Settings:
     track_confidence_tau_frames: float = 8.0  # predicted confidence falls as exp(-gap / tau)
     track_gate: float = 1.0  # max jump, in units of the person's box diagonal, to accept a match
     track_reacquire_after: int = 3  # consecutive rejected detections before re-acquiring
-    track_history_frames: int = 64  # recent answers kept per session for late frames
+    track_history_frames: int = 32  # recent answers kept per session for late frames
     track_smoothing: str = "off"  # off (detections as estimated) | kalman | one_euro
     track_joint_noise_m: float = 0.02  # detected joint noise the Kalman filter assumes
     track_joint_accel_m: float = 0.006  # joint acceleration std per frame (streaming filter)
     track_smoother_accel_m: float = 0.008  # the same for the whole-video smoother
     track_confidence_error_scale_m: float = 0.1  # expected error at which confidence is 1/e
     track_gate_3d_m: float = 0.35  # mean 3D joint jump that marks a detection incoherent
-    track_record_max_frames: int = 20_000  # frames per session kept for GET /sessions/<id>
+    track_record_max_frames: int = 10_000  # frames per session kept for GET /sessions/<id>
     max_jobs: int = 8  # finished POST /pose/video results kept in memory
 
     # --- estimators ----------------------------------------------------------------------

@@ -38,6 +38,7 @@ from .filters import KalmanCV, MotionNoise, OneEuro
 from .motion import Velocity, blend_velocity, extrapolate, interpolate, measure_velocity
 
 MIN_JOINT_CONFIDENCE = 0.3  # joints below this do not count in association costs
+HISTORY_FRAMES_WITH_MESH = 4  # newest answers whose mesh is kept for late frames
 PREDICTED_CONFIDENCE_CAP = 0.9  # a predicted frame is always below the detection it came from
 
 
@@ -51,7 +52,7 @@ class TrackerConfig:
     confidence_tau_frames: float = 8.0
     gate: float = 1.0
     reacquire_after: int = 3
-    history_frames: int = 64
+    history_frames: int = 32
     smoothing: str = "off"  # off | kalman | one_euro: causal smoothing of detected frames
     joint_noise_m: float = 0.02  # per-coordinate noise of detected 3D joints (HMR2-like)
     joint_accel_m: float = 0.006  # per-frame acceleration std of body-frame joints (streaming)
@@ -63,7 +64,7 @@ class TrackerConfig:
     confidence_error_scale_m: float = 0.1  # expected error at which confidence falls to 1/e
     gate_3d_m: float = 0.35  # mean body-frame joint jump beyond which a detection is rejected
     flip_ratio: float = 0.5  # left/right-swapped pose this much closer to the track = a flip
-    record_max_frames: int = 20_000  # frames of a video kept for whole-video mode (0 = none)
+    record_max_frames: int = 10_000  # frames of a video kept for whole-video mode (0 = none)
 
 
 def association_cost(predicted: PersonPose, candidate: PersonPose) -> float:
@@ -375,6 +376,15 @@ class Track:
         self.history.move_to_end(frame_number)
         while len(self.history) > self.config.history_frames:
             self.history.popitem(last=False)
+        # A mesh is 83 KB a frame: only the newest few answers keep theirs (late frames are
+        # nearly always just behind the newest), so a session stays small with the hmr2 mesh.
+        if len(self.history) > HISTORY_FRAMES_WITH_MESH:
+            older = list(self.history)[-HISTORY_FRAMES_WITH_MESH - 1]
+            entry = self.history[older]
+            if entry.pose is not None and entry.pose.vertices is not None:
+                self.history[older] = dataclasses.replace(
+                    entry, pose=dataclasses.replace(entry.pose, vertices=None)
+                )
 
 
 def _detected_confidence(person: PersonPose) -> float:
