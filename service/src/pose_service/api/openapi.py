@@ -131,6 +131,27 @@ HYBRID_REQUEST = {
     },
 }
 
+VIDEO_FRAMES = {
+    "type": "object",
+    "required": ["frames"],
+    "properties": {
+        "session_id": {"type": "string"},
+        "frame_count": {"type": "integer"},
+        "truncated": {"type": "boolean"},
+        "frames": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+JOB = {
+    "type": "object",
+    "required": ["job_id", "status"],
+    "properties": {
+        "job_id": {"type": "string"},
+        "status": {"type": "string"},
+        "result": {"type": ["object", "null"]},
+    },
+}
+
 HEALTH = {
     "type": "object",
     "required": ["status", "ready", "models", "service", "timestamp"],
@@ -200,6 +221,60 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": _json({"$ref": "#/components/schemas/Health"}, "status")},
                 }
             },
+            "/sessions/{session_id}": {
+                "get": {
+                    "operationId": "sessionFrames",
+                    "summary": "Every frame of a streamed video so far, gaps filled and smoothed",
+                    "parameters": [{"name": "session_id", "in": "path", "required": True,
+                                    "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": _json({"$ref": "#/components/schemas/VideoFrames"},
+                                     "whole-video result"),
+                        "404": _json(err, "no live session with that id"),
+                    },
+                }
+            },
+            "/pose/video": {
+                "post": {
+                    "operationId": "poseVideo",
+                    "summary": "Start a whole-video job (a video upload or a list of frames)",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": {
+                                "type": "object", "required": ["frames"],
+                                "properties": {"frames": {
+                                    "type": "array", "minItems": 1,
+                                    "items": {"type": "string",
+                                              "description": "base64 PNG or JPEG"},
+                                }},
+                            }},
+                            "multipart/form-data": {"schema": {
+                                "type": "object", "required": ["video"],
+                                "properties": {"video": {"type": "string", "format": "binary"}},
+                            }},
+                        },
+                    },
+                    "responses": {
+                        "202": _json({"$ref": "#/components/schemas/Job"}, "job accepted"),
+                        "400": _json(err, "no frames, or a frame or video that cannot be read"),
+                        "413": _json(err, "body or image too large"),
+                        "503": busy,
+                    },
+                }
+            },
+            "/jobs/{job_id}": {
+                "get": {
+                    "operationId": "jobStatus",
+                    "summary": "Progress of a whole-video job, and its frames when done",
+                    "parameters": [{"name": "job_id", "in": "path", "required": True,
+                                    "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": _json({"$ref": "#/components/schemas/Job"}, "job state"),
+                        "404": _json(err, "no such job"),
+                    },
+                }
+            },
             "/openapi.json": {
                 "get": {
                     "operationId": "openapi",
@@ -214,6 +289,8 @@ def openapi_document() -> dict[str, Any]:
                 "Frame": FRAME,
                 "Health": HEALTH,
                 "Error": ERROR,
+                "VideoFrames": VIDEO_FRAMES,
+                "Job": JOB,
             }
         },
     }  # fmt: skip
