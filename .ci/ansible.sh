@@ -37,7 +37,8 @@ ansible-playbook --syntax-check site.yml playbooks/provision.yml playbooks/verif
 step "systemd-analyze verify on the rendered unit templates"
 rendered=$(mktemp -d)
 trap 'rm -rf "$rendered"' EXIT
-ansible-playbook -i localhost, -c local tests/roles/render-units.yml -e "pose_render_dir=$rendered" >/dev/null
+ansible-playbook -i localhost, -c local tests/roles/render-units.yml -e "pose_render_dir=$rendered" \
+    -e "ansible_python_interpreter=$venv/bin/python" >/dev/null
 for unit in "$rendered"/*.service "$rendered"/*.timer; do
     echo "verify $(basename "$unit")"
     SYSTEMD_LOG_LEVEL=err systemd-analyze verify --man=no --recursive-errors=no "$unit" 2>&1 \
