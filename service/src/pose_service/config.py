@@ -51,7 +51,6 @@ class Settings:
     track_max_gap_frames: int = 45  # ~1.5 s at 30 fps without a detection drops the track
     track_velocity_decay: float = 0.95  # per predicted frame; damps drift in long gaps
     track_velocity_smoothing: float = 0.5  # EMA weight of the newest velocity estimate
-    track_confidence_tau_frames: float = 8.0  # predicted confidence falls as exp(-gap / tau)
     track_gate: float = 1.0  # max jump, in units of the person's box diagonal, to accept a match
     track_reacquire_after: int = 3  # consecutive rejected detections before re-acquiring
     track_history_frames: int = 32  # recent answers kept per session for late frames

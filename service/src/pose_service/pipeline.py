@@ -51,7 +51,6 @@ def tracker_config(settings: Settings) -> TrackerConfig:
         max_gap_frames=settings.track_max_gap_frames,
         velocity_decay=settings.track_velocity_decay,
         velocity_smoothing=settings.track_velocity_smoothing,
-        confidence_tau_frames=settings.track_confidence_tau_frames,
         gate=settings.track_gate,
         reacquire_after=settings.track_reacquire_after,
         history_frames=settings.track_history_frames,

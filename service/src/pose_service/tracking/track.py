@@ -49,7 +49,6 @@ class TrackerConfig:
     max_gap_frames: int = 45
     velocity_decay: float = 0.95
     velocity_smoothing: float = 0.5
-    confidence_tau_frames: float = 8.0
     gate: float = 1.0
     reacquire_after: int = 3
     history_frames: int = 32
