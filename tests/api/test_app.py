@@ -6,6 +6,7 @@ import numpy as np
 
 from pose_service.api import create_app
 from pose_service.config import Settings
+from pose_service.estimators import TransientInferenceError
 from pose_service.pipeline import PosePipeline
 from pose_service.types import Estimate, Frame
 from tests.support.frames import b64, png_bytes
@@ -76,3 +77,28 @@ def test_simulated_misses_are_refused_unless_enabled():
     response = client.post("/pose/hybrid", json=FRAME, headers={"X-Simulate-Miss": "true"})
     assert response.status_code == 400
     assert response.get_json()["code"] == "simulated_misses_disabled"
+
+
+class OutOfMemoryEstimator(ExplodingEstimator):
+    """Stands for the hmr2 path after it caught torch.cuda.OutOfMemoryError (see test_hmr2)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def estimate(self, frame: Frame) -> Estimate:
+        self.calls += 1
+        if self.calls == 1:
+            raise TransientInferenceError("CUDA out of memory; cache emptied")
+        return Estimate([], "fake", {})
+
+
+def test_a_retryable_inference_error_is_a_503_and_the_next_frame_is_served():
+    settings = Settings(estimator="lite")
+    pipeline = PosePipeline(settings, OutOfMemoryEstimator())
+    pipeline.load()
+    client = create_app(settings, pipeline, start_loading=False).test_client()
+    first = client.post("/pose/hybrid", json=FRAME)
+    assert first.status_code == 503 and first.get_json()["code"] == "inference_retryable"
+    assert first.headers["Retry-After"] == "1"
+    second = client.post("/pose/hybrid", json={**FRAME, "frame_number": 1})
+    assert second.status_code == 200
