@@ -33,6 +33,7 @@ class RunningService:
 def launch(log_dir: Path, env: dict[str, str], ready_timeout: float = 120.0) -> RunningService:
     port = free_port()
     log_path = log_dir / f"service-{port}.log"
+    env = {"POSE_SERVICE_STATE_DIR": str(log_dir / f"state-{port}"), **env}
     process = start_service("127.0.0.1", port, env, str(log_path))
     url = f"http://127.0.0.1:{port}"
     try:

@@ -73,7 +73,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         env = {ENV_PREFIX + "ESTIMATOR": args.estimator,
-               ENV_PREFIX + "ALLOW_SIMULATED_MISSES": "true"}  # fmt: skip
+               ENV_PREFIX + "ALLOW_SIMULATED_MISSES": "true",
+               ENV_PREFIX + "STATE_DIR": tempfile.mkdtemp(prefix="pose-service-demo-")}  # fmt: skip
         process = start_service(settings.host, settings.port, env, str(log_path))
         try:
             seconds = wait_until_ready(url, 300.0, process)

@@ -81,6 +81,8 @@ class Settings:
     slow_frame_ms: float = 1000.0  # frames slower than this log memory usage
 
     # --- state ---------------------------------------------------------------------------
+    session_persist: bool = True  # keep live sessions in STATE_DIR so a restart keeps tracks
+    session_persist_interval_s: float = 2.0  # a crash loses at most this much tracking state
     state_dir: str = field(default_factory=lambda: str(Path.home() / ".local/state/pose-service"))
 
     @classmethod

@@ -42,4 +42,9 @@ def worker_int(worker: Any) -> None:
 
 
 def worker_exit(server: Any, worker: Any) -> None:
+    """Graceful stop: gunicorn has let the in-flight requests finish; save the sessions."""
     get_logger("pose_service.gunicorn").info("worker_exit", pid=worker.pid)
+    app = getattr(worker, "wsgi", None)
+    pipeline = getattr(app, "extensions", {}).get("pose_pipeline")
+    if pipeline is not None:
+        pipeline.shutdown()

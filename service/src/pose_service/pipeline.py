@@ -7,9 +7,12 @@ session router. It knows nothing about HTTP: the API turns its results into answ
 
 from __future__ import annotations
 
+import pickle
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -17,8 +20,9 @@ from .config import Settings
 from .estimators import Estimator, create_estimator
 from .imaging import decode_base64_image, decode_image, thumbnail_grey
 from .observability import get_logger, memory_report
-from .scheduling import FifoGate
+from .scheduling import FifoGate, QueueFull, QueueTimeout, ShuttingDown
 from .tracking.sessions import SessionPolicy, SessionRouter
+from .tracking.store import SessionStore
 from .tracking.track import TrackerConfig
 from .types import Estimate, Frame, TrackedPose
 
@@ -88,6 +92,8 @@ class PosePipeline:
         self.started = time.time()
         self._loader: threading.Thread | None = None
         self._model_version = self.estimator.name
+        self._stopping = threading.Event()
+        self._store = self._open_store()
 
     # --- loading -------------------------------------------------------------------------
     def start_loading(self) -> None:
@@ -112,6 +118,7 @@ class PosePipeline:
             log.error("model_load_failed", estimator=self.estimator.name, error=self.load_error)
             return
         self.load_seconds = round(time.perf_counter() - start, 3)
+        self._restore_sessions()
         self.status = "ready"
         log.info(
             "model_loaded",
@@ -184,6 +191,49 @@ class PosePipeline:
         with self.gate.turn():
             return self.estimator.estimate(frame)
 
+    # --- persistence -----------------------------------------------------------------------
+    def _open_store(self) -> SessionStore | None:
+        if not self.settings.session_persist:
+            return None
+        path = Path(self.settings.state_dir) / "sessions.sqlite3"
+        try:
+            return SessionStore(path)
+        except (OSError, sqlite3.Error) as exc:
+            log.warning("session_store_unavailable", path=str(path), error=str(exc))
+            return None
+
+    def _restore_sessions(self) -> None:
+        if self._store is None:
+            return
+        sessions = self._store.load(self.settings.session_idle_s, self.router.now())
+        self.router.restore(sessions)
+        if sessions:
+            log.info("sessions_restored", count=len(sessions),
+                     sessions=[s.session_id for s in sessions])  # fmt: skip
+        thread = threading.Thread(target=self._persist_loop, name="session-persist", daemon=True)
+        thread.start()
+
+    def _persist_loop(self) -> None:
+        while not self._stopping.wait(self.settings.session_persist_interval_s):
+            try:
+                with self.gate.turn():  # no frame is being tracked while sessions are pickled
+                    self.persist_sessions()
+            except (QueueFull, QueueTimeout, ShuttingDown):
+                continue  # busy: the next round saves
+
+    def persist_sessions(self) -> int:
+        """Write changed sessions to the state directory (call with no frame in flight)."""
+        if self._store is None:
+            return 0
+        try:
+            return self._store.save(self.router.live_sessions(), self.router.now())
+        except (OSError, sqlite3.Error, pickle.PicklingError) as exc:
+            log.warning("session_persist_failed", error=str(exc))
+            return 0
+
     def shutdown(self) -> None:
-        """Stop taking new frames; the one in flight and those queued finish."""
+        """Stop taking new frames, and save the sessions (called once no frame is in flight)."""
         self.gate.close()
+        self._stopping.set()
+        saved = self.persist_sessions()
+        log.info("pipeline_stopped", sessions_saved=saved, live_sessions=len(self.router))

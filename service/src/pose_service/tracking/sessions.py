@@ -173,6 +173,23 @@ class SessionRouter:
             evicted.append(oldest)
         return evicted
 
+    def live_sessions(self) -> list[Session]:
+        """The live sessions, least recently used first (for persisting them)."""
+        with self._lock:
+            return list(self._sessions.values())
+
+    def restore(self, sessions: list[Session]) -> None:
+        """Bring back sessions saved by an earlier process (least recently used first)."""
+        with self._lock:
+            for session in sessions:
+                self._sessions[session.session_id] = session
+                self._sessions.move_to_end(session.session_id)
+            self._enforce_cap(keep=next(reversed(self._sessions), ""))
+
+    def now(self) -> float:
+        """The router's clock (monotonic seconds)."""
+        return self._clock()
+
     def snapshot(self) -> list[dict[str, object]]:
         """Live sessions, for /health and logs."""
         with self._lock:

@@ -1,0 +1,85 @@
+"""A restart mid-video keeps the track: sessions are saved in the state directory."""
+
+from __future__ import annotations
+
+import requests
+
+from tests.support.frames import b64, png_bytes
+from tests.support.motion import HEIGHT, WIDTH
+from tests.support.server import launch
+
+FRAME = b64(png_bytes(WIDTH, HEIGHT))
+
+
+def send(url: str, n: int) -> dict:
+    response = requests.post(url + "/pose/hybrid", timeout=10,
+                             json={"image_base64": FRAME, "frame_number": n})  # fmt: skip
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_a_restart_in_the_middle_of_a_video_keeps_its_track(replay_path, tmp_path):
+    env = {
+        "POSE_SERVICE_ESTIMATOR": "replay",
+        "POSE_SERVICE_REPLAY_PATH": str(replay_path),
+        "POSE_SERVICE_STATE_DIR": str(tmp_path / "state"),
+    }
+    first = launch(tmp_path, env)
+    answers = [send(first.url, n) for n in range(10)]  # the recording detects frames 2..9
+    session_id = answers[-1]["session_id"]
+    assert first.stop() == 0  # graceful: systemctl restart
+    assert (tmp_path / "state" / "sessions.sqlite3").is_file()
+
+    second = launch(tmp_path, env)
+    try:
+        # Frame 10 is a miss in the recording: without the saved track it would be "no_track_yet".
+        resumed = send(second.url, 10)
+        assert resumed["session_id"] == session_id
+        assert resumed["has_3d"] is True and resumed["temporal"]["source"] == "predicted"
+        assert resumed["temporal"]["track_id"] == answers[-1]["temporal"]["track_id"]
+        assert "sessions_restored" in second.log_text()
+    finally:
+        second.stop()
+
+
+def test_without_persistence_a_restart_starts_over(replay_path, tmp_path):
+    env = {
+        "POSE_SERVICE_ESTIMATOR": "replay",
+        "POSE_SERVICE_REPLAY_PATH": str(replay_path),
+        "POSE_SERVICE_STATE_DIR": str(tmp_path / "state"),
+        "POSE_SERVICE_SESSION_PERSIST": "false",
+    }
+    first = launch(tmp_path, env)
+    for n in range(10):
+        send(first.url, n)
+    first.stop()
+    second = launch(tmp_path, env)
+    try:
+        assert send(second.url, 10)["has_3d"] is False
+    finally:
+        second.stop()
+
+
+def test_the_periodic_save_survives_a_sigkill_of_the_whole_service(replay_path, tmp_path):
+    import os
+    import signal
+    import time
+
+    env = {
+        "POSE_SERVICE_ESTIMATOR": "replay",
+        "POSE_SERVICE_REPLAY_PATH": str(replay_path),
+        "POSE_SERVICE_STATE_DIR": str(tmp_path / "state"),
+        "POSE_SERVICE_SESSION_PERSIST_INTERVAL_S": "0.3",
+    }
+    first = launch(tmp_path, env)
+    answers = [send(first.url, n) for n in range(10)]
+    time.sleep(1.0)  # a few save rounds
+    os.killpg(first.process.pid, signal.SIGKILL)  # master and worker: no goodbye
+    first.process.wait()
+    second = launch(tmp_path, env)
+    try:
+        resumed = send(second.url, 10)
+        assert resumed["session_id"] == answers[-1]["session_id"]
+        assert resumed["temporal"]["source"] == "predicted"
+    finally:
+        second.stop()
