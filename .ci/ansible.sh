@@ -26,7 +26,7 @@ if [ ! -x "$venv/bin/molecule" ]; then
     "$venv/bin/pip" install -q ansible-core ansible molecule molecule-plugins ansible-lint
 fi
 export PATH=$venv/bin:$PATH
-ansible --version | head -1
+ansible --version | sed -n 1p
 
 step "ansible-lint (production profile, offline)"
 ansible-lint --offline --profile production
