@@ -49,7 +49,8 @@ class Settings:
 
     # --- tracking ------------------------------------------------------------------------
     track_max_gap_frames: int = 45  # ~1.5 s at 30 fps without a detection drops the track
-    track_velocity_decay: float = 0.95  # per predicted frame; damps drift in long gaps
+    track_velocity_decay: float = 0.95  # root/keypoint velocity kept per predicted frame
+    track_joint_velocity_decay: float = 0.7  # body-joint velocity kept per frame (tuned by eval)
     track_velocity_smoothing: float = 0.5  # EMA weight of the newest velocity estimate
     track_gate: float = 1.0  # max jump, in units of the person's box diagonal, to accept a match
     track_reacquire_after: int = 3  # consecutive rejected detections before re-acquiring
@@ -118,8 +119,9 @@ class Settings:
             )
         if self.queue_size < 0 or self.max_sessions < 1 or self.track_max_gap_frames < 1:
             raise ValueError("queue_size, max_sessions and track_max_gap_frames must be positive")
-        if not 0.0 <= self.track_velocity_decay <= 1.0:
-            raise ValueError(f"{ENV_PREFIX}TRACK_VELOCITY_DECAY must be within [0, 1]")
+        for name in ("track_velocity_decay", "track_joint_velocity_decay"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{ENV_PREFIX}{name.upper()} must be within [0, 1]")
         if self.device not in {"auto", "cuda", "cpu"}:
             raise ValueError(f"{ENV_PREFIX}DEVICE must be auto, cuda or cpu")
         if not self.binds_loopback and not self.auth_token and not self.allow_unauthenticated:

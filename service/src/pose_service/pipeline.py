@@ -54,6 +54,7 @@ def tracker_config(settings: Settings) -> TrackerConfig:
     return TrackerConfig(
         max_gap_frames=settings.track_max_gap_frames,
         velocity_decay=settings.track_velocity_decay,
+        joint_velocity_decay=settings.track_joint_velocity_decay,
         velocity_smoothing=settings.track_velocity_smoothing,
         gate=settings.track_gate,
         reacquire_after=settings.track_reacquire_after,

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..tracking.track import TrackerConfig
+from .bounds import oracle_errors
 from .methods import METHODS
 from .metrics import error_by_gap, summarise
 from .sequences import Sequence
@@ -32,15 +33,20 @@ class Report:
     methods: dict[str, dict[str, Any]]
     calibration: list[dict[str, float]] = field(default_factory=list)
     missed: int = 0
+    bounds: dict[str, float | None] = field(default_factory=dict)  # see ``bounds``; sequences only
 
     def as_json(self) -> dict[str, Any]:
-        """Exactly the issue's JSON: sequence, frames, methods with the five metrics."""
+        """The issue's JSON (sequence, frames, methods with the five metrics), plus the
+        noise-free ``bounds`` when the sequence has a ground truth."""
         keys = ("coverage", "mpjpe_missed_mm", "mpjpe_all_mm", "accel_error", "ms_per_frame")
-        return {
+        out: dict[str, Any] = {
             "sequence": self.sequence,
             "frames": self.frames,
             "methods": {n: {k: m[k] for k in keys} for n, m in self.methods.items()},
         }
+        if self.bounds:
+            out["bounds"] = self.bounds
+        return out
 
 
 def evaluate(sequence: Sequence, scenario: Scenario, config: TrackerConfig | None = None) -> Report:
@@ -56,7 +62,8 @@ def evaluate(sequence: Sequence, scenario: Scenario, config: TrackerConfig | Non
         methods[name] = summarise(result, sequence.joints_3d, sequence.translation, missed)
         if name == "streaming":
             calibration = error_by_gap(result, sequence.joints_3d, missed)
-    return Report(sequence.name, sequence.frames, methods, calibration, int(missed.sum()))
+    bounds = oracle_errors(sequence.joints_3d, missed, config.joint_velocity_decay)
+    return Report(sequence.name, sequence.frames, methods, calibration, int(missed.sum()), bounds)
 
 
 def format_table(report: Report) -> str:
@@ -78,6 +85,12 @@ def format_table(report: Report) -> str:
         ours = report.methods[name]["mpjpe_missed_mm"]
         if hold and ours is not None:
             lines.append(f"{name}: MPJPE on missed frames {1 - ours / hold:.0%} below hold_last")
+    if report.bounds:
+        hold_bound, cv_bound = report.bounds["oracle_hold_mm"], report.bounds["oracle_damped_cv_mm"]
+        lines.append(
+            f"bounds on missed frames, given the noise-free truth at the last detection: "
+            f"hold {_mm(hold_bound)} mm, damped constant velocity {_mm(cv_bound)} mm"
+        )
     if report.calibration:
         lines.append("streaming, by frames since the last detection: gap, frames, MPJPE mm, "
                      "mean tracking_confidence")  # fmt: skip

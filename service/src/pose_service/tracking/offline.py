@@ -24,7 +24,13 @@ import numpy as np
 from ..types import PersonPose, TrackedPose
 from .filters import KalmanCV, MotionNoise, rts_smooth
 from .motion import interpolate
-from .track import FILTERED_FIELDS, PREDICTED_CONFIDENCE_CAP, TrackerConfig, _noise_models
+from .track import (
+    FILTERED_FIELDS,
+    PREDICTED_CONFIDENCE_CAP,
+    TrackerConfig,
+    _decay_for,
+    _noise_models,
+)
 
 
 def fill_video(observations: list[PersonPose | None], config: TrackerConfig) -> list[TrackedPose]:
@@ -51,9 +57,9 @@ def fill_video(observations: list[PersonPose | None], config: TrackerConfig) -> 
         if name == "joints_3d":
             model = dataclasses.replace(model, q_std=config.smoother_accel_m)
         position, velocity = rts_smooth(values, observed, model)
-        _extend_ends(position, velocity, first, last, config.velocity_decay)
+        _extend_ends(position, velocity, first, last, _decay_for(name, config))
         smoothed[name] = position.astype(np.float32)
-    error = _expected_error(noise["joints_3d"], config.velocity_decay)
+    error = _expected_error(noise["joints_3d"], config.joint_velocity_decay)
     answers = []
     previous = np.maximum.accumulate(np.where(observed, np.arange(T), -1))
     following = np.minimum.accumulate(np.where(observed, np.arange(T), T)[::-1])[::-1]

@@ -9,6 +9,9 @@ Per frame the tracker gets every person the estimator found and answers one pose
 
 Motion model: a damped constant-velocity Kalman filter per field (3D joints, root translation,
 keypoints, box; see ``filters``), rotations on SO(3) by their angular velocity (``motion``).
+Velocity decays per space: body-frame joints, rotations and mesh fast (``joint_velocity_decay``:
+a limb swinging forward swings back within a stride, so its velocity is soon worthless), the
+root and the image-space fields slowly (``velocity_decay``: the whole body has inertia).
 Detected frames answer the detection itself (the contract), or with ``smoothing`` the filter's
 estimate (``kalman``) or a One-Euro filtered one: causal smoothing, less jitter.
 
@@ -47,7 +50,8 @@ class TrackerConfig:
     """The tracker's knobs (filled from :class:`~pose_service.config.Settings`)."""
 
     max_gap_frames: int = 45
-    velocity_decay: float = 0.95
+    velocity_decay: float = 0.95  # root, keypoints, box: whole-body motion has inertia
+    joint_velocity_decay: float = 0.7  # body-frame joints, rotations, mesh: limbs swing back
     velocity_smoothing: float = 0.5
     gate: float = 1.0
     reacquire_after: int = 3
@@ -101,6 +105,12 @@ def person_salience(person: PersonPose) -> float:
 
 # Fields the Kalman filters carry, and which noise model each uses.
 FILTERED_FIELDS = ("joints_3d", "camera_translation", "keypoints_2d", "bbox")
+BODY_FRAME_FIELDS = ("joints_3d",)  # move like limbs (joint_velocity_decay), not like the root
+
+
+def _decay_for(name: str, config: TrackerConfig) -> float:
+    """Velocity decay per space: limbs reverse within a stride, the root keeps going."""
+    return config.joint_velocity_decay if name in BODY_FRAME_FIELDS else config.velocity_decay
 
 
 def _noise_models(config: TrackerConfig) -> dict[str, MotionNoise]:
@@ -211,7 +221,7 @@ class Track:
         """The track's pose at a later frame: filters for positions, SO(3) for rotations."""
         assert self._anchor is not None
         gap = frame_number - self._anchor_frame
-        base = extrapolate(self._anchor, self._velocity, gap, self.config.velocity_decay)
+        base = extrapolate(self._anchor, self._velocity, gap, self.config.joint_velocity_decay)
         changes = {}
         for name, kf in self._filters.items():
             changes[name] = kf.predicted(gap)[0].astype(np.float32)
@@ -229,7 +239,7 @@ class Track:
         for name in FILTERED_FIELDS:
             value = getattr(person, name)
             if value is not None:
-                kf = KalmanCV(self._noise[name], self.config.velocity_decay)
+                kf = KalmanCV(self._noise[name], _decay_for(name, self.config))
                 kf.start(value)
                 self._filters[name] = kf
         self._euro = {}
