@@ -6,6 +6,7 @@ run of the same frames is the reference the predicted keypoints are measured aga
 
 from __future__ import annotations
 
+import json
 import threading
 
 import numpy as np
@@ -86,3 +87,15 @@ def test_two_interleaved_streams_without_ids_are_tracked_apart(lite_service, fra
         sessions[name] = ids.pop()
         assert int(np.sum(dropped)) > 0
     assert sessions["a"] != sessions["b"]
+
+
+def test_every_log_line_is_json_without_image_data(lite_service, reference):
+    """journald gets one JSON object per line: the service's events, gunicorn's own lines and
+    MediaPipe's native stderr lines (captured in the worker) alike; no image data in any."""
+    lines = [line for line in lite_service.log_text().splitlines() if line.strip()]
+    events = [json.loads(line) for line in lines]  # raises on the first plain-text line
+    loggers = {e.get("logger") for e in events}
+    assert {"gunicorn.error", "pose_service.api", "native"} <= loggers, loggers
+    assert any(e["event"].startswith("Booting worker") for e in events)
+    assert sum(e["event"] == "frame" for e in events) >= len(reference.answers)
+    assert max(len(line) for line in lines) < 2000  # a 640x360 PNG as base64 is ~300 KB

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from gunicorn.glogging import Logger
+
 from pose_service.config import Settings
-from pose_service.observability import configure_logging, get_logger
+from pose_service.observability import capture_stderr_as_json, configure_logging, get_logger
 
 _settings = Settings.from_env()
 configure_logging(_settings.log_level, _settings.log_format)
@@ -27,6 +29,20 @@ control_socket_disable = True  # gunicorn >= 27 would write $HOME/.gunicorn (no 
 accesslog = None  # the app logs one structured event per frame instead
 errorlog = "-"
 loglevel = _settings.log_level
+
+
+class JsonLogger(Logger):
+    """gunicorn's logger, with its own lines ("Starting gunicorn", "Booting worker", errors)
+    sent through the service's JSON handler instead of gunicorn's plain-text one."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            log.handlers[:] = []
+            log.propagate = True
+
+
+logger_class = JsonLogger
 proc_name = "pose-service"
 limit_request_line = 8190
 
@@ -35,6 +51,12 @@ def on_starting(server: Any) -> None:
     get_logger("pose_service.gunicorn").info(
         "service_starting", bind=bind, threads=threads, estimator=_settings.estimator
     )
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """In the worker: native libraries' stderr lines become JSON events too."""
+    if _settings.log_format == "json":
+        capture_stderr_as_json()
 
 
 def worker_int(worker: Any) -> None:

@@ -5,9 +5,12 @@ Logs carry numbers and names only: never image data.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import re
 import sys
+import threading
 from typing import Any
 
 import psutil
@@ -58,6 +61,52 @@ def configure_logging(level: str = "info", fmt: str = "json") -> None:
         logging.getLogger(name).propagate = True
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     _configured = True
+
+
+# Native libraries (MediaPipe's absl/glog, TFLite) write straight to file descriptor 2:
+# "W0000 00:00:1795586363.56 18477 file.cc:114] message", "INFO: Created TensorFlow Lite ...".
+_GLOG_LINE = re.compile(r"^([IWEF])\d{4} [\d:.]+\s+\d+ ([^\]]+)\] ?(.*)$")
+_PREFIXED_LINE = re.compile(r"^(INFO|WARNING|ERROR|FATAL): ?(.*)$")
+_GLOG_LEVELS = {"I": "info", "W": "warning", "E": "error", "F": "critical"}
+
+
+def parse_native_line(line: str) -> tuple[str, dict[str, str]]:
+    """The log level and fields of one line a native library wrote to stderr."""
+    glog = _GLOG_LINE.match(line)
+    if glog:
+        return _GLOG_LEVELS[glog.group(1)], {"source": glog.group(2), "message": glog.group(3)}
+    prefixed = _PREFIXED_LINE.match(line)
+    if prefixed:
+        level = prefixed.group(1).lower().replace("fatal", "critical")
+        return level, {"message": prefixed.group(2)}
+    return "warning", {"message": line}  # Python tracebacks and anything else unexpected
+
+
+def capture_stderr_as_json() -> None:
+    """Make everything written to stderr (fd 2) a JSON log event, one per line.
+
+    Native code bypasses Python logging, so its lines would break journald's one-JSON-object-
+    per-line stream. fd 2 becomes a pipe; a daemon thread reads it and logs each line as a
+    ``native_log`` event at the level the line's prefix says. Call once per process (the
+    gunicorn worker, after fork); a no-op unless logs are JSON.
+    """
+    read_fd, write_fd = os.pipe()
+    sys.stderr.flush()
+    os.dup2(write_fd, 2)
+    os.close(write_fd)
+    log = get_logger("native")
+
+    def pump() -> None:
+        with os.fdopen(read_fd, "r", encoding="utf-8", errors="replace") as lines:
+            for raw in lines:
+                line = raw.rstrip("\n")
+                if not line.strip():
+                    continue
+                level, fields = parse_native_line(line)
+                with contextlib.suppress(Exception):  # a log line must never stop the pump
+                    getattr(log, level)("native_log", **fields)
+
+    threading.Thread(target=pump, name="stderr-to-json", daemon=True).start()
 
 
 def get_logger(name: str = "pose_service") -> Any:
