@@ -437,3 +437,60 @@ def test_other_runtime_errors_propagate(stack: SimpleNamespace) -> None:
     stack.hmr2.FORWARD_HOOK = boom
     with pytest.raises(RuntimeError, match="shape mismatch"):
         est.estimate(_frame())
+
+
+# --- detect on reacquire (Frame.hint) --------------------------------------------------------
+
+
+def _hinted(frame: Frame, box: tuple[float, float, float, float], score: float = 0.8) -> Frame:
+    from pose_service.types import BoxHint
+
+    return Frame(frame.rgb, frame.frame_number, BoxHint(np.array(box, np.float32), score))
+
+
+def test_a_confirmed_hint_skips_the_detector(stack: SimpleNamespace) -> None:
+    # A crop scale that makes the fake's small body fill the box, as a real person fills ViTDet's.
+    stack.hmr2.PRED_CAM = (2.0, 0.0, 0.3)
+    stack.d2.DETECTIONS[:] = [(200, 30, 280, 320, 0.9, 0)]
+    est = _loaded()
+    detected = est.estimate(_frame()).people[0]
+    stack.d2.CALLS.clear()
+    stack.hmr2.FORWARD_BATCHES.clear()
+
+    estimate = est.estimate(_hinted(_frame(), (200, 30, 280, 320), score=0.85))
+    assert stack.d2.CALLS == []  # ViTDet never ran
+    assert len(stack.hmr2.FORWARD_BATCHES) == 1 and not estimate.detector_ran
+    (person,) = estimate.people
+    assert person.score == pytest.approx(0.85)  # the score the track was confirmed with
+    np.testing.assert_allclose(person.joints_3d, detected.joints_3d, atol=1e-5)  # same crop
+    # the box now follows the body HMR2 found: around its projected joints, in the image
+    x0, y0, x1, y1 = person.bbox
+    assert x0 <= person.keypoints_2d[:, 0].min() and x1 >= person.keypoints_2d[:, 0].max()
+    assert y0 <= person.keypoints_2d[:, 1].min() and y1 >= person.keypoints_2d[:, 1].max()
+    assert 0 <= x0 < x1 <= W and 0 <= y0 < y1 <= H
+    assert set(estimate.timings_ms) == {"crop", "pose"}
+
+
+def test_a_hint_the_body_does_not_confirm_falls_back_to_the_detector(
+    stack: SimpleNamespace,
+) -> None:
+    # HMR2 puts the body far to the side of the crop: nobody where the track expected one.
+    stack.hmr2.PRED_CAM = (0.8, 3.0, 0.0)
+    stack.d2.DETECTIONS[:] = [(10, 20, 110, 300, 0.9, 0)]
+    estimate = _loaded().estimate(_hinted(_frame(), (200, 30, 280, 320)))
+    assert len(stack.d2.CALLS) == 1 and estimate.detector_ran
+    assert len(stack.hmr2.FORWARD_BATCHES) == 2  # the hinted crop, then the detected one
+    assert "detect" in estimate.timings_ms
+
+
+def test_hint_checks_on_plain_boxes() -> None:
+    from pose_service.estimators.hmr2_hint import box_around_joints, confirms_hint
+
+    body = np.array([[100, 50], [140, 60], [120, 250], [90, 240]], np.float32)
+    assert confirms_hint(body, np.array([80, 30, 160, 270]))
+    assert not confirms_hint(body, np.array([300, 30, 380, 270]))  # elsewhere
+    assert not confirms_hint(body * 0.05 + 100, np.array([80, 30, 160, 270]))  # a speck
+    assert not confirms_hint(np.full((4, 2), np.nan, np.float32), np.array([0, 0, 10, 10]))
+    box = box_around_joints(body, 640, 360)
+    assert box[0] < 90 and box[2] > 140 and box[1] < 50 and box[3] > 250
+    np.testing.assert_allclose(box_around_joints(body + 500, 640, 360)[2:], [640, 360])

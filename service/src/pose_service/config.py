@@ -67,6 +67,9 @@ class Settings:
     # --- estimators ----------------------------------------------------------------------
     device: str = "auto"  # auto | cuda | cpu
     detector_score_threshold: float = 0.5  # as 4D-Humans' demo.py
+    detect_every_frames: int = 1  # hmr2: ViTDet at least every N frames of a tracked video;
+    # between, HMR2 crops where the track predicts (1 = every frame, as 4D-Humans' demo does)
+    hmr2_fp16: bool = False  # fp16 autocast of HMR2 on CUDA; HMR2 was validated in fp32
     lite_model_complexity: int = 1  # 1 is the only MediaPipe model shipped in the wheel
     lite_min_detection_confidence: float = 0.5
     replay_path: str = ""  # .npz recorded sequence for the replay estimator
@@ -122,6 +125,8 @@ class Settings:
         for name in ("track_velocity_decay", "track_joint_velocity_decay"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{ENV_PREFIX}{name.upper()} must be within [0, 1]")
+        if self.detect_every_frames < 1:
+            raise ValueError(f"{ENV_PREFIX}DETECT_EVERY_FRAMES must be >= 1 (1 = every frame)")
         if self.device not in {"auto", "cuda", "cpu"}:
             raise ValueError(f"{ENV_PREFIX}DEVICE must be auto, cuda or cpu")
         if not self.binds_loopback and not self.auth_token and not self.allow_unauthenticated:

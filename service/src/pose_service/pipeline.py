@@ -7,6 +7,7 @@ session router. It knows nothing about HTTP: the API turns its results into answ
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 import sqlite3
 import threading
@@ -21,7 +22,7 @@ from .estimators import Estimator, create_estimator
 from .imaging import decode_base64_image, decode_image, thumbnail_grey
 from .observability import get_logger, memory_report
 from .scheduling import FifoGate, QueueFull, QueueTimeout, ShuttingDown
-from .tracking.sessions import SessionPolicy, SessionRouter
+from .tracking.sessions import Session, SessionPolicy, SessionRouter
 from .tracking.store import SessionStore
 from .tracking.track import TrackerConfig
 from .types import Estimate, Frame, TrackedPose
@@ -152,19 +153,25 @@ class PosePipeline:
         with self.gate.turn() as waited_s:
             timings["queue_wait"] = waited_s * 1e3
             start = time.perf_counter()
-            if simulate_miss:
-                estimate = Estimate([], self._model_version, {})
-            else:
-                estimate = self.estimator.estimate(frame)
-                self._model_version = estimate.model_version
-            timings["inference"] = (time.perf_counter() - start) * 1e3
-            timings.update({f"inference_{k}": v for k, v in estimate.timings_ms.items()})
-            start = time.perf_counter()
             routing = self.router.route(
                 frame.frame_number, (frame.width, frame.height), thumbnail, video_id
             )
-            tracked = routing.session.track.step(frame.frame_number, estimate.people)
-            timings["tracking"] = (time.perf_counter() - start) * 1e3
+            session = routing.session
+            routed_ms = (time.perf_counter() - start) * 1e3
+            start = time.perf_counter()
+            if simulate_miss:
+                estimate = Estimate([], self._model_version, {})
+            else:
+                estimate = self.estimator.estimate(self._with_box_hint(frame, session))
+                self._model_version = estimate.model_version
+                session.frames_since_detector = (
+                    0 if estimate.detector_ran else session.frames_since_detector + 1
+                )
+            timings["inference"] = (time.perf_counter() - start) * 1e3
+            timings.update({f"inference_{k}": v for k, v in estimate.timings_ms.items()})
+            start = time.perf_counter()
+            tracked = session.track.step(frame.frame_number, estimate.people)
+            timings["tracking"] = routed_ms + (time.perf_counter() - start) * 1e3
         for evicted in routing.evicted:
             log.info("session_expired", session=evicted)
         if routing.rule in {"frame_zero", "no_match", "new_video_id"}:
@@ -183,6 +190,17 @@ class PosePipeline:
             model_version=estimate.model_version,
             timings_ms=timings,
         )
+
+    def _with_box_hint(self, frame: Frame, session: Session) -> Frame:
+        """The frame with the track's predicted box when the detector may be skipped: the
+        estimator takes hints, ``detect_every_frames`` > 1 and the detector ran recently."""
+        every = self.settings.detect_every_frames
+        if every <= 1 or not getattr(self.estimator, "takes_box_hints", False):
+            return frame
+        if session.frames_since_detector + 1 >= every:
+            return frame
+        hint = session.track.box_hint(frame.frame_number)
+        return frame if hint is None else dataclasses.replace(frame, hint=hint)
 
     def estimate_in_turn(self, frame: Frame) -> Estimate:
         """Run the estimator on one frame in FIFO turn (whole-video jobs use this, one frame per

@@ -15,11 +15,21 @@ PoseSource = Literal["detected", "predicted", "interpolated"]
 
 
 @dataclass(frozen=True)
+class BoxHint:
+    """Where a video's tracked person should be in this frame: an estimator with a costly
+    person detector may crop there instead of detecting (see ``estimators.hmr2_hint``)."""
+
+    box: np.ndarray  # (4,) float32 x0 y0 x1 y1, pixels
+    score: float  # the detector score the track was last confirmed with
+
+
+@dataclass(frozen=True)
 class Frame:
     """One decoded video frame as the estimator sees it."""
 
     rgb: np.ndarray  # (H, W, 3) uint8, RGB
     frame_number: int = 0
+    hint: BoxHint | None = None  # the track's predicted box; estimators may ignore it
 
     @property
     def width(self) -> int:
@@ -64,6 +74,7 @@ class Estimate:
     people: list[PersonPose]
     model_version: str
     timings_ms: dict[str, float] = field(default_factory=dict)  # e.g. detect, pose
+    detector_ran: bool = True  # False when the person was found from the frame's BoxHint
 
 
 @dataclass

@@ -26,6 +26,8 @@ class Estimator(Protocol):
     """Per-frame pose estimation."""
 
     name: str
+    # Optional class attribute ``takes_box_hints = True``: the estimator uses ``Frame.hint`` (the
+    # track's predicted box) to skip its person detector; the pipeline sends hints only then.
 
     def load(self) -> None:
         """Load weights into memory (and onto the device). Called once, off the request path."""

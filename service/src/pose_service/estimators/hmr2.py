@@ -3,7 +3,9 @@
 One frame in: ViTDet finds the people (class 0, score > threshold, as 4D-Humans' demo.py),
 each person's box becomes a 256x256 crop (``hmr2_crop``), HMR2 regresses SMPL pose, shape and
 a crop camera for all crops in one batch, and the crop camera is moved to the full image
-(``hmr2_camera``). Creating the estimator is cheap; torch, hmr2 and detectron2 are imported in
+(``hmr2_camera``). When the frame carries the track's predicted box (``Frame.hint``), HMR2 runs
+on that crop alone and the detector only if the result does not confirm it (``hmr2_hint``).
+Creating the estimator is cheap; torch, hmr2 and detectron2 are imported in
 :meth:`HMR2Estimator.load`, which also refuses to start when a model file is missing instead of
 letting a library download it (``hmr2_paths``).
 """
@@ -33,6 +35,7 @@ from .hmr2_camera import (
 )
 from .hmr2_crop import prepare_crops
 from .hmr2_detector import ViTDetPersonDetector, select_people
+from .hmr2_hint import box_around_joints, confirms_hint
 from .hmr2_paths import (
     PACKAGES_ROLE,
     default_cache_dir_4dhumans,
@@ -54,14 +57,15 @@ class HMR2Estimator:
     """4D-Humans behind the estimator interface. Stateless between frames."""
 
     name = "hmr2"
+    takes_box_hints = True  # the pipeline may send Frame.hint to skip the detector
 
     def __init__(
         self, settings: Settings, *, fp16: bool | None = None, batch_size: int | None = None
     ) -> None:
         self._settings = settings
         # fp16 autocast of the HMR2 network (not of SMPL): faster on tensor cores, off by default
-        # because HMR2 was validated in fp32. Read from a future ``hmr2_fp16`` setting if present.
-        self._fp16 = bool(getattr(settings, "hmr2_fp16", False)) if fp16 is None else fp16
+        # because HMR2 was validated in fp32 (POSE_SERVICE_HMR2_FP16).
+        self._fp16 = settings.hmr2_fp16 if fp16 is None else fp16
         self._batch_size = max(1, int(batch_size or DEFAULT_BATCH_SIZE))
         self._torch: Any = None
         self._device = "cpu"
@@ -183,8 +187,12 @@ class HMR2Estimator:
         assert self._detector is not None
         torch = self._torch
         timings: dict[str, float] = {}
-        start = time.perf_counter()
         with torch.inference_mode():
+            if frame.hint is not None:
+                hinted = self._person_in_hint(frame, timings)
+                if hinted is not None:
+                    return Estimate([hinted], MODEL_VERSION, timings, detector_ran=False)
+            start = time.perf_counter()
             boxes, scores, classes = self._detector.detect(frame.rgb)
             boxes, scores = select_people(
                 boxes, scores, classes, self._settings.detector_score_threshold
@@ -192,42 +200,62 @@ class HMR2Estimator:
             timings["detect"] = _ms_since(start)
             if len(boxes) == 0:
                 return Estimate([], MODEL_VERSION, timings)
-
-            mark = time.perf_counter()
-            model_cfg = self._cfg.MODEL
-            crops = prepare_crops(
-                frame.rgb,
-                boxes,
-                crop_size=int(model_cfg.IMAGE_SIZE),
-                mean=np.asarray(model_cfg.IMAGE_MEAN, dtype=np.float32),
-                std=np.asarray(model_cfg.IMAGE_STD, dtype=np.float32),
-                aspect=(float(model_cfg.BBOX_SHAPE[0]), float(model_cfg.BBOX_SHAPE[1])),
-            )
-            timings["crop"] = _ms_since(mark)
-
-            mark = time.perf_counter()
-            focal = full_image_focal(
-                frame.width,
-                frame.height,
-                float(self._cfg.EXTRA.FOCAL_LENGTH),
-                float(model_cfg.IMAGE_SIZE),
-            )
-            people: list[PersonPose] = []
-            for lo in range(0, len(boxes), self._batch_size):
-                hi = lo + self._batch_size
-                people.extend(
-                    self._people_from_crops(
-                        crops.images[lo:hi],
-                        crops.box_center[lo:hi],
-                        crops.box_size[lo:hi],
-                        boxes[lo:hi],
-                        scores[lo:hi],
-                        frame,
-                        focal,
-                    )
-                )
-            timings["pose"] = _ms_since(mark)
+            people = self._people_in_boxes(frame, boxes, scores, timings)
         return Estimate(people, MODEL_VERSION, timings)
+
+    def _person_in_hint(self, frame: Frame, timings: dict[str, float]) -> PersonPose | None:
+        """HMR2 on the track's predicted box; the person if the result confirms the box."""
+        assert frame.hint is not None
+        box = np.asarray(frame.hint.box, dtype=np.float32).reshape(1, 4)
+        people = self._people_in_boxes(
+            frame, box, np.array([frame.hint.score], dtype=np.float32), timings
+        )
+        if people and confirms_hint(people[0].keypoints_2d, box[0]):
+            person = people[0]
+            person.bbox = box_around_joints(person.keypoints_2d, frame.width, frame.height)
+            return person
+        log.info("box_hint_not_confirmed", frame_number=frame.frame_number, box=box[0].tolist())
+        return None
+
+    def _people_in_boxes(
+        self, frame: Frame, boxes: np.ndarray, scores: np.ndarray, timings: dict[str, float]
+    ) -> list[PersonPose]:
+        """Crop every box and regress its person with HMR2, in batches."""
+        mark = time.perf_counter()
+        model_cfg = self._cfg.MODEL
+        crops = prepare_crops(
+            frame.rgb,
+            boxes,
+            crop_size=int(model_cfg.IMAGE_SIZE),
+            mean=np.asarray(model_cfg.IMAGE_MEAN, dtype=np.float32),
+            std=np.asarray(model_cfg.IMAGE_STD, dtype=np.float32),
+            aspect=(float(model_cfg.BBOX_SHAPE[0]), float(model_cfg.BBOX_SHAPE[1])),
+        )
+        timings["crop"] = timings.get("crop", 0.0) + _ms_since(mark)
+
+        mark = time.perf_counter()
+        focal = full_image_focal(
+            frame.width,
+            frame.height,
+            float(self._cfg.EXTRA.FOCAL_LENGTH),
+            float(model_cfg.IMAGE_SIZE),
+        )
+        people: list[PersonPose] = []
+        for lo in range(0, len(boxes), self._batch_size):
+            hi = lo + self._batch_size
+            people.extend(
+                self._people_from_crops(
+                    crops.images[lo:hi],
+                    crops.box_center[lo:hi],
+                    crops.box_size[lo:hi],
+                    boxes[lo:hi],
+                    scores[lo:hi],
+                    frame,
+                    focal,
+                )
+            )
+        timings["pose"] = timings.get("pose", 0.0) + _ms_since(mark)
+        return people
 
     def _people_from_crops(
         self,

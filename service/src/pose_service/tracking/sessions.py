@@ -53,6 +53,7 @@ class Session:
     thumbnail: np.ndarray | None = None
     frames_seen: int = 0
     created: float = field(default_factory=time.time)
+    frames_since_detector: int = 0  # frames estimated from the track's box since ViTDet ran
 
     @property
     def newest_frame(self) -> int:

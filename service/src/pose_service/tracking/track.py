@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..skeleton import LEFT_RIGHT_PAIRS, NUM_JOINTS
-from ..types import PersonPose, TrackedPose
+from ..types import BoxHint, PersonPose, TrackedPose
 from .filters import KalmanCV, MotionNoise, OneEuro
 from .motion import Velocity, blend_velocity, extrapolate, interpolate, measure_velocity
 
@@ -226,6 +226,17 @@ class Track:
         for name, kf in self._filters.items():
             changes[name] = kf.predicted(gap)[0].astype(np.float32)
         return dataclasses.replace(base, **changes)
+
+    def box_hint(self, frame_number: int) -> BoxHint | None:
+        """Where the person should be in the frame right after a detected one (the bbox
+        filter's prediction), for an estimator that can skip its detector; None when the
+        previous frame was not a confirmed detection (a miss, a rejection, no track): then the
+        detector must look."""
+        if self._anchor is None or self._rejections or frame_number - self._anchor_frame != 1:
+            return None
+        kf = self._filters.get("bbox")
+        box = kf.predicted(1)[0] if kf is not None else self._anchor.bbox
+        return BoxHint(np.asarray(box, dtype=np.float32), float(self._anchor.score))
 
     def expected_error_m(self, gap: int) -> float:
         """Expected 3D error (metres, one joint) of the pose ``gap`` frames after a detection."""
