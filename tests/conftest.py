@@ -11,6 +11,16 @@ import pytest
 from tests.support.motion import write_replay
 from tests.support.server import RunningService, launch
 
+
+@pytest.fixture(autouse=True)
+def _private_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each test gets its own HOME: the default state directory (saved sessions) lives under
+    it, so no test restores another run's sessions and none writes into the real home."""
+    monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
+
+
 REPLAY_FRAMES = 60
 # Detected pattern of the replay recording: misses at 0-1 (before the first detection),
 # a 4-frame burst at 10-13 and a long gap 30-59 that outlives the track.
