@@ -64,3 +64,36 @@ def test_track_records_what_it_accepted():
         track.step(i, [person(i)] if i != 4 else [])
     observations = track.record.observations()
     assert observations[4] is None and observations[5] is not None
+
+
+def test_a_reacquired_track_is_smoothed_apart_from_the_one_before():
+    """Frames 0-11 follow one person, 14-29 another 300 px away (the tracker re-acquired on
+    them, track 2); 12-13 are missed. Nothing of the first person may be blended into the
+    second, and the missed frames stay with the first person (forward-filled)."""
+    observed = [person(i) for i in range(12)] + [None, None]
+    observed += [person(i, shift=300.0) for i in range(14, 30)]
+    track_ids = [1] * 14 + [2] * 16
+    answers = fill_video(observed, TrackerConfig(), track_ids)
+    assert [a.track_id for a in answers] == track_ids
+    assert [a.source for a in answers[12:14]] == ["predicted", "predicted"]
+    assert all("forward_filled" in a.flags for a in answers[12:14])
+    for i in (12, 13):  # near the first person, not half-way to the second
+        assert np.abs(answers[i].pose.keypoints_2d - TRUTH["keypoints_2d"][i]).mean() < 30
+    for i in range(14, 30):  # the second person, exactly where detected
+        expected = TRUTH["keypoints_2d"][i] + 300.0
+        assert np.abs(answers[i].pose.keypoints_2d - expected).mean() < 5
+    merged = fill_video(observed, TrackerConfig())  # without ids: one smoothed trajectory
+    assert np.abs(merged[13].pose.keypoints_2d - TRUTH["keypoints_2d"][13]).mean() > 100
+
+
+def test_a_record_saved_by_an_older_version_gains_the_new_fields():
+    import pickle
+
+    record = FrameRecord(100)
+    record.add(0, person(0), 1)
+    state = pickle.loads(pickle.dumps(record))
+    del state._arrays["track"]  # as pickled before track ids were recorded
+    restored = pickle.loads(pickle.dumps(state))
+    restored.add(1, person(1), 3)
+    assert restored.track_ids() == [0, 3]
+    assert len(restored.observations()) == 2

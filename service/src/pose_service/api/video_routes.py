@@ -19,7 +19,7 @@ from ..jobs import Job, JobRunner
 from ..pipeline import FrameOutcome, PosePipeline, tracker_config
 from ..tracking.offline import fill_video
 from ..tracking.track import Track
-from ..types import Frame, TrackedPose
+from ..types import Frame
 from .errors import ApiError
 from .responses import FacesCache, build_frame_answer
 
@@ -55,10 +55,9 @@ def whole_track_answers(
     if record is None:
         return []
     numbers = record.frame_numbers()
-    answers = fill_video(record.observations(), track.config)
+    answers = fill_video(record.observations(), track.config, record.track_ids())
     out = []
     for number, tracked in zip(numbers, answers, strict=True):
-        tracked = _with_track_id(tracked, track.track_id)
         outcome = FrameOutcome(
             frame=_placeholder(*frame_size, number),
             tracked=tracked,
@@ -68,12 +67,6 @@ def whole_track_answers(
         )
         out.append(build_frame_answer(outcome, NO_FACES))
     return out
-
-
-def _with_track_id(tracked: TrackedPose, track_id: int) -> TrackedPose:
-    if tracked.pose is not None:
-        tracked.track_id = track_id or None
-    return tracked
 
 
 @bp.get("/sessions/<session_id>")

@@ -33,8 +33,26 @@ from .track import (
 )
 
 
-def fill_video(observations: list[PersonPose | None], config: TrackerConfig) -> list[TrackedPose]:
-    """One answer per frame from the detections of a whole video (None = missed frame)."""
+def fill_video(
+    observations: list[PersonPose | None],
+    config: TrackerConfig,
+    track_ids: list[int] | None = None,
+) -> list[TrackedPose]:
+    """One answer per frame from the detections of a whole video (None = missed frame).
+
+    ``track_ids`` (per frame, the streaming track each frame belonged to) splits the video where
+    the track was (re)acquired: the tracker may then have switched to another person, so each
+    track is smoothed on its own, frames before its first detection (back-filled) belonging to
+    the first track and frames after its last one forward-filled until the next track starts.
+    """
+    starts = _track_starts(observations, track_ids)
+    if len(starts) > 1:
+        answers: list[TrackedPose] = []
+        for (begin, track), end in zip(starts, [s for s, _ in starts[1:]] + [None], strict=True):
+            for answer in fill_video(observations[begin:end], config):
+                answer.track_id = track if answer.pose is not None else None
+                answers.append(answer)
+        return answers
     T = len(observations)
     observed = np.array([o is not None for o in observations])
     if not observed.any():
@@ -83,6 +101,20 @@ def fill_video(observations: list[PersonPose | None], config: TrackerConfig) -> 
         else:
             answers.append(_answer(pose, "interpolated", confidence, t - before, []))
     return answers
+
+
+def _track_starts(
+    observations: list[PersonPose | None], track_ids: list[int] | None
+) -> list[tuple[int, int]]:
+    """(first frame index, track id) of each track segment; the first segment starts at 0."""
+    if track_ids is None:
+        return [(0, 1)]
+    starts: list[tuple[int, int]] = []
+    for index, (observation, track) in enumerate(zip(observations, track_ids, strict=True)):
+        if observation is None or (starts and starts[-1][1] == track):
+            continue
+        starts.append((index if starts else 0, track))
+    return starts or [(0, 1)]
 
 
 def _extend_ends(
@@ -162,23 +194,33 @@ class FrameRecord:
         self._cap = 0
         self._arrays: dict[str, np.ndarray] = {}
 
+    # Per-frame arrays: name -> (shape of one frame, dtype).
+    FIELDS: dict[str, tuple[tuple[int, ...], type]] = {
+        "received": ((), bool), "detected": ((), bool), "joints": ((24, 3), np.float16),
+        "keypoints": ((24, 2), np.float32), "confidence": ((24,), np.uint8),
+        "translation": ((3,), np.float32), "bbox": ((4,), np.float32),
+        "score": ((), np.float16), "focal": ((), np.float32), "track": ((), np.uint16),
+    }  # fmt: skip
+
+    def __setstate__(self, state: dict) -> None:
+        """Restore a record saved by an older version: fields it lacked start as zeros."""
+        self.__dict__.update(state)
+        for name, (shape, dtype) in self.FIELDS.items():
+            if name not in self._arrays:
+                self._arrays[name] = np.zeros((self._cap, *shape), dtype=dtype)
+
     def _grow(self, needed: int) -> None:
         cap = min(max(needed, 2 * self._cap, 64), self.max_frames)
-        shapes = {
-            "received": ((), bool), "detected": ((), bool), "joints": ((24, 3), np.float16),
-            "keypoints": ((24, 2), np.float32), "confidence": ((24,), np.uint8),
-            "translation": ((3,), np.float32), "bbox": ((4,), np.float32),
-            "score": ((), np.float16), "focal": ((), np.float32),
-        }  # fmt: skip
-        for name, (shape, dtype) in shapes.items():
+        for name, (shape, dtype) in self.FIELDS.items():
             fresh = np.zeros((cap, *shape), dtype=dtype)
             if name in self._arrays:
                 fresh[: self._cap] = self._arrays[name]
             self._arrays[name] = fresh
         self._cap = cap
 
-    def add(self, frame_number: int, detection: PersonPose | None, answer: object = None) -> None:
-        """Note that a frame arrived, with the detection the track accepted (or None)."""
+    def add(self, frame_number: int, detection: PersonPose | None, track_id: int = 1) -> None:
+        """Note that a frame arrived, with the detection the track accepted (or None) and the
+        id of the track it belonged to."""
         if self.base is None:
             self.base = frame_number
         index = frame_number - self.base
@@ -189,6 +231,7 @@ class FrameRecord:
             self._grow(index + 1)
         a = self._arrays
         a["received"][index] = True
+        a["track"][index] = min(max(track_id, 0), np.iinfo(np.uint16).max)
         self.size = max(self.size, index + 1)
         if detection is None or detection.joints_3d.shape != (24, 3):
             return
@@ -211,6 +254,13 @@ class FrameRecord:
             return []
         received = self._arrays["received"][: self.size]
         return [self.base + int(i) for i in np.flatnonzero(received)]
+
+    def track_ids(self) -> list[int]:
+        """The track id of every received frame, in order (0 before any track)."""
+        if self.base is None:
+            return []
+        a = self._arrays
+        return [int(v) for v in a["track"][: self.size][a["received"][: self.size]]]
 
     def observations(self) -> list[PersonPose | None]:
         """The accepted detection of every received frame (None where nothing was)."""

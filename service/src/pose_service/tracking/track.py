@@ -161,7 +161,7 @@ class Track:
             self.newest_frame = frame_number
         self._remember(frame_number, answer)
         if self.record is not None:
-            self.record.add(frame_number, self._observed)
+            self.record.add(frame_number, self._observed, self.track_id)
         return answer
 
     # --- frames in order -----------------------------------------------------------------
