@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import numpy as np
 import pytest
 import requests
 
 from pose_service.demo import burst_miss_mask, keypoint_pixel_error, stream_video
-from tests.support.frames import runner_pngs
+from tests.support.frames import b64, runner_pngs
 
 MISS_SHARE = 0.36
 BURST = (1, 8)
@@ -99,3 +100,26 @@ def test_every_log_line_is_json_without_image_data(lite_service, reference):
     assert any(e["event"].startswith("Booting worker") for e in events)
     assert sum(e["event"] == "frame" for e in events) >= len(reference.answers)
     assert max(len(line) for line in lines) < 2000  # a 640x360 PNG as base64 is ~300 KB
+
+
+def test_a_whole_video_job_does_not_hold_up_streaming_clients(lite_service, frames):
+    """POST /pose/video takes one FIFO turn per frame: a client streaming meanwhile waits for
+    at most a job frame, never for the whole job (real gunicorn, real MediaPipe)."""
+    job_frames = 60
+    payload = {"frames": [b64(png) for png in frames[:job_frames]]}
+    response = requests.post(f"{lite_service.url}/pose/video", json=payload, timeout=60)
+    assert response.status_code == 202
+    job_url = f"{lite_service.url}/jobs/{response.json()['job_id']}"
+    streamed = stream_video(lite_service.url, list(frames[100:105]), None, spacing_ms=0,
+                            progress=False, first_frame_number=100)  # fmt: skip
+    assert streamed.statuses == [200] * 5
+    during = requests.get(job_url, timeout=10).json()
+    assert during["status"] in {"queued", "running"} and during["frames_done"] < job_frames, during
+    deadline = time.monotonic() + 240
+    while (body := requests.get(job_url, timeout=10).json())["status"] in {"queued", "running"}:
+        assert time.monotonic() < deadline, body
+        time.sleep(0.2)
+    assert body["status"] == "done", body
+    result = body["result"]["frames"]
+    assert [f["frame_number"] for f in result] == list(range(job_frames))
+    assert all(f["has_3d"] for f in result)  # whole-video mode: every frame covered
