@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import time
 
 import pytest
@@ -80,3 +81,68 @@ def test_video_job_from_frames(client):
 def test_video_job_rejects_garbage(client):
     assert client.post("/pose/video", json={"frames": []}).status_code == 400
     assert client.post("/pose/video", json={"frames": ["not base64!"]}).status_code == 400
+
+
+def _tiny_video(path, frames: int = 20) -> bytes:
+    import cv2
+    import numpy as np
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (64, 36))
+    for n in range(frames):
+        writer.write(np.full((36, 64, 3), 10 * n % 255, dtype=np.uint8))
+    writer.release()
+    return path.read_bytes()
+
+
+def test_tracker_phalp_is_refused_clearly_where_it_cannot_run(client, tmp_path):
+    video = _tiny_video(tmp_path / "clip.avi")
+    for tracker, code, says in (
+        ("phalp", "phalp_unavailable", "needs the hmr2 estimator"),
+        ("deepsort", "bad_request", '"tracker" must be one of'),
+    ):
+        response = client.post(
+            "/pose/video",
+            data={"video": (io.BytesIO(video), "clip.avi"), "tracker": tracker},
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 400
+        assert response.get_json()["code"] == code and says in response.get_json()["error"]
+
+
+def test_tracker_phalp_job_maps_phalps_output(client, tmp_path, monkeypatch):
+    """The job's wiring, with PHALP's run standing in (it needs the GPU host): the upload is
+    handed to run_phalp, its results are mapped with the model's SMPL joints, ghost frames are
+    filled, every frame comes back in the /pose/hybrid format."""
+    from pose_service.tracking import phalp_offline
+    from tests.tracking.test_phalp_offline import FRAMES, fake_smpl_joints, phalp_results
+
+    handed: list[str] = []
+
+    def fake_run(video, fourd_humans_dir, output_dir, timeout_s):
+        handed.append(video.read_bytes()[:4].hex())
+        return phalp_results()
+
+    monkeypatch.setattr(phalp_offline, "unavailable_reason", lambda *args: None)
+    monkeypatch.setattr(phalp_offline, "run_phalp", fake_run)
+    client.application.extensions["pose_pipeline"].estimator.smpl_joints = fake_smpl_joints
+    video = _tiny_video(tmp_path / "clip.avi", FRAMES)
+    response = client.post(
+        "/pose/video",
+        data={"video": (io.BytesIO(video), "clip.avi"), "tracker": "phalp"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 202
+    job_id = response.get_json()["job_id"]
+    deadline = time.monotonic() + 30
+    while (body := client.get(f"/jobs/{job_id}").get_json())["status"] in {"queued", "running"}:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert body["status"] == "done", body
+    assert handed == [video[:4].hex()]
+    result = body["result"]
+    assert result["tracker"] == "phalp" and result["phalp_track_id"] == 3
+    frames = result["frames"]
+    assert [f["frame_number"] for f in frames] == list(range(FRAMES))
+    assert all(f["has_3d"] for f in frames)
+    sources = [f["temporal"]["source"] for f in frames]
+    assert sources[8:12] == ["interpolated"] * 4 and sources[5] == "detected"

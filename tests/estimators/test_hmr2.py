@@ -494,3 +494,18 @@ def test_hint_checks_on_plain_boxes() -> None:
     box = box_around_joints(body, 640, 360)
     assert box[0] < 90 and box[2] > 140 and box[1] < 50 and box[3] > 250
     np.testing.assert_allclose(box_around_joints(body + 500, 640, 360)[2:], [640, 360])
+
+
+def test_smpl_joints_of_given_parameters_match_the_estimate(stack: SimpleNamespace) -> None:
+    """What maps PHALP's SMPL output to joints: the same SMPL layer as the estimate's own."""
+    stack.d2.DETECTIONS[:] = [(200, 30, 280, 320, 0.9, 0)]
+    est = _loaded()
+    (person,) = est.estimate(_frame()).people
+    params = {
+        "global_orient": person.rotations[:1],
+        "body_pose": person.rotations[1:],
+        "betas": person.betas,
+    }
+    joints = est.smpl_joints(params)
+    assert joints.shape == (24, 3) and joints.dtype == np.float32
+    np.testing.assert_allclose(joints, person.joints_3d, atol=1e-5)

@@ -63,6 +63,7 @@ class Settings:
     track_gate_3d_m: float = 0.35  # mean 3D joint jump that marks a detection incoherent
     track_record_max_frames: int = 10_000  # frames per session kept for GET /sessions/<id>
     max_jobs: int = 8  # finished POST /pose/video results kept in memory
+    phalp_timeout_s: float = 3600.0  # tracker=phalp jobs: track.py runs ~2 frames/s on a 4090
 
     # --- estimators ----------------------------------------------------------------------
     device: str = "auto"  # auto | cuda | cpu

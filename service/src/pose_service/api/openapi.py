@@ -251,13 +251,23 @@ def openapi_document() -> dict[str, Any]:
                             }},
                             "multipart/form-data": {"schema": {
                                 "type": "object", "required": ["video"],
-                                "properties": {"video": {"type": "string", "format": "binary"}},
+                                "properties": {
+                                    "video": {"type": "string", "format": "binary"},
+                                    "tracker": {
+                                        "type": "string", "enum": ["service", "phalp"],
+                                        "default": "service",
+                                        "description": "phalp: PHALP's offline tracker (GPU "
+                                                       "host with 4D-Humans and PHALP), its "
+                                                       "ghost frames filled by the service",
+                                    },
+                                },
                             }},
                         },
                     },
                     "responses": {
                         "202": _json({"$ref": "#/components/schemas/Job"}, "job accepted"),
-                        "400": _json(err, "no frames, or a frame or video that cannot be read"),
+                        "400": _json(err, "no frames, a frame or video that cannot be read, or "
+                                          "tracker=phalp where PHALP cannot run"),
                         "413": _json(err, "body or image too large"),
                         "503": busy,
                     },

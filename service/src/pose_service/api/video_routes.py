@@ -1,7 +1,9 @@
 """Whole-video endpoints: ``GET /sessions/<id>``, ``POST /pose/video``, ``GET /jobs/<id>``.
 
 Both return every frame in the ``/pose/hybrid`` frame format, gaps filled and the track
-smoothed by ``tracking.offline`` (no mesh: sessions keep joints and keypoints only).
+smoothed by ``tracking.offline`` (no mesh: sessions keep joints and keypoints only). A video
+upload may ask for ``tracker=phalp``: on the GPU host, PHALP's offline tracker
+(``tracking.phalp_offline``) then tracks the video and our filler replaces its ghost frames.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,14 +20,16 @@ from flask import Blueprint, Response, current_app, request
 from ..imaging import ImageError
 from ..jobs import Job, JobRunner
 from ..pipeline import FrameOutcome, PosePipeline, tracker_config
+from ..tracking import phalp_offline
 from ..tracking.offline import fill_video
 from ..tracking.track import Track
-from ..types import Frame
+from ..types import Frame, TrackedPose
 from .errors import ApiError
 from .responses import FacesCache, build_frame_answer
 
 bp = Blueprint("video", __name__)
 NO_FACES = FacesCache(None)
+TRACKERS = ("service", "phalp")  # who tracks a whole-video job
 
 
 def _pipeline() -> PosePipeline:
@@ -54,15 +59,27 @@ def whole_track_answers(
     record = track.record
     if record is None:
         return []
-    numbers = record.frame_numbers()
     answers = fill_video(record.observations(), track.config, record.track_ids())
+    return _frame_answers(
+        record.frame_numbers(), answers, frame_size, session_id, model_version, "whole_video"
+    )
+
+
+def _frame_answers(
+    numbers: list[int],
+    answers: list[TrackedPose],
+    frame_size: tuple[int, int],
+    session_id: str,
+    model_version: str,
+    rule: str,
+) -> list[dict[str, Any]]:
     out = []
     for number, tracked in zip(numbers, answers, strict=True):
         outcome = FrameOutcome(
             frame=_placeholder(*frame_size, number),
             tracked=tracked,
             session_id=session_id,
-            session_rule="whole_video",
+            session_rule=rule,
             model_version=model_version,
         )
         out.append(build_frame_answer(outcome, NO_FACES))
@@ -97,6 +114,14 @@ def pose_video() -> Response:
         raise ApiError(503, "warming_up", "models are still loading", {"status": pipeline.status},
                        {"Retry-After": str(pipeline.settings.retry_after_s)})  # fmt: skip
     upload = request.files.get("video")
+    tracker = request.form.get("tracker", "service") if upload is not None else "service"
+    if tracker not in TRACKERS:
+        raise ApiError(400, "bad_request", f'"tracker" must be one of {list(TRACKERS)}')
+    if tracker == "phalp":
+        settings = pipeline.settings
+        reason = phalp_offline.unavailable_reason(settings.fourd_humans_dir, settings.estimator)
+        if reason is not None:
+            raise ApiError(400, "phalp_unavailable", reason)
     if upload is not None:
         handle, path = tempfile.mkstemp(suffix=os.path.splitext(upload.filename or "")[1])
         with os.fdopen(handle, "wb") as out:
@@ -106,6 +131,9 @@ def pose_video() -> Response:
         except ApiError:
             os.unlink(path)
             raise
+        if tracker == "phalp":
+            job = _jobs().submit((), total, lambda job, _: _run_phalp_video(pipeline, job, path))
+            return _accepted(job)
         frames: Iterable[Frame] = _video_frames(path, pipeline.settings.max_image_pixels)
     else:
         body = request.get_json(silent=True)
@@ -122,6 +150,10 @@ def pose_video() -> Response:
                 raise ApiError(exc.status, exc.code, f"frame {number}: {exc}") from exc
         frames, total = decoded, len(decoded)
     job = _jobs().submit(frames, total, lambda job, f: _run_video(pipeline, job, f))
+    return _accepted(job)
+
+
+def _accepted(job: Job) -> Response:
     response = current_app.json.response(job.describe())
     response.status_code = 202
     response.headers["Location"] = f"/jobs/{job.job_id}"
@@ -150,6 +182,36 @@ def _run_video(pipeline: PosePipeline, job: Job, frames: Iterable[Frame]) -> dic
         job.done = number + 1
     frames_out = whole_track_answers(track, size, job.job_id, model_version)
     return {"frame_count": len(frames_out), "frames": frames_out}
+
+
+def _run_phalp_video(pipeline: PosePipeline, job: Job, path: str) -> dict[str, Any]:
+    """PHALP's offline tracker on the upload (a child process), its ghost frames and the frames
+    before its track was confirmed filled by ours, SMPL joints from the loaded model."""
+    settings = pipeline.settings
+    try:
+        with tempfile.TemporaryDirectory(prefix="phalp-") as output_dir:
+            results = phalp_offline.run_phalp(
+                Path(path), settings.fourd_humans_dir, Path(output_dir), settings.phalp_timeout_s
+            )
+    finally:
+        os.unlink(path)
+    frames = phalp_offline.ordered_frames(results)
+    track_id = phalp_offline.main_track_id(frames)
+    with pipeline.gate.turn():  # SMPL on the device, in FIFO turn with the streaming frames
+        observed = phalp_offline.observations(frames, track_id, pipeline.estimator.smpl_joints)
+    answers = fill_video(observed, tracker_config(settings))
+    sizes = [(int(f["size"][0][1]), int(f["size"][0][0])) for f in frames if f.get("size")]
+    job.done = len(answers)
+    version = f"PHALP + {pipeline.estimator.name}"
+    out = _frame_answers(
+        list(range(len(answers))),
+        answers,
+        sizes[0] if sizes else (0, 0),
+        job.job_id,
+        version,
+        "phalp",
+    )
+    return {"frame_count": len(out), "frames": out, "tracker": "phalp", "phalp_track_id": track_id}
 
 
 def _frame_count(path: str) -> int | None:

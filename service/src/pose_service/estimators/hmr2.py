@@ -16,7 +16,7 @@ import contextlib
 import inspect
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +158,23 @@ class HMR2Estimator:
             if self._device == "cuda":
                 info["cuda_device"] = torch.cuda.get_device_name(0)
         return info
+
+    def smpl_joints(self, params: Mapping[str, Any]) -> np.ndarray:
+        """The 24 SMPL joints (24, 3) of one person's SMPL parameters (rotation matrices), on the
+        loaded model's SMPL layer: how another tracker's SMPL output (PHALP) becomes joints."""
+        torch = self._torch
+
+        def tensor(name: str, shape: tuple[int, ...]) -> Any:
+            value = np.asarray(params[name], dtype=np.float32).reshape(shape)
+            return torch.as_tensor(value, device=self._device)
+
+        with torch.inference_mode():
+            joints = self._smpl_joints(
+                tensor("global_orient", (1, 1, 3, 3)),
+                tensor("body_pose", (1, -1, 3, 3)),
+                tensor("betas", (1, -1)),
+            )
+        return joints[0].float().cpu().numpy()
 
     def faces(self) -> np.ndarray | None:
         """SMPL's (13776, 3) int32 triangles (constant: encode once); None until loaded."""
