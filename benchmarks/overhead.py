@@ -16,6 +16,7 @@ import io
 import json
 import logging
 import os
+import tempfile
 import time
 from typing import Any
 
@@ -119,7 +120,8 @@ def run_case(rgb: np.ndarray, fmt: str, mesh: bool, frames: int) -> dict[str, An
     from pose_service.types import Frame
 
     log = _quiet_logger()
-    settings = Settings(estimator="replay", queue_size=4)
+    state_dir = tempfile.mkdtemp(prefix="pose-bench-")  # never the user's saved sessions
+    settings = Settings(estimator="replay", queue_size=4, state_dir=state_dir)
     pipeline = PosePipeline(settings, ZeroCostEstimator(mesh))
     pipeline.load()
     faces_cache = FacesCache(pipeline.faces)
@@ -135,7 +137,10 @@ def run_case(rgb: np.ndarray, fmt: str, mesh: bool, frames: int) -> dict[str, An
         marks.append(time.perf_counter())
         data = decode_base64_image(request["image_base64"])
         marks.append(time.perf_counter())
-        frame = Frame(decode_image(data, settings.max_image_pixels), request["frame_number"])
+        frame = Frame(
+            decode_image(data, settings.max_image_pixels, settings.fast_jpeg_decode),
+            request["frame_number"],
+        )
         marks.append(time.perf_counter())
         outcome = pipeline.process(frame)
         marks.append(time.perf_counter())

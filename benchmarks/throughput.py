@@ -92,6 +92,7 @@ def measure(seconds: float, delay_ms: float, spacing_ms: float, streams: int) ->
             "POSE_SERVICE_ESTIMATOR": "replay",
             "POSE_SERVICE_REPLAY_PATH": str(recording),
             "POSE_SERVICE_REPLAY_DELAY_MS": str(delay_ms),
+            "POSE_SERVICE_STATE_DIR": str(Path(tmp) / "state"),  # never the user's saved sessions
         }
         process = start_service("127.0.0.1", port, env, str(Path(tmp) / "service.log"))
         url = f"http://127.0.0.1:{port}"

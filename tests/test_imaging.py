@@ -106,3 +106,20 @@ def test_truncated_jpeg_is_refused_on_the_fast_path_too():
     with pytest.raises(ImageError) as err:
         decode_image(buffer.getvalue()[:-200], 10_000_000)
     assert err.value.code == "invalid_image"
+
+
+def test_jpeg_goes_through_libjpeg_turbo_and_fast_mode_stays_close(monkeypatch):
+    import simplejpeg
+
+    calls = []
+    real = simplejpeg.decode_jpeg
+    monkeypatch.setattr(simplejpeg, "decode_jpeg", lambda *a, **k: calls.append(k) or real(*a, **k))
+    buffer = io.BytesIO()
+    Image.fromarray(_photo(320, 240)).save(buffer, format="JPEG", quality=90)
+    data = buffer.getvalue()
+    exact = decode_image(data, 10_000_000)
+    fast = decode_image(data, 10_000_000, fast_jpeg=True)
+    assert [c["fastdct"] for c in calls] == [False, True]
+    np.testing.assert_array_equal(exact, _pillow_pixels(data))
+    difference = np.abs(fast.astype(int) - exact.astype(int))
+    assert fast.shape == exact.shape and 0 < difference.mean() < 2.0

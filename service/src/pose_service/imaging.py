@@ -3,10 +3,12 @@
 The image header is read before any pixel is decoded, so a 40 000 x 40 000 "decompression
 bomb" is refused at the cost of a few bytes (``max_image_pixels``).
 
-Pixels: RGB PNG and JPEG go through OpenCV's ``imdecode`` straight to RGB when OpenCV is
-installed (it comes with the ``lite`` extra): the same libjpeg-turbo / libpng output as Pillow,
-pixel for pixel, without Pillow's extra copy into numpy (~5 ms less per 1080p JPEG here). No
-draft/reduced decoding: the model sees exactly the pixels that were sent.
+Pixels: RGB JPEG goes through ``simplejpeg`` (libjpeg-turbo's own API, straight to an RGB numpy
+array): the same pixels as Pillow, pixel for pixel, ~5 ms faster per 1080p frame than OpenCV and
+~10 ms faster than Pillow here. RGB PNG goes through OpenCV's ``imdecode`` straight to RGB when
+OpenCV is installed (it comes with the ``lite`` extra). No draft/reduced decoding: the model sees
+exactly the pixels that were sent, unless ``fast_jpeg`` is asked for (libjpeg-turbo's fast DCT and
+upsampling: ~35% faster again, pixels within about one grey level of the exact ones).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import re
 import warnings
 
 import numpy as np
+import simplejpeg
 from PIL import Image, UnidentifiedImageError
 
 try:  # optional: shipped with mediapipe (the lite extra); Pillow alone is the fallback
@@ -66,7 +69,7 @@ def decode_base64_image(text: str) -> bytes:
     return data
 
 
-def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
+def decode_image(data: bytes, max_pixels: int, fast_jpeg: bool = False) -> np.ndarray:
     """Encoded image bytes to an (H, W, 3) uint8 RGB array; size checked before decoding."""
     try:
         with warnings.catch_warnings():
@@ -90,6 +93,10 @@ def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
             f"image is {width}x{height} = {width * height} pixels; the limit is {max_pixels}",
             status=413,
         )
+    if image.mode == "RGB" and image.format == "JPEG" and _complete_jpeg(data):
+        rgb = _decode_jpeg(data, fast_jpeg)
+        if rgb is not None and rgb.shape[:2] == (height, width):
+            return rgb
     if image.mode == "RGB" and _fast_path_ok(image.format, data):
         rgb = _decode_cv2(data)
         if rgb is not None and rgb.shape[:2] == (height, width):
@@ -114,8 +121,26 @@ def _fast_path_ok(image_format: str | None, data: bytes) -> bool:
     if image_format == "PNG":
         return len(data) > 24 and data[24] == 8  # IHDR bit depth
     if image_format == "JPEG":
-        return data.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9")
+        return _complete_jpeg(data)
     return False
+
+
+def _complete_jpeg(data: bytes) -> bool:
+    """A truncated JPEG must stay an error (Pillow refuses it; libjpeg alone pads it grey)."""
+    return data.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9")
+
+
+def _decode_jpeg(data: bytes, fast: bool) -> np.ndarray | None:
+    """libjpeg-turbo straight to RGB (``simplejpeg``); None when it cannot (Pillow decides).
+
+    EXIF orientation is ignored, as Pillow does: the pixels are the ones in the file.
+    """
+    try:
+        rgb = simplejpeg.decode_jpeg(data, colorspace="RGB", fastdct=fast, fastupsample=fast)
+    except ValueError:
+        return None
+    rgb.flags.writeable = False  # same contract as Pillow's read-only array
+    return rgb
 
 
 def _decode_cv2(data: bytes) -> np.ndarray | None:

@@ -135,7 +135,11 @@ class PosePipeline:
     def decode(self, image_base64: str, frame_number: int) -> tuple[Frame, float]:
         """Base64 text to a Frame (raises ImageError); returns the decode time in ms."""
         start = time.perf_counter()
-        rgb = decode_image(decode_base64_image(image_base64), self.settings.max_image_pixels)
+        rgb = decode_image(
+            decode_base64_image(image_base64),
+            self.settings.max_image_pixels,
+            self.settings.fast_jpeg_decode,
+        )
         return Frame(rgb=rgb, frame_number=frame_number), (time.perf_counter() - start) * 1e3
 
     def process(
