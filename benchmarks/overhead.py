@@ -110,7 +110,9 @@ def _old_decode(text: str) -> np.ndarray:
     return np.asarray(image.convert("RGB"))
 
 
-def run_case(rgb: np.ndarray, fmt: str, mesh: bool, frames: int) -> dict[str, Any]:
+def run_case(
+    rgb: np.ndarray, fmt: str, mesh: bool, frames: int, fast_jpeg: bool = False
+) -> dict[str, Any]:
     """``frames`` frames of one configuration, new and old way interleaved."""
     from pose_service.api.json import dumps_bytes
     from pose_service.api.responses import FacesCache, build_frame_answer
@@ -121,7 +123,9 @@ def run_case(rgb: np.ndarray, fmt: str, mesh: bool, frames: int) -> dict[str, An
 
     log = _quiet_logger()
     state_dir = tempfile.mkdtemp(prefix="pose-bench-")  # never the user's saved sessions
-    settings = Settings(estimator="replay", queue_size=4, state_dir=state_dir)
+    settings = Settings(
+        estimator="replay", queue_size=4, state_dir=state_dir, fast_jpeg_decode=fast_jpeg
+    )
     pipeline = PosePipeline(settings, ZeroCostEstimator(mesh))
     pipeline.load()
     faces_cache = FacesCache(pipeline.faces)
@@ -212,6 +216,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--frames", type=int, default=60, help="frames per configuration")
     p.add_argument("--sizes", default="720p,1080p")
     p.add_argument("--formats", default="JPEG,PNG")
+    p.add_argument("--fast-jpeg", action="store_true", help="POSE_SERVICE_FAST_JPEG_DECODE=true")
     args = p.parse_args(argv)
     cases: dict[str, Any] = {}
     for size in args.sizes.split(","):
@@ -219,8 +224,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for fmt in args.formats.split(","):
             for mesh in (True, False):
                 name = f"{size}_{fmt.lower()}_{'mesh' if mesh else 'nomesh'}"
-                cases[name] = run_case(rgb, fmt, mesh, args.frames)
-    result = {"benchmark": "overhead", "frames_per_case": args.frames, "cases": cases}
+                cases[name] = run_case(rgb, fmt, mesh, args.frames, args.fast_jpeg)
+    result = {
+        "benchmark": "overhead",
+        "frames_per_case": args.frames,
+        "fast_jpeg_decode": args.fast_jpeg,
+        "cases": cases,
+    }
     header = [
         "case", *[f"{s} p50" for s in STAGES], "total p50", "total p95",
         "old total p50", "x faster", "old serialise p50", "serialise x faster",

@@ -123,3 +123,17 @@ def test_jpeg_goes_through_libjpeg_turbo_and_fast_mode_stays_close(monkeypatch):
     np.testing.assert_array_equal(exact, _pillow_pixels(data))
     difference = np.abs(fast.astype(int) - exact.astype(int))
     assert fast.shape == exact.shape and 0 < difference.mean() < 2.0
+
+
+@pytest.mark.parametrize("strict_in_c", [True, False])
+def test_base64_rules_are_the_same_on_every_python(monkeypatch, strict_in_c):
+    import pose_service.imaging as imaging
+
+    if strict_in_c and not imaging._STRICT_BASE64:
+        pytest.skip("binascii strict_mode needs Python 3.11")
+    monkeypatch.setattr(imaging, "_STRICT_BASE64", strict_in_c)
+    assert decode_base64_image("YWJjZA==") == b"abcd"
+    for bad in ("YWJjZA", "YWJjZA=", "YW Jj", "YW\nJj", "ab$c", "ab=c", "YWJjé"):
+        with pytest.raises(ImageError) as err:
+            decode_base64_image(bad)
+        assert err.value.code == "invalid_base64", bad
