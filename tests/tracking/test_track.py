@@ -89,3 +89,49 @@ def test_late_frames_are_interpolated_without_disturbing_the_track():
     assert pixel_error(late.pose, 3) < 1.0
     assert track.newest_frame == 5
     assert track.step(6, []).frames_since_detection == 1
+
+
+def test_a_left_right_flip_is_flagged_with_its_scores_and_not_followed():
+    """The classic monocular failure: the estimator swaps the body's sides for a frame."""
+    from pose_service.skeleton import LEFT_RIGHT_PAIRS
+
+    track = Track(TrackerConfig())
+    for i in range(20):
+        track.step(i, [person(i)])
+    flipped = person(20)
+    for left, right in LEFT_RIGHT_PAIRS:
+        flipped.joints_3d[[left, right]] = flipped.joints_3d[[right, left]]
+    answer = track.step(20, [flipped])
+    assert answer.source == "predicted"
+    assert {"outlier_rejected", "left_right_flip"} <= set(answer.flags)
+    assert answer.scores["flipped_distance_m"] < 0.5 * answer.scores["joint_distance_m"]
+    # the answer keeps the sides the track had: left wrist still on the track's left
+    wrist = 20  # SMPL left_wrist
+    truth = TRUTH["joints_3d"][20][wrist]
+    assert np.linalg.norm(answer.pose.joints_3d[wrist] - truth) < 0.1
+    assert track.step(21, [person(21)]).source == "detected"  # the next good frame is taken
+
+
+def _jitter(poses: list[np.ndarray]) -> float:
+    stack = np.stack(poses)
+    return float(np.linalg.norm(stack[2:] - 2 * stack[1:-1] + stack[:-2], axis=-1).mean())
+
+
+def test_causal_smoothing_reduces_jitter_without_visible_lag():
+    rng = np.random.default_rng(5)
+    noisy = []
+    for i in range(80):
+        p = person(i)
+        p.joints_3d = p.joints_3d + rng.normal(0, 0.02, (24, 3)).astype(np.float32)
+        noisy.append(p)
+    raw_error = np.mean([np.linalg.norm(noisy[i].joints_3d - TRUTH["joints_3d"][i], axis=1).mean()
+                         for i in range(10, 80)])  # fmt: skip
+    for mode in ("one_euro", "kalman"):
+        track = Track(TrackerConfig(smoothing=mode))
+        out = [track.step(i, [noisy[i]]).pose.joints_3d for i in range(80)]
+        assert _jitter(out[10:]) < 0.7 * _jitter([p.joints_3d for p in noisy[10:]]), mode
+        error = np.mean([np.linalg.norm(out[i] - TRUTH["joints_3d"][i], axis=1).mean()
+                         for i in range(10, 80)])  # fmt: skip
+        assert error < raw_error, mode  # smoothing gets closer to the truth, lag included
+    off = Track(TrackerConfig())
+    assert off.step(0, [noisy[0]]).pose.joints_3d is noisy[0].joints_3d  # default: as detected
