@@ -168,6 +168,13 @@ def test_health_keeps_the_old_fields(replay_service):
     assert health["service"] == "pose-service"
     assert isinstance(health["timestamp"], str)
     assert health["queue"]["capacity"] >= 1
+    # additions: how tracking is set up, and which whole-video trackers this host offers
+    assert health["tracker"] == {
+        "max_gap_frames": 10,
+        "smoothing": "off",
+        "detect_every_frames": 1,
+        "whole_video_trackers": ["service"],  # no PHALP here (replay estimator, no 4D-Humans)
+    }
 
 
 @pytest.mark.parametrize(

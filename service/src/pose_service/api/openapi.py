@@ -165,6 +165,19 @@ HEALTH = {
         },
         "service": {"type": "string"},
         "timestamp": {"type": "string"},
+        "tracker": {
+            "type": "object",
+            "properties": {
+                "max_gap_frames": {"type": "integer"},
+                "smoothing": {"enum": ["off", "kalman", "one_euro"]},
+                "detect_every_frames": {"type": "integer", "minimum": 1},
+                "whole_video_trackers": {
+                    "type": "array",
+                    "items": {"enum": ["service", "phalp"]},
+                    "description": "what POST /pose/video accepts as tracker on this host",
+                },
+            },
+        },
     },
 }
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import datetime, timezone
 
 from flask import Blueprint, Response, current_app, request
 
 from .. import __version__
+from ..config import Settings
 from ..estimators import TransientInferenceError
 from ..imaging import ImageError
 from ..observability import get_logger, memory_report
 from ..pipeline import FrameOutcome, NotReady, PosePipeline
 from ..scheduling import QueueFull, QueueTimeout, ShuttingDown
+from ..tracking import phalp_offline
 from .errors import ApiError
 from .json import dumps_bytes
 from .openapi import openapi_document
@@ -137,12 +140,24 @@ def health() -> Response:
             "refused": pipeline.gate.refused,
         },
         "sessions": len(pipeline.router),
-        "tracker": {"max_gap_frames": pipeline.settings.track_max_gap_frames},
+        "tracker": _tracker_facts(pipeline.settings),
         **pipeline.estimator.describe(),
     }
     if pipeline.load_error:
         body["error"] = pipeline.load_error
     return current_app.json.response(body)
+
+
+@functools.lru_cache(maxsize=4)
+def _tracker_facts(settings: Settings) -> dict[str, object]:
+    """What /health says of tracking (fixed for the process, so worked out once)."""
+    phalp_missing = phalp_offline.unavailable_reason(settings.fourd_humans_dir, settings.estimator)
+    return {
+        "max_gap_frames": settings.track_max_gap_frames,
+        "smoothing": settings.track_smoothing,
+        "detect_every_frames": settings.detect_every_frames,
+        "whole_video_trackers": ["service"] if phalp_missing else ["service", "phalp"],
+    }
 
 
 @bp.get("/openapi.json")
