@@ -55,12 +55,14 @@ class HintedWalkerEstimator:
         return None
 
 
-def _run(estimator: HintedWalkerEstimator, every: int, frames: int = 20) -> list[int]:
+def _run(
+    estimator: HintedWalkerEstimator, every: int, frames: int = 20, size: tuple = (640, 360)
+) -> list[int]:
     """Stream ``frames`` frames of one video; the frames where the detector was asked to run."""
     settings = Settings(detect_every_frames=every, session_persist=False)
     pipeline = PosePipeline(settings, estimator)
     pipeline.load()
-    rgb = np.zeros((360, 640, 3), dtype=np.uint8)
+    rgb = np.zeros((size[1], size[0], 3), dtype=np.uint8)
     for n in range(frames):
         outcome = pipeline.process(Frame(rgb, n))
         assert n in estimator.missed or outcome.tracked.source == "detected"
@@ -101,3 +103,20 @@ def test_estimators_without_hint_support_never_get_one():
     estimator = HintedWalkerEstimator()
     estimator.takes_box_hints = False
     assert _run(estimator, every=5) == list(range(20))
+
+
+def test_a_box_mostly_outside_the_picture_is_no_hint():
+    # Frames of 40x40 px: the walker's ~400x250 px box lies almost wholly outside them (as when
+    # a person walks out of view): the detector looks at every frame, not HMR2 on a blank crop.
+    assert np.ptp(TRUTH["keypoints_2d"][:20, :, 0], axis=1).min() > 200
+    assert _run(HintedWalkerEstimator(), every=5, size=(40, 40)) == list(range(20))
+
+
+def test_usable_hint_boxes():
+    from pose_service.estimators.hmr2_hint import usable_hint
+
+    assert usable_hint(np.array([100, 50, 180, 300]), 640, 360)
+    assert usable_hint(np.array([600, 50, 680, 300]), 640, 360)  # half out: still a crop
+    assert not usable_hint(np.array([620, 50, 700, 300]), 640, 360)  # mostly out
+    assert not usable_hint(np.array([100, 50, 108, 300]), 640, 360)  # 8 px wide
+    assert not usable_hint(np.array([np.nan, 50, 180, 300]), 640, 360)

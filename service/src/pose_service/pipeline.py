@@ -19,6 +19,7 @@ import numpy as np
 
 from .config import Settings
 from .estimators import Estimator, create_estimator
+from .estimators.hmr2_hint import usable_hint
 from .imaging import decode_base64_image, decode_image, thumbnail_grey
 from .observability import get_logger, memory_report
 from .scheduling import FifoGate, QueueFull, QueueTimeout, ShuttingDown
@@ -204,7 +205,9 @@ class PosePipeline:
         if session.frames_since_detector + 1 >= every:
             return frame
         hint = session.track.box_hint(frame.frame_number)
-        return frame if hint is None else dataclasses.replace(frame, hint=hint)
+        if hint is None or not usable_hint(hint.box, frame.width, frame.height):
+            return frame
+        return dataclasses.replace(frame, hint=hint)
 
     def estimate_in_turn(self, frame: Frame) -> Estimate:
         """Run the estimator on one frame in FIFO turn (whole-video jobs use this, one frame per

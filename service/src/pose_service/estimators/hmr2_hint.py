@@ -15,6 +15,21 @@ import numpy as np
 MIN_INSIDE_SHARE = 0.7  # of the joints' box that must lie inside the hinted box
 MIN_HEIGHT_SHARE = 0.3  # joints' box height / hinted box height: a body, not a speck
 JOINT_BOX_PADDING = 0.12  # of the joints' box height added around it: head top, feet, hands
+MIN_HINT_SIDE_PX = 16.0  # a predicted box smaller than this is no crop to run HMR2 on
+MIN_HINT_INSIDE_SHARE = 0.5  # of the predicted box that must lie inside the image
+
+
+def usable_hint(box: np.ndarray, width: int, height: int) -> bool:
+    """True when a predicted box is worth a crop: finite, not tiny, mostly inside the image
+    (a person walking out of the frame gets the detector instead)."""
+    if not np.all(np.isfinite(box)):
+        return False
+    x0, y0, x1, y1 = (float(v) for v in box)
+    if x1 - x0 < MIN_HINT_SIDE_PX or y1 - y0 < MIN_HINT_SIDE_PX:
+        return False
+    inside_w = max(0.0, min(x1, width) - max(x0, 0.0))
+    inside_h = max(0.0, min(y1, height) - max(y0, 0.0))
+    return inside_w * inside_h >= MIN_HINT_INSIDE_SHARE * (x1 - x0) * (y1 - y0)
 
 
 def joint_box(keypoints: np.ndarray) -> np.ndarray:
