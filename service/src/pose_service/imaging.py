@@ -110,7 +110,7 @@ def decode_image(data: bytes, max_pixels: int, fast_jpeg: bool = False) -> np.nd
         rgb = _decode_jpeg(data, fast_jpeg)
         if rgb is not None and rgb.shape[:2] == (height, width):
             return rgb
-    if image.mode == "RGB" and _fast_path_ok(image.format, data):
+    if image.mode == "RGB" and _cv2_png_ok(image.format, data):
         rgb = _decode_cv2(data)
         if rgb is not None and rgb.shape[:2] == (height, width):
             return rgb
@@ -124,18 +124,9 @@ def decode_image(data: bytes, max_pixels: int, fast_jpeg: bool = False) -> np.nd
         raise ImageError("invalid_image", f"image data is corrupt or truncated: {exc}") from exc
 
 
-def _fast_path_ok(image_format: str | None, data: bytes) -> bool:
-    """Only files OpenCV decodes exactly as Pillow: 8-bit PNG, complete JPEG (EOI present).
-
-    A truncated JPEG must stay an error (Pillow refuses it; libjpeg via OpenCV pads it grey).
-    """
-    if _CV2_FLAGS is None:
-        return False
-    if image_format == "PNG":
-        return len(data) > 24 and data[24] == 8  # IHDR bit depth
-    if image_format == "JPEG":
-        return _complete_jpeg(data)
-    return False
+def _cv2_png_ok(image_format: str | None, data: bytes) -> bool:
+    """Only PNGs OpenCV decodes exactly as Pillow: 8-bit (JPEG goes through ``simplejpeg``)."""
+    return _CV2_FLAGS is not None and image_format == "PNG" and len(data) > 24 and data[24] == 8
 
 
 def _complete_jpeg(data: bytes) -> bool:

@@ -19,6 +19,13 @@ MIN_HINT_SIDE_PX = 16.0  # a predicted box smaller than this is no crop to run H
 MIN_HINT_INSIDE_SHARE = 0.5  # of the predicted box that must lie inside the image
 
 
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Area shared by two x0 y0 x1 y1 boxes."""
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    return width * height
+
+
 def usable_hint(box: np.ndarray, width: int, height: int) -> bool:
     """True when a predicted box is worth a crop: finite, not tiny, mostly inside the image
     (a person walking out of the frame gets the detector instead)."""
@@ -27,9 +34,8 @@ def usable_hint(box: np.ndarray, width: int, height: int) -> bool:
     x0, y0, x1, y1 = (float(v) for v in box)
     if x1 - x0 < MIN_HINT_SIDE_PX or y1 - y0 < MIN_HINT_SIDE_PX:
         return False
-    inside_w = max(0.0, min(x1, width) - max(x0, 0.0))
-    inside_h = max(0.0, min(y1, height) - max(y0, 0.0))
-    return inside_w * inside_h >= MIN_HINT_INSIDE_SHARE * (x1 - x0) * (y1 - y0)
+    inside = _overlap((x0, y0, x1, y1), (0.0, 0.0, float(width), float(height)))
+    return inside >= MIN_HINT_INSIDE_SHARE * (x1 - x0) * (y1 - y0)
 
 
 def joint_box(keypoints: np.ndarray) -> np.ndarray:
@@ -42,13 +48,11 @@ def confirms_hint(keypoints: np.ndarray, hint_box: np.ndarray) -> bool:
     it; False when the crop held no body where the track expected one."""
     if not np.all(np.isfinite(keypoints)):
         return False
-    jx0, jy0, jx1, jy1 = joint_box(keypoints)
-    hx0, hy0, hx1, hy1 = (float(v) for v in hint_box)
-    area = max(jx1 - jx0, 1.0) * max(jy1 - jy0, 1.0)
-    inside_w = max(0.0, min(jx1, hx1) - max(jx0, hx0))
-    inside_h = max(0.0, min(jy1, hy1) - max(jy0, hy0))
-    inside_share = inside_w * inside_h / area
-    height_share = (jy1 - jy0) / max(hy1 - hy0, 1.0)
+    joints = tuple(float(v) for v in joint_box(keypoints))
+    hint = tuple(float(v) for v in hint_box)
+    area = max(joints[2] - joints[0], 1.0) * max(joints[3] - joints[1], 1.0)
+    inside_share = _overlap(joints, hint) / area
+    height_share = (joints[3] - joints[1]) / max(hint[3] - hint[1], 1.0)
     return inside_share >= MIN_INSIDE_SHARE and height_share >= MIN_HEIGHT_SHARE
 
 

@@ -46,13 +46,19 @@ def fill_video(
     the first track and frames after its last one forward-filled until the next track starts.
     """
     starts = _track_starts(observations, track_ids)
-    if len(starts) > 1:
-        answers: list[TrackedPose] = []
-        for (begin, track), end in zip(starts, [s for s, _ in starts[1:]] + [None], strict=True):
-            for answer in fill_video(observations[begin:end], config):
-                answer.track_id = track if answer.pose is not None else None
-                answers.append(answer)
-        return answers
+    answers: list[TrackedPose] = []
+    for (begin, track), end in zip(starts, [s for s, _ in starts[1:]] + [None], strict=True):
+        for answer in _fill_one_track(observations[begin:end], config):
+            if answer.pose is not None and track:  # 0: a record saved before ids were kept
+                answer.track_id = track
+            answers.append(answer)
+    return answers
+
+
+def _fill_one_track(
+    observations: list[PersonPose | None], config: TrackerConfig
+) -> list[TrackedPose]:
+    """``fill_video`` for frames that all belong to one track."""
     T = len(observations)
     observed = np.array([o is not None for o in observations])
     if not observed.any():
