@@ -17,10 +17,10 @@ import base64
 import binascii
 import io
 import re
-import sys
 import warnings
 
 import numpy as np
+import pybase64
 import simplejpeg
 from PIL import Image, UnidentifiedImageError
 
@@ -36,7 +36,6 @@ _CV2_FLAGS = (
     if cv2 is not None and hasattr(cv2, "IMREAD_COLOR_RGB")
     else None
 )
-_STRICT_BASE64 = sys.version_info >= (3, 11)  # binascii's strict_mode
 _DATA_URL = re.compile(r"^data:([^;,]*)(;[^,]*)?,", re.IGNORECASE)
 
 
@@ -74,12 +73,11 @@ def decode_base64_image(text: str) -> bytes:
 def _strict_b64decode(text: str) -> bytes:
     """Base64 that refuses any character outside the alphabet and bad padding.
 
-    Python >= 3.11 validates in C (``strict_mode``); ``b64decode(validate=True)`` runs a regex
-    over the whole text first (~0.25 ms more per 1080p JPEG). Same answers, same errors.
+    ``pybase64`` (SIMD base64, the same rules and errors as the standard library's
+    ``validate=True``/``strict_mode``): 0.06 ms for a 1080p JPEG's 280 kB of text, where
+    ``binascii`` takes 1.3 ms.
     """
-    if _STRICT_BASE64:
-        return binascii.a2b_base64(text, strict_mode=True)
-    return base64.b64decode(text, validate=True)
+    return pybase64.b64decode(text, validate=True)
 
 
 def decode_image(data: bytes, max_pixels: int, fast_jpeg: bool = False) -> np.ndarray:
