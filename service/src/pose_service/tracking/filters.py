@@ -55,9 +55,7 @@ class KalmanCV:
     def predicted(self, steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """State (x, v) and covariance ``steps`` frames ahead, without changing the filter."""
         assert self.x is not None and self.v is not None
-        P = self.P
-        for _ in range(max(steps, 0)):
-            P = self.F @ P @ self.F.T + self.Q
+        P = self.predicted_cov(steps)
         if self.decay >= 1.0:
             travel, vscale = float(steps), 1.0
         else:
@@ -69,23 +67,34 @@ class KalmanCV:
         """Advance ``steps`` frames and fold in the measurement ``z``; returns the normalised
         innovation (mean squared residual over the predicted variance: ~1 when consistent)."""
         x, v, P = self.predicted(steps)
-        s = P[0, 0] + self.noise.r_std**2
-        gain = P[:, 0] / s
+        p00, p01, p11 = float(P[0, 0]), float(P[0, 1]), float(P[1, 1])
+        s = p00 + self.noise.r_std**2
+        g0, g1 = p00 / s, p01 / s
         residual = z - x
-        self.x = x + gain[0] * residual
-        self.v = v + gain[1] * residual
-        self.P = P - np.outer(gain, P[0, :])
-        return float(np.mean(residual * residual) / s)
+        self.x = x + g0 * residual
+        self.v = v + g1 * residual
+        self.P = np.array([[p00 - g0 * p00, p01 - g0 * p01], [p01 - g1 * p00, p11 - g1 * p01]])
+        return float(np.vdot(residual, residual)) / max(residual.size, 1) / s
 
     def position_std(self, steps: int) -> float:
         """Expected error std of one coordinate ``steps`` frames after the last update."""
-        return math.sqrt(max(self.predicted_cov(steps)[0, 0], 0.0))
+        return math.sqrt(max(float(self.predicted_cov(steps)[0, 0]), 0.0))
 
     def predicted_cov(self, steps: int) -> np.ndarray:
+        """``F P F' + Q`` applied ``steps`` times, written out for the symmetric 2x2 ``P``
+        (numpy's call overhead is most of a 2x2 matmul; this runs several times a frame)."""
         P = self.P
-        for _ in range(max(steps, 0)):
-            P = self.F @ P @ self.F.T + self.Q
-        return P
+        if steps <= 0:
+            return P
+        p00, p01, p11 = float(P[0, 0]), float(P[0, 1]), float(P[1, 1])
+        d, q = self.decay, self.noise.q_std * self.noise.q_std
+        for _ in range(steps):
+            p00, p01, p11 = (
+                p00 + 2.0 * p01 + p11 + 0.25 * q,
+                d * (p01 + p11) + 0.5 * q,
+                d * d * p11 + q,
+            )
+        return np.array([[p00, p01], [p01, p11]])
 
 
 def rts_smooth(
