@@ -509,3 +509,64 @@ def test_smpl_joints_of_given_parameters_match_the_estimate(stack: SimpleNamespa
     joints = est.smpl_joints(params)
     assert joints.shape == (24, 3) and joints.dtype == np.float32
     np.testing.assert_allclose(joints, person.joints_3d, atol=1e-5)
+
+
+# --- several frames at once (estimate_batch) -------------------------------------------------
+
+
+def _coloured(number: int, colour: tuple[int, int, int], size: tuple[int, int] = (W, H)) -> Frame:
+    rgb = np.empty((size[1], size[0], 3), dtype=np.uint8)
+    rgb[:] = colour
+    return Frame(rgb=rgb, frame_number=number)
+
+
+def test_a_batch_of_frames_answers_as_each_frame_alone(stack: SimpleNamespace) -> None:
+    stack.hmr2.PRED_CAM = (2.0, 0.0, 0.3)
+    stack.d2.DETECTIONS[:] = [(200, 30, 280, 320, 0.9, 0), (300, 40, 380, 330, 0.8, 0)]
+    est = _loaded()
+    frames = [
+        _coloured(1, (120, 80, 40)),
+        _hinted(_coloured(2, (30, 160, 90)), (200, 30, 280, 320), score=0.85),
+        _coloured(3, (200, 20, 220), size=(960, 540)),  # another video's size and focal
+    ]
+    alone = [est.estimate(f) for f in frames]
+    stack.d2.CALLS.clear()
+    stack.hmr2.FORWARD_BATCHES.clear()
+
+    together = est.estimate_batch(frames)
+    # one detector pass for the two frames without a confirmed hint, in order, each its size
+    (call,) = stack.d2.CALLS
+    assert [(c["height"], c["width"]) for c in call] == [(H, W), (540, 960)]
+    # the hinted crop, then the four detected people of both frames in one HMR2 pass
+    assert [b.shape[0] for b in stack.hmr2.FORWARD_BATCHES] == [1, 4]
+    assert [e.detector_ran for e in together] == [True, False, True]
+    for single, batched in zip(alone, together, strict=True):
+        assert len(single.people) == len(batched.people)
+        for a, b in zip(single.people, batched.people, strict=True):
+            np.testing.assert_allclose(b.joints_3d, a.joints_3d, atol=1e-5)
+            np.testing.assert_allclose(b.keypoints_2d, a.keypoints_2d, atol=1e-3)
+            np.testing.assert_allclose(b.camera_translation, a.camera_translation, atol=1e-5)
+            np.testing.assert_allclose(b.vertices, a.vertices, atol=1e-5)
+            assert b.focal_length == pytest.approx(a.focal_length)
+            assert b.score == pytest.approx(a.score)
+    # the frames differ in colour, so a mix-up of whose crop is whose would show
+    assert not np.allclose(together[0].people[0].joints_3d, together[2].people[0].joints_3d)
+
+
+def test_a_batch_splits_into_hmr2_passes_of_batch_size(stack: SimpleNamespace) -> None:
+    from pose_service.estimators.hmr2 import HMR2Estimator
+
+    stack.d2.DETECTIONS[:] = [(200, 30, 280, 320, 0.9, 0)]
+    est = HMR2Estimator(Settings(estimator="hmr2", device="cpu"), batch_size=2)
+    est.load()
+    estimates = est.estimate_batch([_coloured(n, (40 * n, 90, 60)) for n in range(5)])
+    assert [len(e.people) for e in estimates] == [1] * 5
+    assert [b.shape[0] for b in stack.hmr2.FORWARD_BATCHES] == [2, 2, 1]
+    assert len(stack.d2.CALLS) == 1 and len(stack.d2.CALLS[0]) == 5
+
+
+def test_a_batch_where_nobody_is_found_in_some_frames(stack: SimpleNamespace) -> None:
+    stack.d2.DETECTIONS[:] = [(50, 50, 150, 150, 0.99, 15)]  # a cat, no person
+    estimates = _loaded().estimate_batch([_coloured(n, (90, 90, 90)) for n in range(3)])
+    assert [e.people for e in estimates] == [[], [], []]
+    assert stack.hmr2.FORWARD_BATCHES == []

@@ -5,6 +5,8 @@ each person's box becomes a 256x256 crop (``hmr2_crop``), HMR2 regresses SMPL po
 a crop camera for all crops in one batch, and the crop camera is moved to the full image
 (``hmr2_camera``). When the frame carries the track's predicted box (``Frame.hint``), HMR2 runs
 on that crop alone and the detector only if the result does not confirm it (``hmr2_hint``).
+Several frames can go through together (``estimate_batch``): one detector pass for those that
+need it, and all their crops batched through HMR2.
 Creating the estimator is cheap; torch, hmr2 and detectron2 are imported in
 :meth:`HMR2Estimator.load`, which also refuses to start when a model file is missing instead of
 letting a library download it (``hmr2_paths``).
@@ -16,7 +18,7 @@ import contextlib
 import inspect
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -186,91 +188,137 @@ class HMR2Estimator:
         A CUDA out-of-memory error frees the allocator cache and becomes
         :class:`TransientInferenceError` (the next frame may fit); anything else propagates.
         """
+        return self.estimate_batch([frame])[0]
+
+    def estimate_batch(self, frames: Sequence[Frame]) -> list[Estimate]:
+        """Several frames at once (frames of other videos waiting for the model, or a chunk of
+        a whole-video job): one ViTDet pass over the frames that need the detector, and all
+        their people's crops through HMR2 together, ``batch_size`` crops per pass. Each frame's
+        answer is what :meth:`estimate` alone would give; the timings are the shared passes'."""
         if self._model is None or self._detector is None:
             raise ModelUnavailable("the hmr2 estimator is not loaded")
         torch = self._torch
         try:
-            return self._estimate(frame)
+            return self._estimate_batch(list(frames))
         except RuntimeError as exc:
             if not _is_cuda_oom(torch, exc):
                 raise
             torch.cuda.empty_cache()
-            log.warning("cuda_out_of_memory", frame_number=frame.frame_number, error=str(exc))
+            numbers = [f.frame_number for f in frames]
+            log.warning("cuda_out_of_memory", frame_numbers=numbers, error=str(exc))
             raise TransientInferenceError(f"CUDA out of memory: {exc}") from exc
 
     # --- inference -------------------------------------------------------------------------
 
-    def _estimate(self, frame: Frame) -> Estimate:
+    def _estimate_batch(self, frames: list[Frame]) -> list[Estimate]:
         assert self._detector is not None
-        torch = self._torch
         timings: dict[str, float] = {}
-        with torch.inference_mode():
-            if frame.hint is not None:
-                hinted = self._person_in_hint(frame, timings)
-                if hinted is not None:
-                    return Estimate([hinted], MODEL_VERSION, timings, detector_ran=False)
-            start = time.perf_counter()
-            boxes, scores, classes = self._detector.detect(frame.rgb)
-            boxes, scores = select_people(
-                boxes, scores, classes, self._settings.detector_score_threshold
-            )
-            timings["detect"] = _ms_since(start)
-            if len(boxes) == 0:
-                return Estimate([], MODEL_VERSION, timings)
-            people = self._people_in_boxes(frame, boxes, scores, timings)
-        return Estimate(people, MODEL_VERSION, timings)
+        found: list[list[PersonPose] | None] = [None] * len(frames)
+        with self._torch.inference_mode():
+            hinted = [i for i, frame in enumerate(frames) if frame.hint is not None]
+            for i, person in zip(
+                hinted, self._people_in_hints(frames, hinted, timings), strict=True
+            ):
+                if person is not None:
+                    found[i] = [person]
+            need = [i for i in range(len(frames)) if found[i] is None]
+            if need:
+                start = time.perf_counter()
+                detections = self._detector.detect_many([frames[i].rgb for i in need])
+                threshold = self._settings.detector_score_threshold
+                people_boxes = [select_people(*d, threshold) for d in detections]
+                timings["detect"] = _ms_since(start)
+                groups = [
+                    (frames[i], b, s)
+                    for i, (b, s) in zip(need, people_boxes, strict=True)
+                    if len(b)
+                ]
+                results = iter(self._people_in_boxes(groups, timings))
+                for i, (boxes, _) in zip(need, people_boxes, strict=True):
+                    found[i] = next(results) if len(boxes) else []
+        return [
+            Estimate(people or [], MODEL_VERSION, dict(timings), detector_ran=i in need)
+            for i, people in enumerate(found)
+        ]
 
-    def _person_in_hint(self, frame: Frame, timings: dict[str, float]) -> PersonPose | None:
-        """HMR2 on the track's predicted box; the person if the result confirms the box."""
-        assert frame.hint is not None
-        box = np.asarray(frame.hint.box, dtype=np.float32).reshape(1, 4)
-        people = self._people_in_boxes(
-            frame, box, np.array([frame.hint.score], dtype=np.float32), timings
-        )
-        if people and confirms_hint(people[0].keypoints_2d, box[0]):
-            person = people[0]
-            person.bbox = box_around_joints(person.keypoints_2d, frame.width, frame.height)
-            return person
-        log.info("box_hint_not_confirmed", frame_number=frame.frame_number, box=box[0].tolist())
-        return None
+    def _people_in_hints(
+        self, frames: list[Frame], hinted: list[int], timings: dict[str, float]
+    ) -> list[PersonPose | None]:
+        """HMR2 on each hinted frame's predicted box; the person where the result confirms
+        the box, None where the detector must look instead."""
+        groups = []
+        for i in hinted:
+            hint = frames[i].hint
+            assert hint is not None
+            box = np.asarray(hint.box, dtype=np.float32).reshape(1, 4)
+            groups.append((frames[i], box, np.array([hint.score], dtype=np.float32)))
+        confirmed: list[PersonPose | None] = []
+        for (frame, box, _), people in zip(
+            groups, self._people_in_boxes(groups, timings), strict=True
+        ):
+            if people and confirms_hint(people[0].keypoints_2d, box[0]):
+                person = people[0]
+                person.bbox = box_around_joints(person.keypoints_2d, frame.width, frame.height)
+                confirmed.append(person)
+            else:
+                log.info(
+                    "box_hint_not_confirmed", frame_number=frame.frame_number, box=box[0].tolist()
+                )
+                confirmed.append(None)
+        return confirmed
 
     def _people_in_boxes(
-        self, frame: Frame, boxes: np.ndarray, scores: np.ndarray, timings: dict[str, float]
-    ) -> list[PersonPose]:
-        """Crop every box and regress its person with HMR2, in batches."""
+        self,
+        groups: list[tuple[Frame, np.ndarray, np.ndarray]],
+        timings: dict[str, float],
+    ) -> list[list[PersonPose]]:
+        """Crop every box of every ``(frame, boxes, scores)`` group and regress the people with
+        HMR2, ``batch_size`` crops per pass whatever frame they come from; people per group."""
+        if not groups:
+            return []
         mark = time.perf_counter()
         model_cfg = self._cfg.MODEL
-        crops = prepare_crops(
-            frame.rgb,
-            boxes,
-            crop_size=int(model_cfg.IMAGE_SIZE),
-            mean=np.asarray(model_cfg.IMAGE_MEAN, dtype=np.float32),
-            std=np.asarray(model_cfg.IMAGE_STD, dtype=np.float32),
-            aspect=(float(model_cfg.BBOX_SHAPE[0]), float(model_cfg.BBOX_SHAPE[1])),
-        )
+        crops = [
+            prepare_crops(
+                frame.rgb,
+                boxes,
+                crop_size=int(model_cfg.IMAGE_SIZE),
+                mean=np.asarray(model_cfg.IMAGE_MEAN, dtype=np.float32),
+                std=np.asarray(model_cfg.IMAGE_STD, dtype=np.float32),
+                aspect=(float(model_cfg.BBOX_SHAPE[0]), float(model_cfg.BBOX_SHAPE[1])),
+            )
+            for frame, boxes, _ in groups
+        ]
+        images = np.concatenate([c.images for c in crops])
+        box_center = np.concatenate([c.box_center for c in crops])
+        box_size = np.concatenate([c.box_size for c in crops])
+        boxes = np.concatenate([g[1] for g in groups])
+        scores = np.concatenate([g[2] for g in groups])
+        owner = np.repeat(np.arange(len(groups)), [len(g[1]) for g in groups])
         timings["crop"] = timings.get("crop", 0.0) + _ms_since(mark)
 
         mark = time.perf_counter()
-        focal = full_image_focal(
-            frame.width,
-            frame.height,
-            float(self._cfg.EXTRA.FOCAL_LENGTH),
-            float(model_cfg.IMAGE_SIZE),
-        )
-        people: list[PersonPose] = []
+        focals = [
+            full_image_focal(
+                frame.width,
+                frame.height,
+                float(self._cfg.EXTRA.FOCAL_LENGTH),
+                float(model_cfg.IMAGE_SIZE),
+            )
+            for frame, _, _ in groups
+        ]
+        people: list[list[PersonPose]] = [[] for _ in groups]
         for lo in range(0, len(boxes), self._batch_size):
             hi = lo + self._batch_size
-            people.extend(
-                self._people_from_crops(
-                    crops.images[lo:hi],
-                    crops.box_center[lo:hi],
-                    crops.box_size[lo:hi],
-                    boxes[lo:hi],
-                    scores[lo:hi],
-                    frame,
-                    focal,
-                )
-            )
+            for g, person in self._people_from_crops(
+                images[lo:hi],
+                box_center[lo:hi],
+                box_size[lo:hi],
+                boxes[lo:hi],
+                scores[lo:hi],
+                [(int(g), groups[g][0], focals[g]) for g in owner[lo:hi]],
+            ):
+                people[g].append(person)
         timings["pose"] = timings.get("pose", 0.0) + _ms_since(mark)
         return people
 
@@ -281,9 +329,9 @@ class HMR2Estimator:
         box_size: np.ndarray,
         boxes: np.ndarray,
         scores: np.ndarray,
-        frame: Frame,
-        focal: float,
-    ) -> list[PersonPose]:
+        owners: list[tuple[int, Frame, float]],
+    ) -> list[tuple[int, PersonPose]]:
+        """One HMR2 pass; ``owners[i]`` is crop i's (group, frame, full-image focal)."""
         torch = self._torch
         batch = {"img": torch.from_numpy(np.ascontiguousarray(images)).to(self._device)}
         use_fp16 = self._fp16 and self._device == "cuda"
@@ -300,38 +348,37 @@ class HMR2Estimator:
         vertices_np = out["pred_vertices"].float().cpu().numpy().astype(np.float32)
         rotations_np = torch.cat([global_orient, body_pose], dim=1).cpu().numpy()
         betas_np = betas.cpu().numpy().astype(np.float32)
-        translations = crop_to_full_translation(
-            out["pred_cam"].float().cpu().numpy(),
-            box_center,
-            box_size,
-            frame.width,
-            frame.height,
-            focal,
-        )
+        pred_cam = out["pred_cam"].float().cpu().numpy()
 
         people = []
-        for i in range(n):
-            t = translations[i]
+        for i, (group, frame, focal) in enumerate(owners):
+            t = crop_to_full_translation(
+                pred_cam[i : i + 1],
+                box_center[i : i + 1],
+                box_size[i : i + 1],
+                frame.width,
+                frame.height,
+                focal,
+            )[0]
             if not (np.all(np.isfinite(t)) and t[2] > 0 and np.all(np.isfinite(joints_np[i]))):
                 # A non-positive crop scale puts the body behind the camera: not a pose.
                 log.warning("hmr2_invalid_camera", frame_number=frame.frame_number, t=t.tolist())
                 continue
             keypoints = project_to_image(joints_np[i], t, focal, frame.width, frame.height)
             score = float(scores[i])
-            people.append(
-                PersonPose(
-                    joints_3d=joints_np[i],
-                    keypoints_2d=keypoints,
-                    joint_confidence=joint_confidence(score, keypoints, frame.width, frame.height),
-                    score=score,
-                    bbox=np.asarray(boxes[i], dtype=np.float32),
-                    camera_translation=t.astype(np.float32),
-                    focal_length=focal,
-                    vertices=vertices_np[i],
-                    rotations=rotations_np[i].astype(np.float32),
-                    betas=betas_np[i],
-                )
+            person = PersonPose(
+                joints_3d=joints_np[i],
+                keypoints_2d=keypoints,
+                joint_confidence=joint_confidence(score, keypoints, frame.width, frame.height),
+                score=score,
+                bbox=np.asarray(boxes[i], dtype=np.float32),
+                camera_translation=t.astype(np.float32),
+                focal_length=focal,
+                vertices=vertices_np[i],
+                rotations=rotations_np[i].astype(np.float32),
+                betas=betas_np[i],
             )
+            people.append((group, person))
         return people
 
     def _smpl_joints(self, global_orient: Any, body_pose: Any, betas: Any) -> Any:

@@ -10,6 +10,7 @@ torch and detectron2 are imported only when the detector is built.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,20 +54,35 @@ class ViTDetPersonDetector:
 
         Call under ``torch.inference_mode()``.
         """
+        return self.detect_many([rgb])[0]
+
+    def detect_many(
+        self, images: Sequence[np.ndarray]
+    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """``detect`` for several images in one forward pass (detectron2 batches a list of
+        inputs: ``ImageList`` pads them to one size, each keeps its own output size)."""
         import detectron2.data.transforms as T
         import torch
 
-        image = rgb if self.image_format == "RGB" else rgb[:, :, ::-1]
-        height, width = image.shape[:2]
-        resized = self.augmentations(T.AugInput(image)).apply_image(image)
-        tensor = torch.as_tensor(np.ascontiguousarray(resized.astype("float32").transpose(2, 0, 1)))
-        # The model resizes its boxes back to (height, width) in its postprocess step.
-        outputs = self.model([{"image": tensor, "height": height, "width": width}])
-        instances = outputs[0]["instances"].to("cpu")
-        boxes = instances.pred_boxes.tensor.numpy().astype(np.float32).reshape(-1, 4)
-        scores = instances.scores.numpy().astype(np.float32).reshape(-1)
-        classes = instances.pred_classes.numpy().astype(np.int64).reshape(-1)
-        return boxes, scores, classes
+        inputs = []
+        for rgb in images:
+            image = rgb if self.image_format == "RGB" else rgb[:, :, ::-1]
+            height, width = image.shape[:2]
+            resized = self.augmentations(T.AugInput(image)).apply_image(image)
+            chw = np.ascontiguousarray(resized.astype("float32").transpose(2, 0, 1))
+            # The model resizes its boxes back to (height, width) in its postprocess step.
+            inputs.append({"image": torch.as_tensor(chw), "height": height, "width": width})
+        results = []
+        for output in self.model(inputs):
+            instances = output["instances"].to("cpu")
+            results.append(
+                (
+                    instances.pred_boxes.tensor.numpy().astype(np.float32).reshape(-1, 4),
+                    instances.scores.numpy().astype(np.float32).reshape(-1),
+                    instances.pred_classes.numpy().astype(np.int64).reshape(-1),
+                )
+            )
+        return results
 
 
 def select_people(
