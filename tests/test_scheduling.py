@@ -132,3 +132,131 @@ def test_health_answers_while_inference_runs(slow_service):
         latencies.append(time.monotonic() - start)
     worker.join()
     assert max(latencies) < 0.1, latencies
+
+
+# --- TurnBatcher: one turn takes the frames waiting behind it --------------------------------
+
+
+def _start_waiting(batcher, items, results, work):  # type: ignore[no-untyped-def]
+    """One thread per item, each at the gate (holding it, or waiting) before the next starts."""
+    threads = []
+    for item in items:
+        waiting_before, busy_before = batcher.gate.waiting, batcher.gate.busy
+
+        def call(item=item) -> None:  # type: ignore[no-untyped-def]
+            try:
+                results[item] = batcher.run(item, work)[0]
+            except Exception as exc:  # noqa: BLE001 - recorded for the assertions
+                results[item] = exc
+
+        thread = threading.Thread(target=call)
+        thread.start()
+        threads.append(thread)
+        while batcher.gate.waiting <= waiting_before and (busy_before or not batcher.gate.busy):
+            time.sleep(0.001)
+    return threads
+
+
+def test_one_turn_takes_the_waiting_items_along():
+    from pose_service.scheduling import TurnBatcher
+
+    batcher = TurnBatcher(FifoGate(capacity=10, timeout_s=10), max_items=3)
+    release = threading.Event()
+    batches: list[list[str]] = []
+
+    def work(items: list[str]) -> list[str]:
+        batches.append(items)
+        if items == ["a"]:
+            release.wait(5)  # the model is busy with "a" while the others arrive
+        return [item.upper() for item in items]
+
+    results: dict[str, object] = {}
+    first = _start_waiting(batcher, ["a"], results, work)
+    while not batches:
+        time.sleep(0.001)
+    threads = first + _start_waiting(batcher, ["b", "c", "d", "e"], results, work)
+    release.set()
+    for thread in threads:
+        thread.join()
+    # b's turn took c and d (max 3); e's own turn came next; nothing lost, order kept
+    assert batches == [["a"], ["b", "c", "d"], ["e"]]
+    assert results == {"a": "A", "b": "B", "c": "C", "d": "D", "e": "E"}
+    assert batcher.batches == 3 and batcher.batched_items == 5
+    assert batcher.gate.served == 5 and not batcher.gate.busy
+
+
+def test_a_batch_error_reaches_every_request_of_the_batch():
+    from pose_service.scheduling import TurnBatcher
+
+    batcher = TurnBatcher(FifoGate(capacity=10, timeout_s=10), max_items=4)
+    release = threading.Event()
+
+    def work(items: list[str]) -> list[str]:
+        if items == ["a"]:
+            release.wait(5)
+            return ["A"]
+        raise QueueTimeout(f"boom in {items}")  # any exception type, kept per request
+
+    results: dict[str, object] = {}
+    threads = _start_waiting(batcher, ["a"], results, work)
+    while not batcher.gate.busy:
+        time.sleep(0.001)
+    threads += _start_waiting(batcher, ["b", "c"], results, work)
+    release.set()
+    for thread in threads:
+        thread.join()
+    assert results["a"] == "A"
+    assert isinstance(results["b"], QueueTimeout) and isinstance(results["c"], QueueTimeout)
+    assert results["b"] is not results["c"]  # each thread raised its own copy
+    assert str(results["c"]) == "boom in ['b', 'c']"
+
+
+def test_a_refused_request_leaves_no_item_behind():
+    from pose_service.scheduling import TurnBatcher
+
+    batcher = TurnBatcher(FifoGate(capacity=1, timeout_s=10), max_items=8)
+    release = threading.Event()
+    batches: list[list[str]] = []
+
+    def work(items: list[str]) -> list[str]:
+        batches.append(items)
+        if items == ["a"]:
+            release.wait(5)
+        return items
+
+    results: dict[str, object] = {}
+    threads = _start_waiting(batcher, ["a"], results, work)
+    while not batches:
+        time.sleep(0.001)
+    threads += _start_waiting(batcher, ["b"], results, work)
+    with pytest.raises(QueueFull):  # one already waits: the gate's capacity
+        batcher.run("c", work)
+    release.set()
+    for thread in threads:
+        thread.join()
+    assert batches == [["a"], ["b"]]  # "c" was refused and never ran
+    assert results == {"a": "a", "b": "b"}
+
+
+def test_one_item_per_turn_is_the_plain_gate():
+    from pose_service.scheduling import TurnBatcher
+
+    batcher = TurnBatcher(FifoGate(capacity=10, timeout_s=10), max_items=1)
+    release = threading.Event()
+    batches: list[list[int]] = []
+
+    def work(items: list[int]) -> list[int]:
+        batches.append(items)
+        if items == [0]:
+            release.wait(5)
+        return items
+
+    results: dict[int, object] = {}
+    threads = _start_waiting(batcher, [0], results, work)
+    while not batches:
+        time.sleep(0.001)
+    threads += _start_waiting(batcher, [1, 2, 3], results, work)
+    release.set()
+    for thread in threads:
+        thread.join()
+    assert batches == [[0], [1], [2], [3]]

@@ -16,6 +16,7 @@ from tests.support.frames import b64, png_bytes
 from tests.support.motion import HEIGHT, WIDTH
 
 FRAME_PNG = b64(png_bytes(WIDTH, HEIGHT))
+RUNNING = {"queued", "running"}
 FRAMES = 30  # the replay recording misses 0-1 and 10-13 within these
 
 
@@ -146,3 +147,40 @@ def test_tracker_phalp_job_maps_phalps_output(client, tmp_path, monkeypatch):
     assert all(f["has_3d"] for f in frames)
     sources = [f["temporal"]["source"] for f in frames]
     assert sources[8:12] == ["interpolated"] * 4 and sources[5] == "detected"
+
+
+def test_video_job_batches_frames_through_a_batching_estimator(replay_path):
+    """With POSE_SERVICE_BATCH_FRAMES=4 an estimator that batches (hmr2 does) gets the job's
+    frames four per pass; the answer is the one the unbatched job gives."""
+    from pose_service.estimators.replay import ReplayEstimator
+
+    class BatchingReplay(ReplayEstimator):  # stands for hmr2's estimate_batch
+        def __init__(self, settings: Settings) -> None:
+            super().__init__(settings)
+            self.batches: list[list[int]] = []
+
+        def estimate_batch(self, frames):  # type: ignore[no-untyped-def]
+            self.batches.append([f.frame_number for f in frames])
+            return [self.estimate(f) for f in frames]
+
+    results = []
+    for batch_frames in (1, 4):
+        settings = Settings(
+            estimator="replay", replay_path=str(replay_path), batch_frames=batch_frames
+        )
+        estimator = BatchingReplay(settings)
+        pipeline = PosePipeline(settings, estimator)
+        pipeline.load()
+        client = create_app(settings, pipeline, start_loading=False).test_client()
+        job_id = client.post("/pose/video", json={"frames": [FRAME_PNG] * 10}).get_json()["job_id"]
+        deadline = time.monotonic() + 30
+        while (body := client.get(f"/jobs/{job_id}").get_json())["status"] in RUNNING:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert body["status"] == "done", body
+        results.append(body["result"]["frames"])
+        if batch_frames == 4:
+            assert estimator.batches == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+        else:
+            assert estimator.batches == []  # one frame per pass: plain estimate()
+    assert [f["keypoints"] for f in results[0]] == [f["keypoints"] for f in results[1]]

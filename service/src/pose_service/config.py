@@ -40,6 +40,8 @@ class Settings:
     queue_size: int = 16  # frames allowed to wait for the model before 503 + Retry-After
     queue_timeout_s: float = 110.0  # waiting longer than the backend's 120 s timeout is useless
     retry_after_s: int = 1  # what 503 answers put in Retry-After
+    batch_frames: int = 1  # hmr2: frames waiting for the model that one pass takes together
+    # (other videos' frames, chunks of a whole-video job); 1 = one frame per pass, as validated
 
     # --- sessions (telling videos apart without an id) -----------------------------------
     session_idle_s: float = 300.0  # a video with no frame for this long is forgotten
@@ -127,6 +129,8 @@ class Settings:
         for name in ("track_velocity_decay", "track_joint_velocity_decay"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{ENV_PREFIX}{name.upper()} must be within [0, 1]")
+        if self.batch_frames < 1:
+            raise ValueError(f"{ENV_PREFIX}BATCH_FRAMES must be >= 1 (1 = no batching)")
         if self.detect_every_frames < 1:
             raise ValueError(f"{ENV_PREFIX}DETECT_EVERY_FRAMES must be >= 1 (1 = every frame)")
         if self.device not in {"auto", "cuda", "cpu"}:

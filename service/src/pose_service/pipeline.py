@@ -19,11 +19,12 @@ import numpy as np
 
 from .config import Settings
 from .estimators import Estimator, create_estimator
+from .estimators.base import TransientInferenceError
 from .estimators.hmr2_hint import usable_hint
 from .imaging import decode_base64_image, decode_image, thumbnail_grey
 from .observability import get_logger, memory_report
-from .scheduling import FifoGate, QueueFull, QueueTimeout, ShuttingDown
-from .tracking.sessions import Session, SessionPolicy, SessionRouter
+from .scheduling import FifoGate, QueueFull, QueueTimeout, ShuttingDown, TurnBatcher
+from .tracking.sessions import Routing, Session, SessionPolicy, SessionRouter
 from .tracking.store import SessionStore
 from .tracking.track import TrackerConfig
 from .types import Estimate, Frame, TrackedPose
@@ -49,6 +50,17 @@ class FrameOutcome:
     session_rule: str
     model_version: str
     timings_ms: dict[str, float] = field(default_factory=dict)
+    batch_frames: int = 1  # frames that shared the estimator pass with this one (itself included)
+
+
+@dataclass
+class _FrameRequest:
+    """A decoded frame waiting for its turn (see ``scheduling.TurnBatcher``)."""
+
+    frame: Frame
+    video_id: str | None
+    simulate_miss: bool
+    thumbnail: np.ndarray
 
 
 def tracker_config(settings: Settings) -> TrackerConfig:
@@ -78,6 +90,11 @@ class PosePipeline:
         self.settings = settings
         self.estimator = estimator if estimator is not None else create_estimator(settings)
         self.gate = FifoGate(settings.queue_size, settings.queue_timeout_s)
+        # Frames per estimator pass: only estimators that run several frames at once batch.
+        self.batch_limit = settings.batch_frames if hasattr(self.estimator, "estimate_batch") else 1
+        self.batcher: TurnBatcher[_FrameRequest, FrameOutcome] = TurnBatcher(
+            self.gate, self.batch_limit
+        )
         self.router = SessionRouter(
             SessionPolicy(
                 idle_s=settings.session_idle_s,
@@ -146,55 +163,93 @@ class PosePipeline:
     def process(
         self, frame: Frame, video_id: str | None = None, simulate_miss: bool = False
     ) -> FrameOutcome:
-        """Estimate and track one decoded frame, in FIFO turn with the other requests.
+        """Estimate and track one decoded frame, in FIFO turn with the other requests (and, with
+        ``POSE_SERVICE_BATCH_FRAMES`` > 1, in one estimator pass with frames waiting behind it).
 
         ``simulate_miss`` hides the frame from the estimator, as if it had found nobody (the
         demo and the tests use it to show the tracker's work on a real video).
         """
         if self.status != "ready":
             raise NotReady(self.status, self.load_error or "models are still loading")
-        timings: dict[str, float] = {}
-        thumbnail = thumbnail_grey(frame.rgb)
-        with self.gate.turn() as waited_s:
-            timings["queue_wait"] = waited_s * 1e3
-            start = time.perf_counter()
-            routing = self.router.route(
-                frame.frame_number, (frame.width, frame.height), thumbnail, video_id
+        request = _FrameRequest(frame, video_id, simulate_miss, thumbnail_grey(frame.rgb))
+        outcome, waited_s = self.batcher.run(request, self._process_batch)
+        outcome.timings_ms["queue_wait"] = waited_s * 1e3
+        if outcome.session_rule in {"frame_zero", "no_match", "new_video_id"}:
+            log.info(
+                "session_started",
+                session=outcome.session_id,
+                rule=outcome.session_rule,
+                frame_number=frame.frame_number,
+                live_sessions=len(self.router),
             )
-            session = routing.session
-            routed_ms = (time.perf_counter() - start) * 1e3
+        return outcome
+
+    def _process_batch(self, requests: list[_FrameRequest]) -> list[FrameOutcome]:
+        """Route, estimate and track the frames one turn took, in arrival order."""
+        routed: list[tuple[_FrameRequest, Routing, Frame, float]] = []
+        sessions_seen: set[str] = set()
+        for request in requests:
             start = time.perf_counter()
-            if simulate_miss:
+            frame = request.frame
+            routing = self.router.route(
+                frame.frame_number, (frame.width, frame.height), request.thumbnail, request.video_id
+            )
+            for evicted in routing.evicted:
+                log.info("session_expired", session=evicted)
+            session = routing.session
+            # A second frame of one video in a batch gets no box hint: the track has not yet
+            # stepped through the first, so its prediction would be a frame late.
+            if not request.simulate_miss and session.session_id not in sessions_seen:
+                frame = self._with_box_hint(frame, session)
+            sessions_seen.add(session.session_id)
+            routed.append((request, routing, frame, (time.perf_counter() - start) * 1e3))
+
+        start = time.perf_counter()
+        estimates = iter(self._estimate_frames([f for r, _, f, _ in routed if not r.simulate_miss]))
+        inference_ms = (time.perf_counter() - start) * 1e3
+
+        outcomes = []
+        for request, routing, _, routed_ms in routed:
+            session = routing.session
+            if request.simulate_miss:
                 estimate = Estimate([], self._model_version, {})
             else:
-                estimate = self.estimator.estimate(self._with_box_hint(frame, session))
+                estimate = next(estimates)
                 self._model_version = estimate.model_version
                 session.frames_since_detector = (
                     0 if estimate.detector_ran else session.frames_since_detector + 1
                 )
-            timings["inference"] = (time.perf_counter() - start) * 1e3
+            timings = {"inference": inference_ms}
             timings.update({f"inference_{k}": v for k, v in estimate.timings_ms.items()})
             start = time.perf_counter()
-            tracked = session.track.step(frame.frame_number, estimate.people)
+            tracked = session.track.step(request.frame.frame_number, estimate.people)
             timings["tracking"] = routed_ms + (time.perf_counter() - start) * 1e3
-        for evicted in routing.evicted:
-            log.info("session_expired", session=evicted)
-        if routing.rule in {"frame_zero", "no_match", "new_video_id"}:
-            log.info(
-                "session_started",
-                session=routing.session.session_id,
-                rule=routing.rule,
-                frame_number=frame.frame_number,
-                live_sessions=len(self.router),
+            outcomes.append(
+                FrameOutcome(
+                    frame=request.frame,
+                    tracked=tracked,
+                    session_id=session.session_id,
+                    session_rule=routing.rule,
+                    model_version=estimate.model_version,
+                    timings_ms=timings,
+                    batch_frames=len(requests),
+                )
             )
-        return FrameOutcome(
-            frame=frame,
-            tracked=tracked,
-            session_id=routing.session.session_id,
-            session_rule=routing.rule,
-            model_version=estimate.model_version,
-            timings_ms=timings,
-        )
+        return outcomes
+
+    def _estimate_frames(self, frames: list[Frame]) -> list[Estimate]:
+        """One estimator pass for several frames where the estimator batches, else one call.
+
+        A batch that does not fit on the device (a retryable error) is retried frame by frame
+        before any request is answered with a 503.
+        """
+        if len(frames) <= 1:
+            return [self.estimator.estimate(f) for f in frames]
+        try:
+            return self.estimator.estimate_batch(frames)  # type: ignore[attr-defined]
+        except TransientInferenceError as exc:
+            log.warning("batch_retried_frame_by_frame", frames=len(frames), error=str(exc))
+            return [self.estimator.estimate(f) for f in frames]
 
     def _with_box_hint(self, frame: Frame, session: Session) -> Frame:
         """The frame with the track's predicted box when the detector may be skipped: the
@@ -209,13 +264,14 @@ class PosePipeline:
             return frame
         return dataclasses.replace(frame, hint=hint)
 
-    def estimate_in_turn(self, frame: Frame) -> Estimate:
-        """Run the estimator on one frame in FIFO turn (whole-video jobs use this, one frame per
-        turn, so streaming clients wait for at most one job frame, never a whole video)."""
+    def estimate_in_turn(self, frames: list[Frame]) -> list[Estimate]:
+        """Run the estimator on a few frames in one FIFO turn (whole-video jobs use this,
+        ``batch_limit`` frames per turn, so streaming clients wait for at most one such pass,
+        never a whole video)."""
         if self.status != "ready":
             raise NotReady(self.status, self.load_error or "models are still loading")
         with self.gate.turn():
-            return self.estimator.estimate(frame)
+            return self._estimate_frames(frames)
 
     # --- persistence -----------------------------------------------------------------------
     def _open_store(self) -> SessionStore | None:

@@ -4,16 +4,23 @@ The model runs one frame at a time. Requests wait their turn in arrival order (a
 not a bare lock, whose wake-up order is unspecified); when ``capacity`` requests are already
 waiting, a new one is refused at once (the API answers 503 with ``Retry-After``) rather than
 piling up behind a backend timeout. Requests that never need the model (``/health``) never
-touch the gate, so they answer while an inference runs.
+touch the gate, so they answer while an inference runs. ``TurnBatcher`` lets one turn take the
+frames waiting behind it along, for estimators that run several frames in one pass.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
 class QueueFull(RuntimeError):
@@ -93,3 +100,96 @@ class FifoGate:
                 self._waiters.popleft().set()  # hand over directly: keeps FIFO order
             else:
                 self._busy = False
+
+
+_NO_RESULT: Any = object()
+
+
+@dataclass(eq=False)
+class _Ticket(Generic[Item]):
+    item: Item
+    arrived: float
+    claimed_at: float | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+    result: Any = _NO_RESULT
+    error: BaseException | None = None
+
+
+class TurnBatcher(Generic[Item, Result]):
+    """Requests that wait for the model, taken together by whoever holds the gate.
+
+    Every request adds its item, then waits its FIFO turn at the gate as before. The turn
+    holder runs its own item together with up to ``max_items - 1`` others still waiting
+    (oldest first) as one batch; a request whose item an earlier turn already took finds its
+    answer ready when its own turn comes (or when the gate refuses it: a taken item is never
+    lost). With ``max_items = 1`` this is exactly the plain gate. The gate's capacity, timeout
+    and shutdown rules are unchanged, so is the arrival order of the work.
+    """
+
+    def __init__(self, gate: FifoGate, max_items: int) -> None:
+        self.gate = gate
+        self.max_items = max(1, max_items)
+        self._lock = threading.Lock()
+        self._waiting: deque[_Ticket[Item]] = deque()
+        self.batches = 0
+        self.batched_items = 0
+
+    def run(self, item: Item, work: Callable[[list[Item]], list[Result]]) -> tuple[Result, float]:
+        """``item``'s result (``work`` maps a batch of items to their results, in order) and
+        the seconds it waited for a turn to take it."""
+        ticket: _Ticket[Item] = _Ticket(item, time.perf_counter())
+        with self._lock:
+            self._waiting.append(ticket)
+        try:
+            with self.gate.turn():
+                if ticket.claimed_at is None:
+                    self._run(self._claim(ticket), work)
+        except (QueueFull, QueueTimeout, ShuttingDown):
+            with self._lock:
+                if ticket.claimed_at is None:
+                    self._waiting.remove(ticket)
+                    raise
+            ticket.done.wait()  # an earlier turn took it: its answer is on the way
+        assert ticket.done.is_set() and ticket.claimed_at is not None
+        if ticket.error is not None:
+            raise _own_copy(ticket.error)
+        return ticket.result, ticket.claimed_at - ticket.arrived
+
+    def _claim(self, own: _Ticket[Item]) -> list[_Ticket[Item]]:
+        now = time.perf_counter()
+        with self._lock:
+            batch = [own]
+            for ticket in self._waiting:
+                if len(batch) >= self.max_items:
+                    break
+                if ticket is not own:
+                    batch.append(ticket)
+            for ticket in batch:
+                ticket.claimed_at = now
+                self._waiting.remove(ticket)
+        return sorted(batch, key=lambda t: t.arrived)
+
+    def _run(self, batch: list[_Ticket[Item]], work: Callable[[list[Item]], list[Result]]) -> None:
+        self.batches += 1
+        self.batched_items += len(batch)
+        try:
+            results = work([t.item for t in batch])
+            for ticket, result in zip(batch, results, strict=True):
+                ticket.result = result
+        except Exception as exc:  # noqa: BLE001 - every request of the batch answers with it
+            for ticket in batch:
+                ticket.error = exc
+        finally:
+            for ticket in batch:
+                if ticket.result is _NO_RESULT and ticket.error is None:
+                    ticket.error = RuntimeError("the batch was interrupted")
+                ticket.done.set()
+
+
+def _own_copy(error: BaseException) -> BaseException:
+    """The batch's error for one request's thread (one exception object raised in several
+    threads would share and overwrite one traceback)."""
+    try:
+        return copy.copy(error)
+    except Exception:  # noqa: BLE001 - an exception type copy cannot rebuild
+        return error

@@ -107,6 +107,8 @@ def _log_frame(outcome: FrameOutcome, total_ms: float) -> None:
     }
     if tracked.flags:
         fields["flags"] = tracked.flags
+    if outcome.batch_frames > 1:
+        fields["batch_frames"] = outcome.batch_frames
     if tracked.pose is None:
         log.warning("frame_lost", reason=tracked.reason, error=tracked.error, **fields)
     else:
@@ -138,6 +140,9 @@ def health() -> Response:
             "capacity": pipeline.gate.capacity,
             "served": pipeline.gate.served,
             "refused": pipeline.gate.refused,
+            "batch_frames": pipeline.batch_limit,
+            "batches": pipeline.batcher.batches,
+            "batched_frames": pipeline.batcher.batched_items,
         },
         "sessions": len(pipeline.router),
         "tracker": _tracker_facts(pipeline.settings),

@@ -8,6 +8,7 @@ upload may ask for ``tracker=phalp``: on the GPU host, PHALP's offline tracker
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -170,18 +171,25 @@ def job_status(job_id: str) -> Response:
 
 
 def _run_video(pipeline: PosePipeline, job: Job, frames: Iterable[Frame]) -> dict[str, Any]:
-    """Estimate every frame in FIFO turn, track the main person, fill and smooth."""
+    """Estimate the frames in FIFO turns (``batch_limit`` frames per estimator pass), track
+    the main person, fill and smooth."""
     track = Track(tracker_config(pipeline.settings))
     size = (0, 0)
     model_version = pipeline.estimator.name
-    for number, frame in enumerate(frames):
-        estimate = pipeline.estimate_in_turn(frame)
-        model_version = estimate.model_version
-        track.step(number, estimate.people)
-        size = (frame.width, frame.height)
-        job.done = number + 1
+    for chunk in _chunks(frames, pipeline.batch_limit):
+        for frame, estimate in zip(chunk, pipeline.estimate_in_turn(chunk), strict=True):
+            model_version = estimate.model_version
+            track.step(frame.frame_number, estimate.people)
+            size = (frame.width, frame.height)
+            job.done = frame.frame_number + 1
     frames_out = whole_track_answers(track, size, job.job_id, model_version)
     return {"frame_count": len(frames_out), "frames": frames_out}
+
+
+def _chunks(frames: Iterable[Frame], size: int) -> Iterator[list[Frame]]:
+    iterator = iter(frames)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
 
 
 def _run_phalp_video(pipeline: PosePipeline, job: Job, path: str) -> dict[str, Any]:
