@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from benchmarks import gpu_detect, lite, overhead, throughput, tracker
+from benchmarks import decode_accuracy, gpu_detect, lite, overhead, throughput, tracker
 
 
 def _run(module, argv, capsys):
@@ -48,3 +48,11 @@ def test_lite(capsys):
 def test_gpu_detect_skips_or_runs(capsys):
     out = _run(gpu_detect, ["--frames", "1", "--every", "2"], capsys)
     assert "skipped" in out or out["detect_every_frame_ms"]["p50"] > 0
+
+
+def test_decode_accuracy(capsys):
+    pytest.importorskip("mediapipe")
+    out = _run(decode_accuracy, ["--frames", "2", "--width", "640"], capsys)
+    assert out["frames"] == 2 and out["frame_size"].startswith("640x")
+    assert 0 < out["fast"]["pixel_difference_mean"] < 3  # fast DCT: about a grey level
+    assert out["fast"]["frames_compared"] + out["quality_95"]["frames_compared"] > 0
