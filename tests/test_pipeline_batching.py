@@ -8,7 +8,6 @@ while the others arrive, as when several backend streams hit a busy GPU.
 from __future__ import annotations
 
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -17,6 +16,7 @@ from pose_service.config import Settings
 from pose_service.estimators.base import TransientInferenceError
 from pose_service.pipeline import FrameOutcome, PosePipeline
 from pose_service.types import Estimate, Frame
+from tests.support.queueing import queue_in_order, wait_until
 from tests.test_pipeline_hints import HintedWalkerEstimator
 
 RGB = np.zeros((360, 640, 3), dtype=np.uint8)
@@ -62,13 +62,8 @@ def _while_busy(
     estimator.hold.clear()
     threads = [threading.Thread(target=send, args=(first,))]
     threads[0].start()
-    while not pipeline.gate.busy:
-        time.sleep(0.001)
-    for i, job in enumerate(waiting, start=1):
-        threads.append(threading.Thread(target=send, args=(job,)))
-        threads[-1].start()
-        while pipeline.gate.waiting < i:
-            time.sleep(0.001)
+    wait_until(lambda: pipeline.gate.busy)
+    threads += queue_in_order(pipeline.gate, send, waiting)
     estimator.hold.set()
     for thread in threads:
         thread.join()

@@ -10,6 +10,7 @@ import requests
 
 from pose_service.scheduling import FifoGate, QueueFull, QueueTimeout, ShuttingDown
 from tests.support.frames import b64, png_bytes
+from tests.support.queueing import queue_in_order, wait_until
 from tests.support.server import launch
 
 FRAME = b64(png_bytes(64, 36))
@@ -137,47 +138,49 @@ def test_health_answers_while_inference_runs(slow_service):
 # --- TurnBatcher: one turn takes the frames waiting behind it --------------------------------
 
 
-def _start_waiting(batcher, items, results, work):  # type: ignore[no-untyped-def]
-    """One thread per item, each at the gate (holding it, or waiting) before the next starts."""
-    threads = []
-    for item in items:
-        waiting_before, busy_before = batcher.gate.waiting, batcher.gate.busy
-
-        def call(item=item) -> None:  # type: ignore[no-untyped-def]
-            try:
-                results[item] = batcher.run(item, work)[0]
-            except Exception as exc:  # noqa: BLE001 - recorded for the assertions
-                results[item] = exc
-
-        thread = threading.Thread(target=call)
-        thread.start()
-        threads.append(thread)
-        while batcher.gate.waiting <= waiting_before and (busy_before or not batcher.gate.busy):
-            time.sleep(0.001)
-    return threads
-
-
-def test_one_turn_takes_the_waiting_items_along():
-    from pose_service.scheduling import TurnBatcher
-
-    batcher = TurnBatcher(FifoGate(capacity=10, timeout_s=10), max_items=3)
+def _behind_a_busy_model(batcher, work, first, waiting, refused=()):  # type: ignore[no-untyped-def]
+    """``first`` holds the model (its batch blocks) while each of ``waiting`` queues at the gate
+    in turn, and each of ``refused`` is sent meanwhile; then the model is let go. Returns every
+    batch ``work`` saw and each item's result (or the exception it raised)."""
     release = threading.Event()
-    batches: list[list[str]] = []
+    batches: list[list] = []
+    results: dict = {}
 
-    def work(items: list[str]) -> list[str]:
+    def holding_work(items):  # type: ignore[no-untyped-def]
         batches.append(items)
-        if items == ["a"]:
-            release.wait(5)  # the model is busy with "a" while the others arrive
-        return [item.upper() for item in items]
+        if items == [first]:
+            release.wait(5)
+        return work(items)
 
-    results: dict[str, object] = {}
-    first = _start_waiting(batcher, ["a"], results, work)
-    while not batches:
-        time.sleep(0.001)
-    threads = first + _start_waiting(batcher, ["b", "c", "d", "e"], results, work)
+    def call(item) -> None:  # type: ignore[no-untyped-def]
+        try:
+            results[item] = batcher.run(item, holding_work)[0]
+        except Exception as exc:  # noqa: BLE001 - recorded for the assertions
+            results[item] = exc
+
+    threads = [threading.Thread(target=call, args=(first,))]
+    threads[0].start()
+    wait_until(lambda: bool(batches))
+    threads += queue_in_order(batcher.gate, call, waiting)
+    for item in refused:
+        call(item)
     release.set()
     for thread in threads:
         thread.join()
+    return batches, results
+
+
+def _batcher(max_items: int, capacity: int = 10):  # type: ignore[no-untyped-def]
+    from pose_service.scheduling import TurnBatcher
+
+    return TurnBatcher(FifoGate(capacity=capacity, timeout_s=10), max_items=max_items)
+
+
+def test_one_turn_takes_the_waiting_items_along():
+    batcher = _batcher(max_items=3)
+    batches, results = _behind_a_busy_model(
+        batcher, lambda items: [i.upper() for i in items], "a", ["b", "c", "d", "e"]
+    )
     # b's turn took c and d (max 3); e's own turn came next; nothing lost, order kept
     assert batches == [["a"], ["b", "c", "d"], ["e"]]
     assert results == {"a": "A", "b": "B", "c": "C", "d": "D", "e": "E"}
@@ -186,25 +189,12 @@ def test_one_turn_takes_the_waiting_items_along():
 
 
 def test_a_batch_error_reaches_every_request_of_the_batch():
-    from pose_service.scheduling import TurnBatcher
-
-    batcher = TurnBatcher(FifoGate(capacity=10, timeout_s=10), max_items=4)
-    release = threading.Event()
-
     def work(items: list[str]) -> list[str]:
         if items == ["a"]:
-            release.wait(5)
             return ["A"]
         raise QueueTimeout(f"boom in {items}")  # any exception type, kept per request
 
-    results: dict[str, object] = {}
-    threads = _start_waiting(batcher, ["a"], results, work)
-    while not batcher.gate.busy:
-        time.sleep(0.001)
-    threads += _start_waiting(batcher, ["b", "c"], results, work)
-    release.set()
-    for thread in threads:
-        thread.join()
+    _, results = _behind_a_busy_model(_batcher(max_items=4), work, "a", ["b", "c"])
     assert results["a"] == "A"
     assert isinstance(results["b"], QueueTimeout) and isinstance(results["c"], QueueTimeout)
     assert results["b"] is not results["c"]  # each thread raised its own copy
@@ -212,51 +202,13 @@ def test_a_batch_error_reaches_every_request_of_the_batch():
 
 
 def test_a_refused_request_leaves_no_item_behind():
-    from pose_service.scheduling import TurnBatcher
-
-    batcher = TurnBatcher(FifoGate(capacity=1, timeout_s=10), max_items=8)
-    release = threading.Event()
-    batches: list[list[str]] = []
-
-    def work(items: list[str]) -> list[str]:
-        batches.append(items)
-        if items == ["a"]:
-            release.wait(5)
-        return items
-
-    results: dict[str, object] = {}
-    threads = _start_waiting(batcher, ["a"], results, work)
-    while not batches:
-        time.sleep(0.001)
-    threads += _start_waiting(batcher, ["b"], results, work)
-    with pytest.raises(QueueFull):  # one already waits: the gate's capacity
-        batcher.run("c", work)
-    release.set()
-    for thread in threads:
-        thread.join()
-    assert batches == [["a"], ["b"]]  # "c" was refused and never ran
-    assert results == {"a": "a", "b": "b"}
+    batches, results = _behind_a_busy_model(
+        _batcher(max_items=8, capacity=1), lambda items: items, "a", ["b"], refused=["c"]
+    )
+    assert batches == [["a"], ["b"]]  # "c" was refused (one already waited) and never ran
+    assert results["a"] == "a" and results["b"] == "b" and isinstance(results["c"], QueueFull)
 
 
 def test_one_item_per_turn_is_the_plain_gate():
-    from pose_service.scheduling import TurnBatcher
-
-    batcher = TurnBatcher(FifoGate(capacity=10, timeout_s=10), max_items=1)
-    release = threading.Event()
-    batches: list[list[int]] = []
-
-    def work(items: list[int]) -> list[int]:
-        batches.append(items)
-        if items == [0]:
-            release.wait(5)
-        return items
-
-    results: dict[int, object] = {}
-    threads = _start_waiting(batcher, [0], results, work)
-    while not batches:
-        time.sleep(0.001)
-    threads += _start_waiting(batcher, [1, 2, 3], results, work)
-    release.set()
-    for thread in threads:
-        thread.join()
+    batches, _ = _behind_a_busy_model(_batcher(max_items=1), lambda items: items, 0, [1, 2, 3])
     assert batches == [[0], [1], [2], [3]]
