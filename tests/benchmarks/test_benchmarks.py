@@ -37,6 +37,7 @@ def test_throughput(capsys):
     argv = ["--seconds", "1.5", "--delay-ms", "20", "--spacing-ms", "10"]
     out = _run(throughput, argv, capsys)
     assert out["frames"] > 0 and out["health_probes"] > 0 and out["ideal_fps"] == 50.0
+    assert out["worker_cpu_ms_per_frame"] > 0
 
 
 def test_lite(capsys):
