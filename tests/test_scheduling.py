@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -212,3 +213,51 @@ def test_a_refused_request_leaves_no_item_behind():
 def test_one_item_per_turn_is_the_plain_gate():
     batches, _ = _behind_a_busy_model(_batcher(max_items=1), lambda items: items, 0, [1, 2, 3])
     assert batches == [[0], [1], [2], [3]]
+
+
+def test_real_gunicorn_batches_frames_of_concurrent_streams(tmp_path, replay_path):
+    """Four sequential streams against a 300 ms model taking up to 4 frames a pass (the replay
+    estimator's idealised batch: one delay per pass): passes take several streams' frames, each
+    stream gets its own frames back, in order, and the answers are the recorded ones."""
+    service = launch(
+        tmp_path,
+        {
+            "POSE_SERVICE_ESTIMATOR": "replay",
+            "POSE_SERVICE_REPLAY_PATH": str(replay_path),
+            "POSE_SERVICE_REPLAY_DELAY_MS": "300",
+            "POSE_SERVICE_BATCH_FRAMES": "4",
+        },
+    )
+    answers: dict[int, list[dict]] = {}
+
+    def stream(i: int) -> None:
+        session = requests.Session()
+        answers[i] = []
+        for n in range(6):
+            response = session.post(
+                service.url + "/pose/hybrid",
+                json={"image_base64": FRAME, "frame_number": n, "video_id": f"s{i}"},
+                timeout=30,
+            )
+            assert response.status_code == 200, response.text
+            answers[i].append(response.json())
+
+    try:
+        threads = [threading.Thread(target=stream, args=(i,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        queue = requests.get(service.url + "/health", timeout=5).json()["queue"]
+    finally:
+        service.stop()
+    assert queue["batch_frames"] == 4 and queue["batched_frames"] == 24
+    assert queue["batches"] < 24  # some passes took several streams' frames
+    frames_logged = [json.loads(line) for line in service.log_text().splitlines()
+                     if '"event": "frame"' in line]  # fmt: skip
+    assert any(line.get("batch_frames", 1) > 1 for line in frames_logged)
+    reference = [a["keypoints"] for a in answers[0]]
+    for i in range(4):
+        assert [a["frame_number"] for a in answers[i]] == list(range(6))
+        assert {a["session_id"] for a in answers[i]} == {f"s{i}"}
+        assert [a["keypoints"] for a in answers[i]] == reference  # same recording, same rows

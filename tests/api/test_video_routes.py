@@ -154,21 +154,21 @@ def test_video_job_batches_frames_through_a_batching_estimator(replay_path):
     frames four per pass; the answer is the one the unbatched job gives."""
     from pose_service.estimators.replay import ReplayEstimator
 
-    class BatchingReplay(ReplayEstimator):  # stands for hmr2's estimate_batch
+    class RecordingReplay(ReplayEstimator):  # replay batches too (as hmr2): record the passes
         def __init__(self, settings: Settings) -> None:
             super().__init__(settings)
             self.batches: list[list[int]] = []
 
         def estimate_batch(self, frames):  # type: ignore[no-untyped-def]
             self.batches.append([f.frame_number for f in frames])
-            return [self.estimate(f) for f in frames]
+            return super().estimate_batch(frames)
 
     results = []
     for batch_frames in (1, 4):
         settings = Settings(
             estimator="replay", replay_path=str(replay_path), batch_frames=batch_frames
         )
-        estimator = BatchingReplay(settings)
+        estimator = RecordingReplay(settings)
         pipeline = PosePipeline(settings, estimator)
         pipeline.load()
         client = create_app(settings, pipeline, start_loading=False).test_client()
@@ -182,5 +182,5 @@ def test_video_job_batches_frames_through_a_batching_estimator(replay_path):
         if batch_frames == 4:
             assert estimator.batches == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
         else:
-            assert estimator.batches == []  # one frame per pass: plain estimate()
+            assert estimator.batches == [[n] for n in range(10)]  # one frame per pass
     assert [f["keypoints"] for f in results[0]] == [f["keypoints"] for f in results[1]]

@@ -4,11 +4,15 @@ The ``.npz`` holds, for T recorded frames: ``joints_3d`` (T,24,3), ``keypoints_2
 ``detected`` (T,) bool, and optionally ``joint_confidence`` (T,24), ``camera_translation``
 (T,3), ``vertices`` (T,V,3), ``faces`` (F,3), ``score`` (T,), ``model_version`` (str).
 Frame ``n`` of a request plays row ``n % T``. ``replay_delay_ms`` stands in for model latency.
+With ``POSE_SERVICE_BATCH_FRAMES`` > 1 it also takes several frames per pass and then waits the
+delay once per pass: an idealised batching model for exercising the scheduler under real
+gunicorn, not a claim about any GPU (``benchmarks/gpu_detect`` measures that).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -50,17 +54,25 @@ class ReplayEstimator:
         return "replay"
 
     def estimate(self, frame: Frame) -> Estimate:
+        return self.estimate_batch([frame])[0]
+
+    def estimate_batch(self, frames: Sequence[Frame]) -> list[Estimate]:
+        """Each frame's recorded row, after one ``replay_delay_ms`` for the whole pass."""
         if self._data is None:
             raise ModelUnavailable("the replay estimator is not loaded")
         start = time.perf_counter()
         if self._settings.replay_delay_ms > 0:
             time.sleep(self._settings.replay_delay_ms / 1000.0)
         data = self._data
-        row = frame.frame_number % len(data["detected"])
-        people = []
-        if bool(data["detected"][row]):
-            people.append(self._person(row, frame))
-        return Estimate(people, self.model_version, {"pose": (time.perf_counter() - start) * 1e3})
+        estimates = []
+        for frame in frames:
+            row = frame.frame_number % len(data["detected"])
+            people = [self._person(row, frame)] if bool(data["detected"][row]) else []
+            estimates.append(Estimate(people, self.model_version, {}))
+        elapsed_ms = (time.perf_counter() - start) * 1e3
+        for estimate in estimates:
+            estimate.timings_ms["pose"] = elapsed_ms
+        return estimates
 
     def _person(self, row: int, frame: Frame) -> PersonPose:
         data = self._data
