@@ -158,16 +158,18 @@ class TurnBatcher(Generic[Item, Result]):
     def _claim(self, own: _Ticket[Item]) -> list[_Ticket[Item]]:
         now = time.perf_counter()
         with self._lock:
-            batch = [own]
+            room = self.max_items - 1  # besides its own item, oldest first
+            batch = []
             for ticket in self._waiting:
-                if len(batch) >= self.max_items:
-                    break
-                if ticket is not own:
+                if ticket is own:
                     batch.append(ticket)
+                elif room > 0:
+                    batch.append(ticket)
+                    room -= 1
             for ticket in batch:
                 ticket.claimed_at = now
                 self._waiting.remove(ticket)
-        return sorted(batch, key=lambda t: t.arrived)
+        return batch  # in arrival order, as they wait
 
     def _run(self, batch: list[_Ticket[Item]], work: Callable[[list[Item]], list[Result]]) -> None:
         self.batches += 1

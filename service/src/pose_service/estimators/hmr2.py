@@ -348,18 +348,18 @@ class HMR2Estimator:
         vertices_np = out["pred_vertices"].float().cpu().numpy().astype(np.float32)
         rotations_np = torch.cat([global_orient, body_pose], dim=1).cpu().numpy()
         betas_np = betas.cpu().numpy().astype(np.float32)
-        pred_cam = out["pred_cam"].float().cpu().numpy()
+        translations = crop_to_full_translation(
+            out["pred_cam"].float().cpu().numpy(),
+            box_center,
+            box_size,
+            np.array([frame.width for _, frame, _ in owners], dtype=np.float64),
+            np.array([frame.height for _, frame, _ in owners], dtype=np.float64),
+            np.array([focal for _, _, focal in owners], dtype=np.float64),
+        )
 
         people = []
         for i, (group, frame, focal) in enumerate(owners):
-            t = crop_to_full_translation(
-                pred_cam[i : i + 1],
-                box_center[i : i + 1],
-                box_size[i : i + 1],
-                frame.width,
-                frame.height,
-                focal,
-            )[0]
+            t = translations[i]
             if not (np.all(np.isfinite(t)) and t[2] > 0 and np.all(np.isfinite(joints_np[i]))):
                 # A non-positive crop scale puts the body behind the camera: not a pose.
                 log.warning("hmr2_invalid_camera", frame_number=frame.frame_number, t=t.tolist())

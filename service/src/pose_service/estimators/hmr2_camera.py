@@ -23,11 +23,14 @@ def crop_to_full_translation(
     pred_cam: np.ndarray,
     box_center: np.ndarray,
     box_size: np.ndarray,
-    width: int,
-    height: int,
-    focal_length: float,
+    width: float | np.ndarray,
+    height: float | np.ndarray,
+    focal_length: float | np.ndarray,
 ) -> np.ndarray:
     """Camera translation (B, 3), metres, that puts each crop's body into the full image.
+
+    ``width``, ``height`` and ``focal_length`` are one image's, or (B,) arrays when the crops
+    come from several frames.
 
     The crop's scale ``s`` covers ``b * s`` image pixels per 2 body units, so depth is
     ``2 f / (b s)``; the crop centre's offset from the image centre becomes an extra x/y shift
