@@ -125,6 +125,8 @@ def run_case(
     the real service never faults (6 minor faults per 1080p frame in its gunicorn worker).
     ``page_faults`` reports the minor faults per frame of each, so this stays checkable.
     """
+    from pose_service.api.json import dumps_bytes
+    from pose_service.api.responses import FacesCache, build_frame_answer
     from pose_service.config import Settings
     from pose_service.pipeline import PosePipeline
 
@@ -135,11 +137,13 @@ def run_case(
     pipeline = PosePipeline(settings, ZeroCostEstimator(mesh))
     pipeline.load()
     text = base64.b64encode(encode(rgb, fmt)).decode("ascii")
-    new, new_faults, sizes, last = _time_service_way(pipeline, text, frames)
-    old, old_faults, sizes["baseline"] = _time_old_way(pipeline, text, frames)
+    log, faces_cache = _quiet_logger(), FacesCache(pipeline.faces)
+    new, new_faults, sizes, last = _time_service_way(pipeline, text, frames, log, faces_cache)
+    old, old_faults, sizes["baseline"] = _time_old_way(pipeline, text, frames, log, faces_cache)
     if mesh:
-        sizes["base64"] = len(_answer_bytes(pipeline, last, "base64"))
-        sizes["none"] = len(_answer_bytes(pipeline, last, "none"))
+        for mesh_format in ("base64", "none"):
+            answer = build_frame_answer(last, faces_cache, False, mesh_format)
+            sizes[mesh_format] = len(dumps_bytes(answer))
     stats = {k: percentiles(v) for k, v in new.items()}
     baseline = {k: percentiles(v) for k, v in old.items()}
     return {
@@ -153,17 +157,15 @@ def run_case(
 
 
 def _time_service_way(
-    pipeline: Any, text: str, frames: int
+    pipeline: Any, text: str, frames: int, log: Any, faces_cache: Any
 ) -> tuple[dict[str, list[float]], float, dict[str, int], Any]:
     """Each stage of the route, timed per frame (after ``WARMUP`` untimed frames)."""
     from pose_service.api.json import dumps_bytes
-    from pose_service.api.responses import FacesCache, build_frame_answer
+    from pose_service.api.responses import build_frame_answer
     from pose_service.imaging import decode_base64_image, decode_image
     from pose_service.types import Frame
 
-    log = _quiet_logger()
     settings = pipeline.settings
-    faces_cache = FacesCache(pipeline.faces)
     times: dict[str, list[float]] = {s: [] for s in (*STAGES, "serialise", "total")}
     sizes: dict[str, int] = {}
     last = None
@@ -216,14 +218,12 @@ def _time_service_way(
 
 
 def _time_old_way(
-    pipeline: Any, text: str, frames: int
+    pipeline: Any, text: str, frames: int, log: Any, faces_cache: Any
 ) -> tuple[dict[str, list[float]], float, int]:
     """The same frames through the old service's decode and encoding, same pipeline."""
-    from pose_service.api.responses import FacesCache, build_frame_answer
+    from pose_service.api.responses import build_frame_answer
     from pose_service.types import Frame
 
-    log = _quiet_logger()
-    faces_cache = FacesCache(pipeline.faces)
     raw_faces = pipeline.faces
     times: dict[str, list[float]] = {"decode": [], "serialise": [], "total": []}
     size = 0
@@ -256,13 +256,6 @@ def _time_old_way(
         times["serialise"].append((build_end - build_start) * 1e3)
         times["total"].append((end - start) * 1e3 - inference_ms)
     return times, round((_minor_faults() - faults_before) / frames, 1), size
-
-
-def _answer_bytes(pipeline: Any, outcome: Any, mesh_format: str) -> bytes:
-    from pose_service.api.json import dumps_bytes
-    from pose_service.api.responses import FacesCache, build_frame_answer
-
-    return dumps_bytes(build_frame_answer(outcome, FacesCache(pipeline.faces), False, mesh_format))
 
 
 def _minor_faults() -> int:
