@@ -66,6 +66,31 @@ def test_everything_written_to_fd2_comes_out_as_json():
     assert native[0]["source"] == "native.cc:7"
 
 
+def test_prints_come_out_as_json_and_our_logs_stay_as_they_are():
+    """smplx prints a WARNING line on stdout at every SMPL build: it becomes an event."""
+    child = textwrap.dedent(
+        """
+        import sys
+        from pose_service.observability import capture_prints_as_json, configure_logging, get_logger
+        configure_logging("info", "json")
+        capture_prints_as_json()
+        print("WARNING: You are using a SMPL model, with only 10 shape coefficients.")
+        sys.stdout.write("half a ")
+        sys.stdout.write("line\\n")
+        get_logger("ours").info("model_loaded", model="hmr2")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", child], capture_output=True, text=True, timeout=60, check=True
+    )
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(e["event"], e.get("message")) for e in events] == [
+        ("library_output", "WARNING: You are using a SMPL model, with only 10 shape coefficients."),
+        ("library_output", "half a line"),
+        ("model_loaded", None),
+    ]
+
+
 def test_memory_report_has_the_process_rss():
     report = memory_report()
     assert report["rss_mib"] > 10

@@ -12,7 +12,12 @@ from typing import Any
 from gunicorn.glogging import Logger
 
 from pose_service.config import Settings
-from pose_service.observability import capture_stderr_as_json, configure_logging, get_logger
+from pose_service.observability import (
+    capture_prints_as_json,
+    capture_stderr_as_json,
+    configure_logging,
+    get_logger,
+)
 
 _settings = Settings.from_env()
 configure_logging(_settings.log_level, _settings.log_format)
@@ -54,9 +59,10 @@ def on_starting(server: Any) -> None:
 
 
 def post_fork(server: Any, worker: Any) -> None:
-    """In the worker: native libraries' stderr lines become JSON events too."""
+    """In the worker: native libraries' stderr lines and libraries' prints become JSON events."""
     if _settings.log_format == "json":
         capture_stderr_as_json()
+        capture_prints_as_json()
 
 
 def worker_int(worker: Any) -> None:

@@ -6,6 +6,7 @@ Logs carry numbers and names only: never image data.
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 import re
@@ -43,7 +44,7 @@ def configure_logging(level: str = "info", fmt: str = "json") -> None:
         wrapper_class=structlog.make_filtering_bound_logger(level_no),
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(real_stdout())
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
@@ -107,6 +108,60 @@ def capture_stderr_as_json() -> None:
                     getattr(log, level)("native_log", **fields)
 
     threading.Thread(target=pump, name="stderr-to-json", daemon=True).start()
+
+
+class _PrintsToLog(io.TextIOBase):
+    """A ``sys.stdout`` whose every line becomes a ``library_output`` event.
+
+    A line written while this thread is already logging one (a handler that writes to
+    ``sys.stdout``) goes to the real stdout instead, so logging can never loop back here.
+    """
+
+    def __init__(self, log: Any, real: Any) -> None:
+        self._log = log
+        self.real = real
+        self._partial = ""
+        self._lock = threading.Lock()
+        self._emitting = threading.local()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if getattr(self._emitting, "active", False):
+            return self.real.write(text)
+        with self._lock:
+            lines = (self._partial + text).split("\n")
+            self._partial = lines.pop()
+        self._emitting.active = True
+        try:
+            for line in lines:
+                if line.strip():
+                    with contextlib.suppress(Exception):
+                        self._log.info("library_output", message=line)
+        finally:
+            self._emitting.active = False
+        return len(text)
+
+    def flush(self) -> None:
+        self.real.flush()
+
+
+def real_stdout() -> Any:
+    """The process's stdout stream, even after :func:`capture_prints_as_json` replaced it."""
+    return sys.stdout.real if isinstance(sys.stdout, _PrintsToLog) else sys.stdout
+
+
+def capture_prints_as_json() -> None:
+    """Make Python-level prints to stdout JSON events (``library_output``), one per line.
+
+    Libraries print to stdout: smplx prints "WARNING: You are using a SMPL model, with only 10
+    shape coefficients." whenever it builds an SMPL layer. Our own log handler keeps the real
+    stdout (it took the stream object when logging was configured), so only stray prints are
+    caught. Call after :func:`configure_logging`, once per process; a no-op unless logs are JSON.
+    """
+    if not isinstance(sys.stdout, _PrintsToLog):
+        sys.stdout = _PrintsToLog(get_logger("library"), sys.stdout)
 
 
 def get_logger(name: str = "pose_service") -> Any:
