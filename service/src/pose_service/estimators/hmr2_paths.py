@@ -13,9 +13,11 @@ import os
 from pathlib import Path
 
 from .base import ModelUnavailable
+from .smpl_file import needs_chumpy
 
 MODELS_ROLE = "pose_service_models"
-PACKAGES_ROLE = "pose_service_fourd_humans"
+PACKAGES_ROLE = "pose_service_fourd_humans"  # the 4D-Humans clone
+PYTHON_ROLE = "pose_service_python"  # the venv: torch, detectron2, 4D-Humans, PHALP
 
 # hmr2.models.DEFAULT_CHECKPOINT, relative to hmr2.configs.CACHE_DIR_4DHUMANS (~/.cache/4DHumans).
 HMR2_CHECKPOINT_REL = "logs/train/multiruns/hmr2/0/checkpoints/epoch=35-step=1000000.ckpt"
@@ -121,12 +123,19 @@ def require_file(path: Path, what: str, setting: str, asset: str) -> None:
 
 
 def require_smpl(cache_dir: Path) -> Path:
-    """The licensed SMPL neutral model HMR2 needs (we cannot download it for the user)."""
+    """The licensed SMPL neutral model HMR2 needs (we cannot download it for the user), in
+    its chumpy-free form (``smpl_file``): the service never imports chumpy."""
     path = cache_dir / SMPL_REL
     if not path.is_file():
         raise ModelUnavailable(
             f"SMPL neutral model not found: {path}. It is licensed (register at "
             "https://smplify.is.tue.mpg.de/); the Ansible role "
             f"{MODELS_ROLE} installs it from the copy named by pose_service_models_smpl_source."
+        )
+    if needs_chumpy(path):
+        raise ModelUnavailable(
+            f"the SMPL model {path} pickles chumpy objects, and chumpy does not import on "
+            f"Python >= 3.11 or numpy >= 1.24. Convert it once (the Ansible role {MODELS_ROLE} "
+            f"does): python -m pose_service.estimators.smpl_file {path} {path}"
         )
     return path
