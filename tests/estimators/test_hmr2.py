@@ -76,7 +76,9 @@ def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimpleNam
 def _estimator(**settings: object):  # type: ignore[no-untyped-def]
     from pose_service.estimators.hmr2 import HMR2Estimator
 
-    return HMR2Estimator(Settings(estimator="hmr2", device="cpu", **settings))
+    return HMR2Estimator(
+        Settings(estimator="hmr2", device="cpu", hmr2_detector="vitdet", **settings)
+    )
 
 
 def _loaded(**settings: object):  # type: ignore[no-untyped-def]
@@ -276,7 +278,9 @@ def test_batches_are_capped(stack: SimpleNamespace) -> None:
     from pose_service.estimators.hmr2 import HMR2Estimator
 
     stack.d2.DETECTIONS[:] = [(20 * i, 20, 20 * i + 60, 200, 0.9 - 0.01 * i, 0) for i in range(5)]
-    est = HMR2Estimator(Settings(estimator="hmr2", device="cpu"), batch_size=2)
+    est = HMR2Estimator(
+        Settings(estimator="hmr2", device="cpu", hmr2_detector="vitdet"), batch_size=2
+    )
     est.load()
     assert len(est.estimate(_frame()).people) == 5
     assert [b.shape[0] for b in stack.hmr2.FORWARD_BATCHES] == [2, 2, 1]
@@ -557,7 +561,9 @@ def test_a_batch_splits_into_hmr2_passes_of_batch_size(stack: SimpleNamespace) -
     from pose_service.estimators.hmr2 import HMR2Estimator
 
     stack.d2.DETECTIONS[:] = [(200, 30, 280, 320, 0.9, 0)]
-    est = HMR2Estimator(Settings(estimator="hmr2", device="cpu"), batch_size=2)
+    est = HMR2Estimator(
+        Settings(estimator="hmr2", device="cpu", hmr2_detector="vitdet"), batch_size=2
+    )
     est.load()
     estimates = est.estimate_batch([_coloured(n, (40 * n, 90, 60)) for n in range(5)])
     assert [len(e.people) for e in estimates] == [1] * 5

@@ -74,6 +74,8 @@ class Settings:
     detect_every_frames: int = 1  # hmr2: ViTDet at least every N frames of a tracked video;
     # between, HMR2 crops where the track predicts (1 = every frame, as 4D-Humans' demo does)
     hmr2_fp16: bool = False  # fp16 autocast of HMR2 on CUDA; HMR2 was validated in fp32
+    hmr2_detector: str = "auto"  # vitdet | mediapipe | auto (vitdet on CUDA, mediapipe on a
+    # CPU: ViTDet-H takes ~65 s a 1080p frame on 2 cores, MediaPipe's person box ~0.1 s)
     lite_model_complexity: int = 1  # 1 is the only MediaPipe model shipped in the wheel
     lite_min_detection_confidence: float = 0.5
     replay_path: str = ""  # .npz recorded sequence for the replay estimator
@@ -135,6 +137,8 @@ class Settings:
             raise ValueError(f"{ENV_PREFIX}DETECT_EVERY_FRAMES must be >= 1 (1 = every frame)")
         if self.device not in {"auto", "cuda", "cpu"}:
             raise ValueError(f"{ENV_PREFIX}DEVICE must be auto, cuda or cpu")
+        if self.hmr2_detector not in {"auto", "vitdet", "mediapipe"}:
+            raise ValueError(f"{ENV_PREFIX}HMR2_DETECTOR must be auto, vitdet or mediapipe")
         if not self.binds_loopback and not self.auth_token and not self.allow_unauthenticated:
             raise ValueError(
                 f"{ENV_PREFIX}HOST={self.host} exposes the service beyond this machine: set "

@@ -38,8 +38,9 @@ from .hmr2_camera import (
 from .hmr2_crop import prepare_crops
 from .hmr2_detector import ViTDetPersonDetector, select_people
 from .hmr2_hint import box_around_joints, confirms_hint
+from .hmr2_light_detector import MediaPipePersonDetector
 from .hmr2_paths import (
-    PACKAGES_ROLE,
+    PYTHON_ROLE,
     default_cache_dir_4dhumans,
     hmr2_checkpoint_path,
     model_config_path,
@@ -50,7 +51,9 @@ from .hmr2_paths import (
 
 log = structlog.get_logger(__name__)
 
-MODEL_VERSION = "4D-Humans HMR2.0b + ViTDet-H"
+MODEL_VERSION = "4D-Humans HMR2.0b + ViTDet-H"  # as 4D-Humans' demo runs it
+DETECTOR_LABELS = {"vitdet": "ViTDet-H", "mediapipe": "MediaPipe Pose person box"}
+PersonDetector = ViTDetPersonDetector | MediaPipePersonDetector
 DEFAULT_BATCH_SIZE = 8  # people per HMR2 forward pass (demo.py's DataLoader batch size)
 _WEIGHTS_ONLY_VARS = ("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "TORCH_FORCE_WEIGHTS_ONLY_LOAD")
 
@@ -73,7 +76,9 @@ class HMR2Estimator:
         self._device = "cpu"
         self._model: Any = None
         self._cfg: Any = None
-        self._detector: ViTDetPersonDetector | None = None
+        self._detector: PersonDetector | None = None
+        self._detector_name = ""
+        self._model_version = MODEL_VERSION
         self._smpl_forward: Callable[..., Any] | None = None
         self._faces: np.ndarray | None = None
         self._paths: dict[str, str] = {}
@@ -81,10 +86,12 @@ class HMR2Estimator:
     # --- loading ---------------------------------------------------------------------------
 
     def load(self) -> None:
-        """Import the stack, check every file, load HMR2 then ViTDet onto the device."""
+        """Import the stack, check every file, load HMR2 then the person detector."""
         torch = _import("torch")
         self._torch = torch
         self._device = self._choose_device(torch)
+        self._detector_name = self._choose_detector()
+        self._model_version = f"4D-Humans HMR2.0b + {DETECTOR_LABELS[self._detector_name]}"
         default_cache_dir_4dhumans()  # hmr2.configs crashes on import when HOME is unset
         hmr2_configs = _import("hmr2.configs")
         hmr2_pkg = _import("hmr2")
@@ -92,15 +99,12 @@ class HMR2Estimator:
         # Every file is checked before gigabytes are read, so a missing one fails in a second.
         checkpoint = hmr2_checkpoint_path(self._settings.hmr2_checkpoint, cache_dir)
         require_smpl(cache_dir)
-        weights = vitdet_weights_path(self._settings.vitdet_weights)
-        config_path = vitdet_config_path(
-            self._settings.fourd_humans_dir, Path(hmr2_pkg.__file__).parent
-        )
-        self._paths = {
-            "hmr2_checkpoint": str(checkpoint),
-            "vitdet_weights": str(weights),
-            "vitdet_config": str(config_path),
-        }
+        self._paths = {"hmr2_checkpoint": str(checkpoint)}
+        if self._detector_name == "vitdet":
+            self._paths["vitdet_weights"] = str(vitdet_weights_path(self._settings.vitdet_weights))
+            self._paths["vitdet_config"] = str(
+                vitdet_config_path(self._settings.fourd_humans_dir, Path(hmr2_pkg.__file__).parent)
+            )
 
         with torch_full_unpickling():
             model, cfg = _load_hmr2_without_renderer(checkpoint)
@@ -110,11 +114,27 @@ class HMR2Estimator:
         self._cfg = cfg
         self._model = model
         log.info("model_loaded", model="hmr2", device=self._device, path=str(checkpoint))
+        self._detector = self._build_detector()
+        log.info("model_loaded", model=self._detector_name, device=self._device)
 
-        self._detector = ViTDetPersonDetector.build(
-            config_path, weights, self._device, self._settings.detector_score_threshold
-        )
-        log.info("model_loaded", model="vitdet", device=self._device, path=str(weights))
+    def _choose_detector(self) -> str:
+        wanted = self._settings.hmr2_detector
+        if wanted != "auto":
+            return wanted
+        return "vitdet" if self._device == "cuda" else "mediapipe"
+
+    def _build_detector(self) -> PersonDetector:
+        if self._detector_name == "mediapipe":
+            return MediaPipePersonDetector.build(self._settings)
+        try:
+            return ViTDetPersonDetector.build(
+                Path(self._paths["vitdet_config"]),
+                Path(self._paths["vitdet_weights"]),
+                self._device,
+                self._settings.detector_score_threshold,
+            )
+        except ImportError as exc:  # detectron2 missing, or its model_zoo without pkg_resources
+            raise import_failure("detectron2", exc) from exc
 
     def _choose_device(self, torch: Any) -> str:
         wanted = self._settings.device
@@ -134,23 +154,31 @@ class HMR2Estimator:
 
     @property
     def model_version(self) -> str:
-        return MODEL_VERSION
+        return self._model_version
 
     def model_status(self) -> dict[str, str]:
         """``loaded`` / ``not_loaded`` per model, as /health reports them."""
         return {
             "hmr2": "loaded" if self._model is not None else "not_loaded",
-            "vitdet": "loaded" if self._detector is not None else "not_loaded",
+            **self._detector_status(),
         }
+
+    def _detector_status(self) -> dict[str, str]:
+        """The contract's ``vitdet`` entry (``not_used`` on a CPU host), and MediaPipe's."""
+        state = "loaded" if self._detector is not None else "not_loaded"
+        if self._detector_name == "mediapipe":
+            return {"vitdet": "not_used", "mediapipe_pose": state}
+        return {"vitdet": state}
 
     def describe(self) -> dict[str, object]:
         """Device, versions and the files in use, for /health and the load log."""
         info: dict[str, object] = {
             "estimator": self.name,
-            "model_version": MODEL_VERSION,
+            "model_version": self._model_version,
             "device": self._device,
             "fp16": self._fp16,
             "batch_size": self._batch_size,
+            "detector": self._detector_name,
             "detector_score_threshold": self._settings.detector_score_threshold,
             **self._paths,
         }
@@ -237,7 +265,7 @@ class HMR2Estimator:
                 for i, (boxes, _) in zip(need, people_boxes, strict=True):
                     found[i] = next(results) if len(boxes) else []
         return [
-            Estimate(people or [], MODEL_VERSION, dict(timings), detector_ran=i in need)
+            Estimate(people or [], self._model_version, dict(timings), detector_ran=i in need)
             for i, people in enumerate(found)
         ]
 
@@ -409,21 +437,61 @@ class HMR2Estimator:
 
 
 def _import(module: str) -> Any:
-    """Import a module of the GPU stack, or say which role installs it."""
+    """Import a module of the GPU stack, or raise :class:`ModelUnavailable` saying what to fix."""
     import importlib
 
     try:
         return importlib.import_module(module)
-    except ImportError as exc:
-        raise ModelUnavailable(
+    except (ImportError, OSError, AttributeError) as exc:
+        raise import_failure(module, exc) from exc
+
+
+# Raised from inside PyOpenGL when the GL library of PYOPENGL_PLATFORM cannot be loaded: PyPI's
+# PyOpenGL raises ImportError("Unable to load OpenGL library"), mmatl's fork an AttributeError
+# ("'NoneType' object has no attribute 'glGetError'"), a broken libEGL an OSError.
+_GL_MARKERS = ("/OpenGL/", "/pyrender/")
+
+
+def import_failure(module: str, exc: BaseException) -> ModelUnavailable:
+    """What a failed import of ``module`` means for the operator, as :class:`ModelUnavailable`."""
+    if _raised_inside_gl(exc):
+        platform = os.environ.get("PYOPENGL_PLATFORM", "(unset)")
+        return ModelUnavailable(
+            f"importing {module} failed in OpenGL ({type(exc).__name__}: {exc}): 4D-Humans imports "
+            f"pyrender, which needs the GL library of PYOPENGL_PLATFORM={platform}. Install "
+            "libosmesa6 and set PYOPENGL_PLATFORM=osmesa (the systemd unit does) with mmatl's "
+            "PyOpenGL fork (PyPI's 3.1.0 lacks OSMesa support), or libegl1 for egl; the Ansible "
+            f"roles pose_service_preflight and {PYTHON_ROLE} install both"
+        )
+    missing = getattr(exc, "name", None) if isinstance(exc, ImportError) else None
+    if missing == "pkg_resources":
+        return ModelUnavailable(
+            f"importing {module} failed: detectron2.model_zoo imports pkg_resources, which "
+            "setuptools >= 81 no longer has; install setuptools<81 into the venv (the roles' "
+            "constraints file pins it)"
+        )
+    if missing and missing.split(".")[0] != module.split(".")[0]:
+        return ModelUnavailable(
+            f"importing {module} failed: it needs the Python package {missing.split('.')[0]!r} "
+            f"({exc}); the Ansible role {PYTHON_ROLE} installs the stack"
+        )
+    if isinstance(exc, ImportError):
+        return ModelUnavailable(
             f"the hmr2 estimator needs the Python package {module.split('.')[0]!r} "
-            f"({exc}); it is installed by the Ansible role {PACKAGES_ROLE}"
-        ) from exc
-    except OSError as exc:  # pragma: no cover - e.g. libEGL missing when pyrender loads
-        raise ModelUnavailable(
-            f"importing {module} failed: {exc}. 4D-Humans imports pyrender: install libosmesa6 "
-            "and set PYOPENGL_PLATFORM=osmesa (or provide libEGL)"
-        ) from exc
+            f"({exc}); it is installed by the Ansible role {PYTHON_ROLE}"
+        )
+    return ModelUnavailable(f"importing {module} failed: {type(exc).__name__}: {exc}")
+
+
+def _raised_inside_gl(exc: BaseException) -> bool:
+    if "OpenGL library" in str(exc):
+        return True
+    tb = exc.__traceback__
+    while tb is not None:
+        if any(marker in tb.tb_frame.f_code.co_filename for marker in _GL_MARKERS):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _load_hmr2_without_renderer(checkpoint: Path) -> tuple[Any, Any]:
