@@ -58,11 +58,14 @@ def unavailable_reason(fourd_humans_dir: str, estimator: str) -> str | None:
 
 
 def track_command(python: str, fourd_humans_dir: str, video: Path, output_dir: Path) -> list[str]:
-    """4D-Humans' track.py with Hydra overrides: this video, this output folder, no rendering."""
+    """4D-Humans' track.py with Hydra overrides: this video, every frame of it (PHALP's default
+    ``video.end_frame`` is 1300: a longer upload would be cut short), this output folder, no
+    rendering."""
     return [
         python,
         str(Path(fourd_humans_dir) / "track.py"),
         f"video.source={video}",
+        "video.end_frame=-1",
         f"video.output_dir={output_dir}",
         "render.enable=False",
         "overwrite=True",
