@@ -3,9 +3,9 @@
 ViTDet-H costs ~65 s per 1080p frame on two CPU cores (detectron2's RegNetY-4GF Mask R-CNN,
 which 4D-Humans offers as the faster option, ~6.6 s), so on a CPU host HMR2 gets its crop from
 the ``lite`` estimator's MediaPipe Pose instead: one person per frame, ~0.1 s. The box is the
-one the lite estimator reports (around its confident keypoints), widened by
-``KEYPOINT_BOX_MARGIN`` on every side because keypoints stop short of the head top and the
-feet. Same interface as :class:`~.hmr2_detector.ViTDetPersonDetector`.
+one the lite estimator reports (around its confident keypoints), padded as a confirmed track
+box is (``hmr2_hint.box_around_joints``: keypoints stop short of the head top and the feet).
+Same interface as :class:`~.hmr2_detector.ViTDetPersonDetector`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ import numpy as np
 from ..config import Settings
 from ..types import Frame
 from .hmr2_detector import PERSON_CLASS
+from .hmr2_hint import box_around_joints
 from .lite import MediaPipeEstimator
-
-KEYPOINT_BOX_MARGIN = 0.1  # of the keypoint box's size, on each side
 
 
 class MediaPipePersonDetector:
@@ -43,7 +42,8 @@ class MediaPipePersonDetector:
         results = []
         for rgb in images:
             people = self._pose.estimate(Frame(rgb)).people
-            boxes = np.array([widened(p.bbox, rgb.shape[1], rgb.shape[0]) for p in people])
+            corners = [np.asarray(p.bbox, dtype=np.float32).reshape(2, 2) for p in people]
+            boxes = np.array([box_around_joints(c, rgb.shape[1], rgb.shape[0]) for c in corners])
             results.append(
                 (
                     boxes.astype(np.float32).reshape(-1, 4),
@@ -52,13 +52,3 @@ class MediaPipePersonDetector:
                 )
             )
         return results
-
-
-def widened(box: np.ndarray, width: int, height: int) -> np.ndarray:
-    """``box`` grown by the margin on each side, clipped to the image."""
-    x0, y0, x1, y1 = (float(v) for v in box)
-    dx, dy = (x1 - x0) * KEYPOINT_BOX_MARGIN, (y1 - y0) * KEYPOINT_BOX_MARGIN
-    return np.array(
-        [max(0.0, x0 - dx), max(0.0, y0 - dy), min(width, x1 + dx), min(height, y1 + dy)],
-        dtype=np.float32,
-    )
