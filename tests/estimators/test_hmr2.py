@@ -1,8 +1,10 @@
 """The hmr2 estimator against fakes of hmr2 / smplx / detectron2 (tests/fakes), on real CPU torch.
 
-The GPU stack cannot be installed in CI; the fakes mirror the real module paths, signatures,
-output keys, shapes and dtypes (each fake's docstring names its upstream file), so these tests
-check our adapter's logic: filtering, crops, camera maths, joint choice, errors, loading.
+The real stack runs in ``tests/upstream`` (``make test-upstream``: the real 4D-Humans,
+detectron2 and smplx, stand-in weights). These fakes stay for what the real code cannot show on
+a CPU with random weights: CUDA out of memory, several people with known scores, hints that a
+known body confirms or not, exact batching arithmetic. They mirror the real module paths,
+signatures, output keys, shapes and dtypes (each fake's docstring names its upstream file).
 """
 
 from __future__ import annotations
