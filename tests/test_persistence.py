@@ -83,3 +83,46 @@ def test_the_periodic_save_survives_a_sigkill_of_the_whole_service(replay_path, 
         assert resumed["temporal"]["source"] == "predicted"
     finally:
         second.stop()
+
+
+def test_a_damaged_state_file_is_moved_aside_and_the_service_gets_ready(replay_path, tmp_path):
+    """Before: the loader thread died on 'database disk image is malformed' and /health said
+    warming_up forever, restart or not."""
+    from tests.tracking.test_store import damage_one_page, saved_store
+
+    state = tmp_path / "state"
+    state.mkdir()
+    saved_store(state / "sessions.sqlite3")
+    damage_one_page(state / "sessions.sqlite3")
+    env = {
+        "POSE_SERVICE_ESTIMATOR": "replay",
+        "POSE_SERVICE_REPLAY_PATH": str(replay_path),
+        "POSE_SERVICE_STATE_DIR": str(state),
+    }
+    service = launch(tmp_path, env, ready_timeout=30)
+    try:
+        persistence = requests.get(service.url + "/health", timeout=5).json()["persistence"]
+        assert persistence["ok"] is True and persistence["moved_aside"].startswith(str(state))
+        assert send(service.url, 0)["frame_number"] == 0
+        assert "session_store_unreadable" in service.log_text()
+    finally:
+        service.stop()
+    assert list(state.glob("sessions.sqlite3.unreadable-*"))
+
+
+def test_health_says_when_sessions_cannot_be_kept(replay_path, tmp_path):
+    state = tmp_path / "state"
+    (state / "sessions.sqlite3").mkdir(parents=True)  # a directory where the file should be
+    env = {
+        "POSE_SERVICE_ESTIMATOR": "replay",
+        "POSE_SERVICE_REPLAY_PATH": str(replay_path),
+        "POSE_SERVICE_STATE_DIR": str(state),
+    }
+    service = launch(tmp_path, env, ready_timeout=30)
+    try:
+        persistence = requests.get(service.url + "/health", timeout=5).json()["persistence"]
+        assert persistence["enabled"] is True and persistence["ok"] is False
+        assert "unable to open" in persistence["error"]
+        assert send(service.url, 0)["frame_number"] == 0
+    finally:
+        service.stop()

@@ -25,7 +25,7 @@ from .imaging import decode_base64_image, decode_image, thumbnail_grey
 from .observability import get_logger, memory_report
 from .scheduling import FifoGate, QueueFull, QueueTimeout, ShuttingDown, TurnBatcher
 from .tracking.sessions import Routing, Session, SessionPolicy, SessionRouter
-from .tracking.store import SessionStore
+from .tracking.store import SessionStore, move_aside, open_store
 from .tracking.track import TrackerConfig
 from .types import Estimate, Frame, TrackedPose
 
@@ -138,7 +138,10 @@ class PosePipeline:
             log.error("model_load_failed", estimator=self.estimator.name, error=self.load_error)
             return
         self.load_seconds = round(time.perf_counter() - start, 3)
-        self._restore_sessions()
+        try:
+            self._restore_sessions()
+        except Exception as exc:  # noqa: BLE001 - saved state must never keep the service down
+            log.error("session_restore_failed", error=f"{type(exc).__name__}: {exc}")
         self.status = "ready"
         log.info(
             "model_loaded",
@@ -275,25 +278,49 @@ class PosePipeline:
 
     # --- persistence -----------------------------------------------------------------------
     def _open_store(self) -> SessionStore | None:
+        self.persistence: dict[str, object] = {"enabled": self.settings.session_persist}
         if not self.settings.session_persist:
             return None
         path = Path(self.settings.state_dir) / "sessions.sqlite3"
-        try:
-            return SessionStore(path)
-        except (OSError, sqlite3.Error) as exc:
-            log.warning("session_store_unavailable", path=str(path), error=str(exc))
-            return None
+        opened = open_store(path)
+        self.persistence.update(path=str(path), ok=opened.store is not None, error=opened.error)
+        if opened.moved_aside is not None:
+            self.persistence["moved_aside"] = str(opened.moved_aside)
+            log.error(
+                "session_store_unreadable",
+                path=str(path),
+                error=opened.error,
+                moved_to=str(opened.moved_aside),
+                starting="with no saved sessions",
+            )
+        elif opened.store is None:
+            log.error(
+                "session_store_unavailable",
+                path=str(path),
+                error=opened.error,
+                persistence="off until the directory is writable and the service restarts",
+            )
+        return opened.store
 
     def _restore_sessions(self) -> None:
         if self._store is None:
             return
-        sessions = self._store.load(self.settings.session_idle_s, self.router.now())
+        try:
+            sessions = self._store.load(self.settings.session_idle_s, self.router.now())
+        except sqlite3.DatabaseError as exc:  # damage quick_check did not see: start fresh
+            self._store.close()
+            aside = move_aside(self._store.path)
+            log.error("session_store_unreadable", path=str(self._store.path), error=str(exc),
+                      moved_to=str(aside), starting="with no saved sessions")  # fmt: skip
+            self._store = self._open_store()
+            self.persistence["moved_aside"] = str(aside)
+            sessions = []
         self.router.restore(sessions)
         if sessions:
             log.info("sessions_restored", count=len(sessions),
                      sessions=[s.session_id for s in sessions])  # fmt: skip
-        thread = threading.Thread(target=self._persist_loop, name="session-persist", daemon=True)
-        thread.start()
+        if self._store is not None:
+            threading.Thread(target=self._persist_loop, name="session-persist", daemon=True).start()
 
     def _persist_loop(self) -> None:
         while not self._stopping.wait(self.settings.session_persist_interval_s):
@@ -308,10 +335,16 @@ class PosePipeline:
         if self._store is None:
             return 0
         try:
-            return self._store.save(self.router.live_sessions(), self.router.now())
+            saved = self._store.save(self.router.live_sessions(), self.router.now())
         except (OSError, sqlite3.Error, pickle.PicklingError) as exc:
-            log.warning("session_persist_failed", error=str(exc))
+            if self.persistence.get("ok"):
+                log.error("session_persist_failed", error=str(exc), retry="every save interval")
+            self.persistence.update(ok=False, error=f"{type(exc).__name__}: {exc}")
             return 0
+        if not self.persistence.get("ok"):
+            log.info("session_persist_recovered", saved=saved)
+        self.persistence.update(ok=True, error=None, last_saved_at=time.time())
+        return saved
 
     def shutdown(self) -> None:
         """Stop taking new frames, and save the sessions (called once no frame is in flight)."""

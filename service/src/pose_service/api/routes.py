@@ -145,6 +145,7 @@ def health() -> Response:
             "batched_frames": pipeline.batcher.batched_items,
         },
         "sessions": len(pipeline.router),
+        "persistence": dict(pipeline.persistence),
         "tracker": _tracker_facts(pipeline.settings),
         **pipeline.estimator.describe(),
     }

@@ -8,6 +8,10 @@ back; older ones are dropped on load. A SIGKILL loses at most the last ``interva
 
 The state is pickled: the file lives in the service user's own state directory (0700), written
 and read only by the service itself.
+
+A file that opens but cannot be read (garbage, truncated, a damaged page) is moved aside, kept for
+a post-mortem, and the service starts with a fresh one (:func:`open_store`); a session counts as
+saved only once its transaction committed, so a failed save (a full disk) is retried next round.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import pickle
 import sqlite3
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from .sessions import Session
@@ -39,39 +44,55 @@ class SessionStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(SCHEMA)
-        os.chmod(self.path, 0o600)
         self._saved_frames: dict[str, int] = {}
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(SCHEMA)
+            os.chmod(self.path, 0o600)
+            check = self._db.execute("PRAGMA quick_check").fetchall()
+            if check != [("ok",)]:
+                problems = "; ".join(str(row[0]) for row in check[:3])
+                raise sqlite3.DatabaseError(f"quick_check: {problems}")
+        except BaseException:
+            self._db.close()
+            raise
 
     def save(self, sessions: list[Session], now_monotonic: float) -> int:
-        """Write the sessions that changed since the last save; forget the ones gone."""
-        written = 0
+        """Write the sessions that changed since the last save; forget the ones gone. Marked
+        saved only after COMMIT: a save that fails is rolled back and retried next round."""
         with self._lock:
             live = {s.session_id for s in sessions}
+            gone = set(self._saved_frames) - live
+            written: dict[str, int] = {}
             self._db.execute("BEGIN")
-            for gone in set(self._saved_frames) - live:
-                self._db.execute("DELETE FROM sessions WHERE session_id = ?", (gone,))
-                del self._saved_frames[gone]
-            for session in sessions:
-                if self._saved_frames.get(session.session_id) == session.frames_seen:
-                    continue
-                self._db.execute(
-                    "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?)",
-                    (
-                        session.session_id,
-                        time.time(),
-                        max(now_monotonic - session.last_seen, 0.0),
-                        session.frames_seen,
-                        pickle.dumps(session, protocol=pickle.HIGHEST_PROTOCOL),
-                    ),
-                )
-                self._saved_frames[session.session_id] = session.frames_seen
-                written += 1
-            self._db.execute("COMMIT")
-        return written
+            try:
+                for session_id in gone:
+                    self._db.execute("DELETE FROM sessions WHERE session_id = ?", (session_id,))
+                for session in sessions:
+                    if self._saved_frames.get(session.session_id) == session.frames_seen:
+                        continue
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?)",
+                        (
+                            session.session_id,
+                            time.time(),
+                            max(now_monotonic - session.last_seen, 0.0),
+                            session.frames_seen,
+                            pickle.dumps(session, protocol=pickle.HIGHEST_PROTOCOL),
+                        ),
+                    )
+                    written[session.session_id] = session.frames_seen
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            for session_id in gone:
+                del self._saved_frames[session_id]
+            self._saved_frames.update(written)
+        return len(written)
 
     def load(self, max_idle_s: float, now_monotonic: float) -> list[Session]:
         """Sessions idle for less than ``max_idle_s`` (counting the downtime), oldest first."""
@@ -98,3 +119,40 @@ class SessionStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+@dataclass
+class StoreOpened:
+    """What :func:`open_store` found: the store (None: persistence off), why, what was moved."""
+
+    store: SessionStore | None
+    error: str | None = None
+    moved_aside: Path | None = None
+
+
+def open_store(path: Path) -> StoreOpened:
+    """The session store at ``path``; an unreadable file is moved aside and a fresh one made.
+
+    A directory or file the service cannot write leaves persistence off (``error`` says why).
+    """
+    try:
+        return StoreOpened(SessionStore(path))
+    except (OSError, sqlite3.OperationalError) as exc:  # not writable, not a directory
+        return StoreOpened(None, f"{type(exc).__name__}: {exc}")
+    except sqlite3.DatabaseError as exc:  # garbage, truncated, a damaged page
+        reason = f"{type(exc).__name__}: {exc}"
+    aside = move_aside(path)
+    try:
+        return StoreOpened(SessionStore(path), reason, aside)
+    except (OSError, sqlite3.Error) as exc:
+        return StoreOpened(None, f"{reason}; a fresh file failed too: {exc}", aside)
+
+
+def move_aside(path: Path) -> Path:
+    """Rename the database (and its WAL files) to ``NAME.unreadable-<epoch>``; the new name."""
+    aside = path.with_name(f"{path.name}.unreadable-{int(time.time())}")
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(str(path) + suffix)
+        if source.exists():
+            source.replace(Path(str(aside) + suffix))
+    return aside

@@ -1,0 +1,78 @@
+"""The session store on real SQLite: unreadable files moved aside, failed saves retried."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from pose_service.tracking.store import SessionStore, open_store
+
+
+def session(session_id: str, frames_seen: int, size: int = 20_000) -> SimpleNamespace:
+    """A picklable stand-in with the fields the store reads (a real Session pickles the same)."""
+    return SimpleNamespace(
+        session_id=session_id, frames_seen=frames_seen, last_seen=0.0, payload=b"x" * size
+    )
+
+
+def saved_store(path: Path, count: int = 6) -> None:
+    store = SessionStore(path)
+    store.save([session(f"s{i}", 1) for i in range(count)], now_monotonic=0.0)
+    store.close()
+
+
+def damage_one_page(path: Path) -> None:
+    """Overwrite the third page (a b-tree page of the sessions table) with garbage."""
+    page = sqlite3.connect(path).execute("PRAGMA page_size").fetchone()[0]
+    sqlite3.connect(path).execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    with open(path, "r+b") as handle:
+        handle.seek(2 * page)
+        handle.write(b"\xff" * 64)
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        pytest.param(damage_one_page, id="damaged-page"),
+        pytest.param(lambda p: p.write_bytes(b"not a database at all" * 100), id="garbage"),
+        pytest.param(lambda p: p.write_bytes(p.read_bytes()[:1500]), id="truncated"),
+    ],
+)
+def test_an_unreadable_file_is_moved_aside_and_a_fresh_one_opened(tmp_path: Path, spoil) -> None:
+    path = tmp_path / "sessions.sqlite3"
+    saved_store(path)
+    spoil(path)
+    original = path.read_bytes()
+    opened = open_store(path)
+    assert opened.store is not None and opened.error
+    assert opened.moved_aside is not None and opened.moved_aside.read_bytes() == original
+    assert opened.store.load(max_idle_s=1e9, now_monotonic=0.0) == []
+    assert opened.store.save([session("new", 1)], now_monotonic=0.0) == 1
+
+
+def test_a_directory_it_cannot_write_leaves_persistence_off_with_the_reason(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "sessions.sqlite3").mkdir()  # even root cannot open a directory as a database
+    opened = open_store(state / "sessions.sqlite3")
+    assert opened.store is None and "unable to open" in opened.error
+    assert opened.moved_aside is None
+
+
+def test_a_failed_save_is_not_counted_saved_and_is_retried(tmp_path: Path) -> None:
+    """SQLite's own 'database or disk is full' (the page limit standing in for the disk)."""
+    store = SessionStore(tmp_path / "sessions.sqlite3")
+    store.save([session("a", 1, size=100)], now_monotonic=0.0)
+    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+    store._db.execute(f"PRAGMA max_page_count = {pages}")
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        store.save([session("a", 1, size=100), session("b", 1, size=200_000)], 0.0)
+    store._db.execute("PRAGMA max_page_count = 1000000")  # space is back
+    assert store.save([session("a", 1, size=100), session("b", 1, size=200_000)], 0.0) == 1
+    store.close()
+    reopened = SessionStore(tmp_path / "sessions.sqlite3")
+    ids = sorted(s.session_id for s in reopened.load(max_idle_s=1e9, now_monotonic=0.0))
+    assert ids == ["a", "b"]
