@@ -84,6 +84,14 @@ def test_video_job_rejects_garbage(client):
     assert client.post("/pose/video", json={"frames": ["not base64!"]}).status_code == 400
 
 
+@pytest.mark.parametrize("filename", ["clip\x00.mp4", "clip." + "x" * 300, "a/../../b.avi", ""])
+def test_any_upload_filename_is_accepted_safely(client, tmp_path, filename):
+    """The name is the client's: a NUL byte or a 300-character extension was a 500."""
+    data = {"video": (io.BytesIO(_tiny_video(tmp_path / "clip.avi")), filename)}
+    response = client.post("/pose/video", data=data, content_type="multipart/form-data")
+    assert response.status_code == 202, response.get_json()
+
+
 def _tiny_video(path, frames: int = 20) -> bytes:
     import cv2
     import numpy as np

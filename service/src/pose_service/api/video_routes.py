@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -29,6 +30,7 @@ from .errors import ApiError
 from .responses import FacesCache, build_frame_answer
 
 bp = Blueprint("video", __name__)
+UPLOAD_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}")
 NO_FACES = FacesCache(None)
 TRACKERS = ("service", "phalp")  # who tracks a whole-video job
 
@@ -43,6 +45,13 @@ def _jobs() -> JobRunner:
         runner = JobRunner(_pipeline().settings.max_jobs)
         current_app.extensions["pose_jobs"] = runner
     return runner
+
+
+def upload_suffix(filename: str | None) -> str:
+    """The upload's extension when it is a plain one (``.mp4``), else none: the name is the
+    client's, and FFmpeg finds the container from the bytes anyway."""
+    suffix = os.path.splitext(filename or "")[1]
+    return suffix if UPLOAD_SUFFIX.fullmatch(suffix) else ""
 
 
 def _placeholder(width: int, height: int, frame_number: int) -> Frame:
@@ -60,10 +69,9 @@ def whole_track_answers(
     record = track.record
     if record is None:
         return []
-    answers = fill_video(record.observations(), track.config, record.track_ids())
-    return _frame_answers(
-        record.frame_numbers(), answers, frame_size, session_id, model_version, "whole_video"
-    )
+    numbers, observations, track_ids = record.snapshot()
+    answers = fill_video(observations, track.config, track_ids)
+    return _frame_answers(numbers, answers, frame_size, session_id, model_version, "whole_video")
 
 
 def _frame_answers(
@@ -124,7 +132,7 @@ def pose_video() -> Response:
         if reason is not None:
             raise ApiError(400, "phalp_unavailable", reason)
     if upload is not None:
-        handle, path = tempfile.mkstemp(suffix=os.path.splitext(upload.filename or "")[1])
+        handle, path = tempfile.mkstemp(suffix=upload_suffix(upload.filename))
         with os.fdopen(handle, "wb") as out:
             upload.save(out)
         try:

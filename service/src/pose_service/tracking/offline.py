@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 
 import numpy as np
 
@@ -189,10 +190,12 @@ class FrameRecord:
     """Every frame of one video so far: which were received, and the accepted detections.
 
     Dense arrays indexed by ``frame_number - base`` that grow by doubling up to
-    ``max_frames``; frames beyond the cap are not recorded (``truncated``).
+    ``max_frames``; frames beyond the cap are not recorded (``truncated``). A lock makes
+    :meth:`snapshot` (``GET /sessions/<id>``) consistent while the stream keeps adding frames.
     """
 
     def __init__(self, max_frames: int) -> None:
+        self._lock = threading.Lock()
         self.max_frames = max_frames
         self.base: int | None = None
         self.size = 0  # highest recorded index + 1
@@ -208,9 +211,15 @@ class FrameRecord:
         "score": ((), np.float16), "focal": ((), np.float32), "track": ((), np.uint16),
     }  # fmt: skip
 
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_lock", None)
+        return state
+
     def __setstate__(self, state: dict) -> None:
         """Restore a record saved by an older version: fields it lacked start as zeros."""
         self.__dict__.update(state)
+        self._lock = threading.Lock()
         for name, (shape, dtype) in self.FIELDS.items():
             if name not in self._arrays:
                 self._arrays[name] = np.zeros((self._cap, *shape), dtype=dtype)
@@ -227,6 +236,10 @@ class FrameRecord:
     def add(self, frame_number: int, detection: PersonPose | None, track_id: int = 1) -> None:
         """Note that a frame arrived, with the detection the track accepted (or None) and the
         id of the track it belonged to."""
+        with self._lock:
+            self._add(frame_number, detection, track_id)
+
+    def _add(self, frame_number: int, detection: PersonPose | None, track_id: int) -> None:
         if self.base is None:
             self.base = frame_number
         index = frame_number - self.base
@@ -253,6 +266,12 @@ class FrameRecord:
 
     def nbytes(self) -> int:
         return sum(a.nbytes for a in self._arrays.values())
+
+    def snapshot(self) -> tuple[list[int], list[PersonPose | None], list[int]]:
+        """Frame numbers, accepted detections and track ids of the received frames, read
+        together under the lock (the three lists always have the same length)."""
+        with self._lock:
+            return self.frame_numbers(), self.observations(), self.track_ids()
 
     def frame_numbers(self) -> list[int]:
         """The frame numbers received so far, in order."""
