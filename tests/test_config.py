@@ -29,6 +29,13 @@ def test_bad_values_name_the_variable(env, message):
         Settings.from_env(env)
 
 
+@pytest.mark.parametrize("token", [" ", "secret ", "two words", "\t"])
+def test_a_token_with_whitespace_is_refused(token):
+    """HTTP strips whitespace around a header's value: such a token can never be sent."""
+    with pytest.raises(ValueError, match="AUTH_TOKEN must not contain whitespace"):
+        Settings.from_env({"POSE_SERVICE_HOST": "0.0.0.0", "POSE_SERVICE_AUTH_TOKEN": token})
+
+
 def test_a_non_loopback_bind_requires_a_token_or_an_explicit_opt_out():
     with pytest.raises(ValueError, match="AUTH_TOKEN"):
         Settings.from_env({"POSE_SERVICE_HOST": "0.0.0.0"})

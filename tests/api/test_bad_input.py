@@ -75,6 +75,7 @@ CASES = [
     ("video_id number", body(video_id=7), JSON, 400, "invalid_type"),
     ("video_id illegal", body(video_id="../etc"), JSON, 400, "invalid_value"),
     ("video_id too long", body(video_id="v" * 500), JSON, 400, "invalid_value"),
+    ("video_id newline", body(video_id="abc\n"), JSON, 400, "invalid_value"),
     ("unknown field", body(frame_numbr=3), JSON, 400, "unknown_field"),
     ("bad padding", body(image_base64="aGVsbG8"), JSON, 400, "invalid_base64"),
     ("illegal characters", body(image_base64="aGVs*G8="), JSON, 400, "invalid_base64"),

@@ -139,6 +139,11 @@ class Settings:
             raise ValueError(f"{ENV_PREFIX}DEVICE must be auto, cuda or cpu")
         if self.hmr2_detector not in {"auto", "vitdet", "mediapipe"}:
             raise ValueError(f"{ENV_PREFIX}HMR2_DETECTOR must be auto, vitdet or mediapipe")
+        if any(char.isspace() for char in self.auth_token):
+            raise ValueError(
+                f"{ENV_PREFIX}AUTH_TOKEN must not contain whitespace: HTTP strips it around the "
+                "header's value, so a blank token would match no header, a padded one none at all"
+            )
         if not self.binds_loopback and not self.auth_token and not self.allow_unauthenticated:
             raise ValueError(
                 f"{ENV_PREFIX}HOST={self.host} exposes the service beyond this machine: set "

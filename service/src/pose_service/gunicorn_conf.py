@@ -53,9 +53,28 @@ limit_request_line = 8190
 
 
 def on_starting(server: Any) -> None:
+    """Refuse an address that bypasses POSE_SERVICE_HOST's loopback/token rule: gunicorn also
+    takes ``--bind`` from GUNICORN_CMD_ARGS, which the settings never see."""
+    for address in server.cfg.bind:
+        host = bound_host(address)
+        if host is not None and host != _settings.host:
+            try:
+                _settings.replace(host=host)
+            except ValueError as exc:
+                raise RuntimeError(f"refusing to bind {address} (from GUNICORN_CMD_ARGS?): {exc}")
     get_logger("pose_service.gunicorn").info(
-        "service_starting", bind=bind, threads=threads, estimator=_settings.estimator
+        "service_starting", bind=server.cfg.bind, threads=threads, estimator=_settings.estimator
     )
+
+
+def bound_host(address: str) -> str | None:
+    """The host of a gunicorn bind address (``HOST:PORT``, ``[V6]:PORT``); None for unix: and
+    fd:// sockets, which no other machine reaches."""
+    if address.startswith(("unix:", "fd://")):
+        return None
+    if address.startswith("["):
+        return address[1 : address.index("]")]
+    return address.split(":")[0] if address.count(":") == 1 else address
 
 
 def post_fork(server: Any, worker: Any) -> None:

@@ -13,7 +13,7 @@ from .errors import ApiError
 from .responses import MESH_FORMATS, MeshFormat
 
 MAX_FRAME_NUMBER = 10_000_000  # ~92 hours at 30 fps
-VIDEO_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+VIDEO_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # whole string: fullmatch
 KNOWN_FIELDS = frozenset({"image_base64", "frame_number", "visualize", "video_id", "mesh_format"})
 
 
@@ -90,7 +90,7 @@ def parse_hybrid_request(request: Request, reject_unknown: bool = True) -> Hybri
     if video_id is not None:
         if not isinstance(video_id, str):
             raise ApiError(400, "invalid_type", f"video_id must be a string, not {_kind(video_id)}")
-        if not VIDEO_ID_PATTERN.match(video_id):
+        if not VIDEO_ID_PATTERN.fullmatch(video_id):
             raise ApiError(
                 400, "invalid_value", "video_id must be 1-128 characters of A-Z a-z 0-9 . _ : -"
             )
