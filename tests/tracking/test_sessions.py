@@ -59,3 +59,15 @@ def test_idle_sessions_expire_and_the_count_is_capped():
     now[0] = 100.0
     routing = route(router, 0)
     assert len(routing.evicted) == 3 and len(router) == 1
+
+
+def test_a_clip_retried_from_frame_zero_stays_in_its_new_session():
+    """The first attempt stopped at frame 10; the retry's frame 11 fits both sessions equally
+    (same picture, same distance): before, the older session won and the retry jumped back
+    into the first attempt's track from frame 11 on."""
+    clock = iter(range(1000)).__next__
+    router = SessionRouter(SessionPolicy(), TrackerConfig(), clock=lambda: float(clock()))
+    first = [route(router, n).session for n in range(11)]
+    retry = [route(router, n).session for n in range(30)]
+    assert len({id(s) for s in first}) == 1 and len({id(s) for s in retry}) == 1
+    assert retry[0] is not first[0]

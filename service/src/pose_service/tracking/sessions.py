@@ -7,7 +7,8 @@ Rules, in order (documented in the service README):
    it fits: ``frame_number`` ahead of the session's newest frame by at most
    ``max_forward_gap``, or behind it by at most ``reorder_window`` (a late frame). When several
    fit, a continuation beats a late frame, then the session whose last picture looks most like
-   this frame wins (tiny grey thumbnails), then the one whose expected next frame is nearest.
+   this frame wins (tiny grey thumbnails), then the one whose expected next frame is nearest,
+   then the one seen most recently.
    A candidate whose picture differs by more than ``match_threshold`` is not the same video.
 4. A frame that fits no session starts a new one (e.g. a stream that begins mid-video).
 
@@ -128,7 +129,7 @@ class SessionRouter:
         self, frame_number: int, frame_size: tuple[int, int], thumbnail: np.ndarray | None
     ) -> tuple[Session | None, str]:
         policy = self.policy
-        best: tuple[bool, float, int, Session, str] | None = None
+        best: tuple[tuple[bool, float, int, float], Session, str] | None = None
         for session in self._sessions.values():
             if session.explicit or session.frame_size != frame_size or session.newest_frame < 0:
                 continue
@@ -142,13 +143,14 @@ class SessionRouter:
             difference = _picture_difference(session.thumbnail, thumbnail)
             if difference > policy.match_threshold:
                 continue
-            # A continuation beats a late frame; then the closer picture; then the nearer frame.
-            key = (rule != "continues", difference, abs(ahead - 1), session, rule)
-            if best is None or key[:3] < best[:3]:
-                best = key
+            # A continuation beats a late frame; then the closer picture; then the nearer frame;
+            # then the session seen last (a clip retried from frame 0 stays in its new session).
+            key = (rule != "continues", difference, abs(ahead - 1), -session.last_seen)
+            if best is None or key < best[0]:
+                best = (key, session, rule)
         if best is None:
             return None, "no_match"
-        return best[3], best[4]
+        return best[1], best[2]
 
     def _create(
         self, session_id: str | None, explicit: bool, frame_size: tuple[int, int], now: float
