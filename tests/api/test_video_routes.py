@@ -192,3 +192,38 @@ def test_video_job_batches_frames_through_a_batching_estimator(replay_path):
         else:
             assert estimator.batches == [[n] for n in range(10)]  # one frame per pass
     assert [f["keypoints"] for f in results[0]] == [f["keypoints"] for f in results[1]]
+
+
+def _app_with(replay_path, **settings):
+    settings = Settings(estimator="replay", replay_path=str(replay_path), **settings)
+    pipeline = PosePipeline(settings)
+    pipeline.load()
+    return pipeline, create_app(settings, pipeline, start_loading=False).test_client()
+
+
+def test_a_full_job_queue_is_a_503_and_an_accepted_job_still_finishes(replay_path):
+    """Before: 50 jobs were all 202, then most were evicted (404) or failed with QueueFull."""
+    pipeline, client = _app_with(replay_path, max_jobs=1, queue_size=0)
+    frames = {"frames": [FRAME_PNG] * 5}
+    with pipeline.gate.turn():  # streaming traffic holds the model, the queue is full
+        first = client.post("/pose/video", json=frames)
+        refused = client.post("/pose/video", json=frames)
+        time.sleep(0.3)
+        assert client.get(first.headers["Location"]).get_json()["status"] == "running"
+    assert first.status_code == 202
+    assert refused.status_code == 503 and refused.get_json()["code"] == "jobs_full"
+    assert refused.headers["Retry-After"] == "1"
+    deadline = time.time() + 10
+    while (body := client.get(first.headers["Location"]).get_json())["status"] in RUNNING:
+        assert time.time() < deadline
+        time.sleep(0.05)
+    assert body["status"] == "done" and body["result"]["frame_count"] == 5
+
+
+def test_a_job_beyond_the_pixel_limit_is_a_413_naming_it(replay_path):
+    _, client = _app_with(replay_path, max_job_pixels=3 * WIDTH * HEIGHT)
+    response = client.post("/pose/video", json={"frames": [FRAME_PNG] * 4})
+    assert response.status_code == 413
+    body = response.get_json()
+    assert body["code"] == "job_too_large" and "POSE_SERVICE_MAX_JOB_PIXELS" in body["error"]
+    assert client.post("/pose/video", json={"frames": [FRAME_PNG] * 3}).status_code == 202

@@ -65,7 +65,11 @@ class Settings:
     track_confidence_error_scale_m: float = 0.1  # expected error at which confidence is 1/e
     track_gate_3d_m: float = 0.35  # mean 3D joint jump that marks a detection incoherent
     track_record_max_frames: int = 10_000  # frames per session kept for GET /sessions/<id>
-    max_jobs: int = 8  # finished POST /pose/video results kept in memory
+    max_jobs: int = 8  # POST /pose/video jobs queued or running; one more is a 503
+    job_workers: int = 1  # threads running jobs (they share the one model's FIFO gate)
+    job_result_ttl_s: float = 600.0  # a finished job's result is kept this long for GET /jobs
+    max_job_results: int = 32  # and at most this many finished results (oldest go first)
+    max_job_pixels: int = 4_000_000_000  # decoded pixels per job (~1900 1080p frames); 413 above
     phalp_timeout_s: float = 3600.0  # tracker=phalp jobs: track.py runs ~2 frames/s on a 4090
 
     # --- estimators ----------------------------------------------------------------------
@@ -131,6 +135,10 @@ class Settings:
         for name in ("track_velocity_decay", "track_joint_velocity_decay"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{ENV_PREFIX}{name.upper()} must be within [0, 1]")
+        if min(self.max_jobs, self.job_workers, self.max_job_results, self.max_job_pixels) < 1:
+            raise ValueError(
+                f"{ENV_PREFIX}MAX_JOBS, JOB_WORKERS, MAX_JOB_RESULTS, MAX_JOB_PIXELS must be >= 1"
+            )
         if self.batch_frames < 1:
             raise ValueError(f"{ENV_PREFIX}BATCH_FRAMES must be >= 1 (1 = no batching)")
         if self.detect_every_frames < 1:

@@ -80,8 +80,14 @@ def _strict_b64decode(text: str) -> bytes:
     return pybase64.b64decode(text, validate=True)
 
 
-def decode_image(data: bytes, max_pixels: int, fast_jpeg: bool = False) -> np.ndarray:
-    """Encoded image bytes to an (H, W, 3) uint8 RGB array; size checked before decoding."""
+def image_size(data: bytes, max_pixels: int) -> tuple[int, int]:
+    """Width and height from the image's header, checked as :func:`decode_image` checks them
+    (format, pixel limit), without decoding the pixels."""
+    return _open_checked(data, max_pixels).size
+
+
+def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
+    """The image opened lazily (its header only), refused when not PNG/JPEG or too large."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -104,6 +110,13 @@ def decode_image(data: bytes, max_pixels: int, fast_jpeg: bool = False) -> np.nd
             f"image is {width}x{height} = {width * height} pixels; the limit is {max_pixels}",
             status=413,
         )
+    return image
+
+
+def decode_image(data: bytes, max_pixels: int, fast_jpeg: bool = False) -> np.ndarray:
+    """Encoded image bytes to an (H, W, 3) uint8 RGB array; size checked before decoding."""
+    image = _open_checked(data, max_pixels)
+    width, height = image.size
     if image.mode == "RGB" and image.format == "JPEG" and _complete_jpeg(data):
         rgb = _decode_jpeg(data, fast_jpeg)
         if rgb is not None and rgb.shape[:2] == (height, width):

@@ -1,13 +1,18 @@
-"""Background jobs for whole videos (``POST /pose/video``): one thread per job, bounded memory.
+"""Background jobs for whole videos (``POST /pose/video``): a bounded queue, fixed workers.
 
-A job estimates its frames one by one through the pipeline's FIFO gate (so a long video never
-holds the model for more than one frame at a time), tracks the main person, then fills and
-smooths the whole track (``tracking.offline``). Finished jobs are kept, newest ``max_jobs``.
+A job estimates its frames a few at a time through the pipeline's FIFO gate (so a long video
+never holds the model for more than one pass), tracks the main person, then fills and smooths
+the whole track (``tracking.offline``). At most ``max_jobs`` jobs are queued or running: one
+more is refused (:class:`JobsFull`, a 503 with Retry-After), never accepted and then dropped.
+``workers`` threads run them in order. A finished job's result is kept ``result_ttl_s`` seconds,
+and at most ``max_results`` of them (the oldest finished go first); a job still queued or
+running is never evicted.
 """
 
 from __future__ import annotations
 
 import itertools
+import queue
 import threading
 import time
 import uuid
@@ -20,6 +25,11 @@ from .observability import get_logger
 from .types import Frame
 
 log = get_logger("pose_service.jobs")
+ACTIVE = ("queued", "running")
+
+
+class JobsFull(RuntimeError):
+    """As many jobs as allowed are queued or running: try again later."""
 
 
 @dataclass
@@ -50,39 +60,68 @@ class Job:
         return body
 
 
-class JobRunner:
-    """Starts jobs in daemon threads and keeps the newest ``max_jobs`` of them."""
+Work = Callable[[Job, Iterable[Frame]], Any]
 
-    def __init__(self, max_jobs: int = 8) -> None:
+
+class JobRunner:
+    """A queue of at most ``max_jobs`` waiting or running jobs, run by ``workers`` threads."""
+
+    def __init__(
+        self, max_jobs: int = 8, workers: int = 1, result_ttl_s: float = 600.0,
+        max_results: int = 32,
+    ) -> None:  # fmt: skip
         self.max_jobs = max_jobs
+        self.result_ttl_s = result_ttl_s
+        self.max_results = max_results
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
+        self._queue: queue.SimpleQueue[tuple[Job, Iterable[Frame], Work]] = queue.SimpleQueue()
         self._counter = itertools.count(1)
         self._prefix = uuid.uuid4().hex[:6]
+        self._workers = [
+            threading.Thread(target=self._work, name=f"job-worker-{i}", daemon=True)
+            for i in range(workers)
+        ]
+        for thread in self._workers:
+            thread.start()
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:
+            self._expire(time.time())
             return self._jobs.get(job_id)
 
-    def submit(
-        self,
-        frames: Iterable[Frame],
-        total: int | None,
-        work: Callable[[Job, Iterable[Frame]], Any],
-    ) -> Job:
-        """Register a job and run ``work(job, frames)`` in the background."""
-        job = Job(f"j-{self._prefix}-{next(self._counter)}", total)
+    def active(self) -> int:
+        """Jobs queued or running."""
         with self._lock:
+            return sum(job.status in ACTIVE for job in self._jobs.values())
+
+    def submit(self, frames: Iterable[Frame], total: int | None, work: Work) -> Job:
+        """Queue ``work(job, frames)``; raises :class:`JobsFull` when ``max_jobs`` are active."""
+        with self._lock:
+            self._expire(time.time())
+            active = sum(job.status in ACTIVE for job in self._jobs.values())
+            if active >= self.max_jobs:
+                raise JobsFull(f"{active} jobs are queued or running (limit {self.max_jobs})")
+            job = Job(f"j-{self._prefix}-{next(self._counter)}", total)
             self._jobs[job.job_id] = job
-            while len(self._jobs) > self.max_jobs:
-                self._jobs.popitem(last=False)
-        thread = threading.Thread(
-            target=self._run, args=(job, frames, work), name=job.job_id, daemon=True
-        )
-        thread.start()
+        self._queue.put((job, frames, work))
         return job
 
-    def _run(self, job: Job, frames: Iterable[Frame], work: Callable[..., Any]) -> None:
+    def _expire(self, now: float) -> None:
+        """Forget finished jobs past their time, and the oldest beyond ``max_results``."""
+        finished = [job for job in self._jobs.values() if job.finished is not None]
+        finished.sort(key=lambda job: job.finished or 0.0)
+        surplus = len(finished) - self.max_results
+        for index, job in enumerate(finished):
+            if index < surplus or now - (job.finished or now) > self.result_ttl_s:
+                del self._jobs[job.job_id]
+
+    def _work(self) -> None:
+        while True:
+            job, frames, work = self._queue.get()
+            self._run(job, frames, work)
+
+    def _run(self, job: Job, frames: Iterable[Frame], work: Work) -> None:
         job.status = "running"
         start = time.perf_counter()
         try:

@@ -270,10 +270,10 @@ class PosePipeline:
     def estimate_in_turn(self, frames: list[Frame]) -> list[Estimate]:
         """Run the estimator on a few frames in one FIFO turn (whole-video jobs use this,
         ``batch_limit`` frames per turn, so streaming clients wait for at most one such pass,
-        never a whole video)."""
+        never a whole video); a full queue makes the job wait, not fail."""
         if self.status != "ready":
             raise NotReady(self.status, self.load_error or "models are still loading")
-        with self.gate.turn():
+        with self.gate.patient_turn(self.settings.retry_after_s):
             return self._estimate_frames(frames)
 
     # --- persistence -----------------------------------------------------------------------

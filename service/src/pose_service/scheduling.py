@@ -70,6 +70,25 @@ class FifoGate:
         finally:
             self._leave()
 
+    @contextmanager
+    def patient_turn(self, retry_s: float) -> Iterator[None]:
+        """A turn for background work (whole-video jobs): when the queue is full or the wait
+        times out, wait ``retry_s`` and queue again, so a job is slowed, never failed, by
+        streaming traffic. Only :class:`ShuttingDown` gets through. Callers are few (the job
+        workers), so this cannot grow the queue beyond ``capacity`` + workers."""
+        while True:
+            try:
+                self._enter()
+                break
+            except (QueueFull, QueueTimeout):
+                if self._closed:
+                    raise ShuttingDown("the service is shutting down") from None
+                time.sleep(retry_s)
+        try:
+            yield
+        finally:
+            self._leave()
+
     def _enter(self) -> None:
         with self._lock:
             if self._closed:

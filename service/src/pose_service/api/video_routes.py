@@ -8,6 +8,7 @@ upload may ask for ``tracker=phalp``: on the GPU host, PHALP's offline tracker
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import re
@@ -19,8 +20,8 @@ from typing import Any
 import numpy as np
 from flask import Blueprint, Response, current_app, request
 
-from ..imaging import ImageError
-from ..jobs import Job, JobRunner
+from ..imaging import ImageError, decode_base64_image, decode_image, image_size
+from ..jobs import Job, JobRunner, JobsFull
 from ..pipeline import FrameOutcome, PosePipeline, tracker_config
 from ..tracking import phalp_offline
 from ..tracking.offline import fill_video
@@ -42,7 +43,9 @@ def _pipeline() -> PosePipeline:
 def _jobs() -> JobRunner:
     runner = current_app.extensions.get("pose_jobs")
     if runner is None:
-        runner = JobRunner(_pipeline().settings.max_jobs)
+        settings = _pipeline().settings
+        runner = JobRunner(settings.max_jobs, settings.job_workers, settings.job_result_ttl_s,
+                           settings.max_job_results)  # fmt: skip
         current_app.extensions["pose_jobs"] = runner
     return runner
 
@@ -131,35 +134,82 @@ def pose_video() -> Response:
         reason = phalp_offline.unavailable_reason(settings.fourd_humans_dir, settings.estimator)
         if reason is not None:
             raise ApiError(400, "phalp_unavailable", reason)
+    settings = pipeline.settings
+    if _jobs().active() >= settings.max_jobs:  # refuse before reading an upload to disk
+        raise _jobs_full(f"{settings.max_jobs} jobs are queued or running", settings.retry_after_s)
     if upload is not None:
         handle, path = tempfile.mkstemp(suffix=upload_suffix(upload.filename))
         with os.fdopen(handle, "wb") as out:
             upload.save(out)
         try:
-            total = _frame_count(path)
+            total, width, height = _video_shape(path)
+            _check_job_pixels(total * width * height, total, settings.max_job_pixels)
+            if tracker == "phalp":
+                phalp = functools.partial(_run_phalp_upload, pipeline, path)
+                return _accepted(_submit((), total, phalp, settings.retry_after_s))
+            frames: Iterable[Frame] = _video_frames(path, settings.max_image_pixels)
+            return _accepted(_submit(frames, total, _video_work(pipeline), settings.retry_after_s))
         except ApiError:
             os.unlink(path)
             raise
-        if tracker == "phalp":
-            job = _jobs().submit((), total, lambda job, _: _run_phalp_video(pipeline, job, path))
-            return _accepted(job)
-        frames: Iterable[Frame] = _video_frames(path, pipeline.settings.max_image_pixels)
-    else:
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict) or not isinstance(body.get("frames"), list):
-            raise ApiError(400, "bad_request", 'expected a "video" file or JSON {"frames": [...]}')
-        images = body["frames"]
-        if not images or not all(isinstance(i, str) for i in images):
-            raise ApiError(400, "bad_request", '"frames" must be a non-empty list of base64 images')
-        decoded = []
-        for number, image in enumerate(images):
-            try:
-                decoded.append(pipeline.decode(image, number)[0])
-            except ImageError as exc:
-                raise ApiError(exc.status, exc.code, f"frame {number}: {exc}") from exc
-        frames, total = decoded, len(decoded)
-    job = _jobs().submit(frames, total, lambda job, f: _run_video(pipeline, job, f))
-    return _accepted(job)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("frames"), list):
+        raise ApiError(400, "bad_request", 'expected a "video" file or JSON {"frames": [...]}')
+    images = body["frames"]
+    if not images or not all(isinstance(i, str) for i in images):
+        raise ApiError(400, "bad_request", '"frames" must be a non-empty list of base64 images')
+    # Headers only here (format, size): the pixels are decoded a pass at a time by the job.
+    encoded, pixels = [], 0
+    for number, image in enumerate(images):
+        try:
+            data = decode_base64_image(image)
+            width, height = image_size(data, settings.max_image_pixels)
+        except ImageError as exc:
+            raise ApiError(exc.status, exc.code, f"frame {number}: {exc}") from exc
+        encoded.append(data)
+        pixels += width * height
+    _check_job_pixels(pixels, len(encoded), settings.max_job_pixels)
+    frames = _decoded_frames(encoded, settings.max_image_pixels, settings.fast_jpeg_decode)
+    return _accepted(_submit(frames, len(encoded), _video_work(pipeline), settings.retry_after_s))
+
+
+def _submit(frames: Iterable[Frame], total: int, work: Any, retry_after_s: int) -> Job:
+    try:
+        return _jobs().submit(frames, total, work)
+    except JobsFull as exc:
+        raise _jobs_full(str(exc), retry_after_s) from exc
+
+
+def _jobs_full(reason: str, retry_after_s: int) -> ApiError:
+    return ApiError(503, "jobs_full", f"{reason}; try again later", None,
+                    {"Retry-After": str(retry_after_s)})  # fmt: skip
+
+
+def _check_job_pixels(pixels: int, frames: int, limit: int) -> None:
+    if pixels > limit:
+        raise ApiError(
+            413,
+            "job_too_large",
+            f"the video's {frames} frames are {pixels} pixels in all; the limit per job is "
+            f"{limit} (POSE_SERVICE_MAX_JOB_PIXELS): send fewer or smaller frames",
+        )
+
+
+def _decoded_frames(encoded: list[bytes], max_pixels: int, fast_jpeg: bool) -> Iterator[Frame]:
+    """The job's frames decoded as it reaches them (one pass in memory, not the whole video)."""
+    for number, data in enumerate(encoded):
+        try:
+            yield Frame(decode_image(data, max_pixels, fast_jpeg), number)
+        except ImageError as exc:  # the header was fine, the pixels are not
+            raise ValueError(f"frame {number}: {exc}") from exc
+
+
+def _video_work(pipeline: PosePipeline) -> Any:
+    return functools.partial(_run_video, pipeline)
+
+
+def _run_phalp_upload(pipeline: PosePipeline, path: str, job: Job, _frames: object) -> Any:
+    return _run_phalp_video(pipeline, job, path)
 
 
 def _accepted(job: Job) -> Response:
@@ -213,7 +263,8 @@ def _run_phalp_video(pipeline: PosePipeline, job: Job, path: str) -> dict[str, A
         os.unlink(path)
     frames = phalp_offline.ordered_frames(results)
     track_id = phalp_offline.main_track_id(frames)
-    with pipeline.gate.turn():  # SMPL on the device, in FIFO turn with the streaming frames
+    # SMPL on the device, in FIFO turn with the streaming frames
+    with pipeline.gate.patient_turn(settings.retry_after_s):
         observed = phalp_offline.observations(frames, track_id, pipeline.estimator.smpl_joints)
     answers = fill_video(observed, tracker_config(settings))
     sizes = [(int(f["size"][0][1]), int(f["size"][0][0])) for f in frames if f.get("size")]
@@ -230,15 +281,19 @@ def _run_phalp_video(pipeline: PosePipeline, job: Job, path: str) -> dict[str, A
     return {"frame_count": len(out), "frames": out, "tracker": "phalp", "phalp_track_id": track_id}
 
 
-def _frame_count(path: str) -> int | None:
+def _video_shape(path: str) -> tuple[int, int, int]:
+    """Frame count, width and height of an uploaded video, from its container (no decoding)."""
     import cv2
 
     capture = cv2.VideoCapture(path)
-    count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
+    shape = (0, 0, 0)
+    if capture.isOpened():
+        props = (cv2.CAP_PROP_FRAME_COUNT, cv2.CAP_PROP_FRAME_WIDTH, cv2.CAP_PROP_FRAME_HEIGHT)
+        shape = tuple(int(capture.get(prop)) for prop in props)
     capture.release()
-    if count <= 0:
+    if min(shape) <= 0:
         raise ApiError(400, "bad_video", "the upload is not a video OpenCV can read")
-    return count
+    return shape
 
 
 def _video_frames(path: str, max_pixels: int) -> Iterator[Frame]:

@@ -1,0 +1,80 @@
+"""The whole-video job runner: bounded, fixed workers, results kept for a set time."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from pose_service.jobs import JobRunner, JobsFull
+from pose_service.scheduling import FifoGate
+
+
+def blocking_work(release: threading.Event):
+    def work(job, frames):
+        release.wait(10)
+        return {"frames": list(frames)}
+
+    return work
+
+
+def wait_for(predicate, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_a_full_runner_refuses_and_never_drops_an_accepted_job():
+    release = threading.Event()
+    runner = JobRunner(max_jobs=3, workers=1, result_ttl_s=60, max_results=1)
+    accepted = [runner.submit([i], 1, blocking_work(release)) for i in range(3)]
+    with pytest.raises(JobsFull, match="3 jobs are queued or running"):
+        runner.submit([9], 1, blocking_work(release))
+    wait_for(lambda: accepted[0].status == "running")
+    assert [runner.get(j.job_id).status for j in accepted] == ["running", "queued", "queued"]
+    release.set()
+    wait_for(lambda: runner.active() == 0)
+    # max_results=1: only the newest finished result is kept, and only once every job is done
+    kept = [j for j in accepted if runner.get(j.job_id) is not None]
+    assert kept == [accepted[-1]] and kept[0].result == {"frames": [2]}
+
+
+def test_jobs_run_on_a_fixed_number_of_threads():
+    before = threading.active_count()
+    runner = JobRunner(max_jobs=20, workers=2, result_ttl_s=60, max_results=20)
+    after_start = threading.active_count()
+    jobs = [runner.submit([i], 1, lambda job, frames: sum(frames)) for i in range(20)]
+    wait_for(lambda: runner.active() == 0)
+    assert after_start - before == 2 and threading.active_count() == after_start
+    assert [j.result for j in jobs] == list(range(20))
+
+
+def test_a_finished_result_is_kept_for_its_time_then_forgotten():
+    runner = JobRunner(max_jobs=2, workers=1, result_ttl_s=0.2, max_results=10)
+    job = runner.submit([1], 1, lambda job, frames: "done")
+    wait_for(lambda: job.finished is not None)
+    assert runner.get(job.job_id) is job
+    time.sleep(0.3)
+    assert runner.get(job.job_id) is None
+
+
+def test_background_work_waits_for_room_instead_of_failing():
+    """A job's turn when the queue is full: before, the job failed with QueueFull."""
+    gate = FifoGate(capacity=0, timeout_s=0.05)
+    got_turn = threading.Event()
+    holder = gate.turn()
+    holder.__enter__()  # streaming traffic holds the model; no room to queue
+
+    def job() -> None:
+        with gate.patient_turn(retry_s=0.02):
+            got_turn.set()
+
+    thread = threading.Thread(target=job)
+    thread.start()
+    time.sleep(0.2)
+    assert not got_turn.is_set() and gate.refused > 0  # refused, retried, still waiting
+    holder.__exit__(None, None, None)
+    thread.join(5)
+    assert got_turn.is_set()
