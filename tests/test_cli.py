@@ -1,7 +1,9 @@
-"""``pose-service check``: exit 0 when ready, non-zero otherwise, one line of explanation."""
+"""The `pose-service` command line: `check` (exit 0 when ready), `serve`, `verify-install`."""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 
@@ -27,3 +29,35 @@ def test_check_fails_when_nothing_listens():
 def test_serve_refuses_bad_settings_with_a_message():
     result = run_cli("serve", "--estimator", "lite", "--threads", "1")
     assert result.returncode == 2 and "POSE_SERVICE_THREADS" in result.stderr
+
+
+def test_verify_install_names_what_is_missing(tmp_path):
+    """The provisioning runs this before starting the unit: one JSON line, exit 1, the fix named."""
+    env_path = tmp_path / "missing.npz"
+    result = subprocess.run(
+        [sys.executable, "-m", "pose_service.cli", "verify-install", "--estimator", "replay"],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "POSE_SERVICE_REPLAY_PATH": str(env_path)},
+    )  # fmt: skip
+    assert result.returncode == 1
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answer["ok"] is False and answer["estimator"] == "replay"
+    assert "POSE_SERVICE_REPLAY_PATH" in answer["error"] and str(env_path) in answer["error"]
+
+
+def test_verify_install_of_the_lite_estimator_passes():
+    result = run_cli("verify-install", "--estimator", "lite")
+    assert result.returncode == 0, result.stdout + result.stderr
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answer["ok"] is True and answer["checked"]["mediapipe"].startswith("0.10")
+
+
+def test_serve_refuses_a_bind_from_gunicorn_cmd_args_that_skips_the_token_rule(replay_path):
+    """gunicorn also reads --bind from GUNICORN_CMD_ARGS, which the settings never saw."""
+    env = {**os.environ, "POSE_SERVICE_ESTIMATOR": "replay",
+           "POSE_SERVICE_REPLAY_PATH": str(replay_path),
+           "GUNICORN_CMD_ARGS": f"--bind 0.0.0.0:{free_port()}"}  # fmt: skip
+    result = subprocess.run([sys.executable, "-m", "pose_service.cli", "serve"], env=env,
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode != 0
+    assert "refusing to bind 0.0.0.0" in result.stderr and "AUTH_TOKEN" in result.stderr

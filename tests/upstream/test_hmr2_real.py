@@ -138,6 +138,25 @@ def test_nothing_is_written_under_home(loaded: SimpleNamespace, runner_frames) -
     assert _files(loaded.home) == loaded.home_before
 
 
+@pytest.mark.parametrize("detector", ["vitdet", "mediapipe"])
+def test_verify_install_checks_everything_load_needs(
+    service_env: dict[str, str], stand_ins, detector: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pose-service verify-install`` (the provisioning runs it before starting the unit):
+    the real imports, the converted SMPL read by the real smplx, the real detector config;
+    no weights read, nothing written under HOME, chumpy never imported."""
+    for key, value in {**service_env, "POSE_SERVICE_HMR2_DETECTOR": detector}.items():
+        monkeypatch.setenv(key, value)
+    before = _files(stand_ins.home)
+    checked = HMR2Estimator(Settings.from_env(os.environ)).verify_install()
+    assert checked["detector"] == detector and checked["device"] == "cpu"
+    assert checked["hmr2_checkpoint"] == str(stand_ins.hmr2_checkpoint)
+    assert checked["smpl"].endswith(".cache/4DHumans/data/smpl/SMPL_NEUTRAL.pkl")
+    assert ("vitdet_config" in checked) == (detector == "vitdet")
+    assert _files(stand_ins.home) == before
+    assert "chumpy" not in sys.modules
+
+
 def test_a_chumpy_smpl_file_is_refused_with_the_fix(
     stand_ins, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -170,7 +189,7 @@ from pose_service.config import Settings
 from pose_service.estimators.base import ModelUnavailable
 from pose_service.estimators.hmr2 import HMR2Estimator
 try:
-    HMR2Estimator(Settings.from_env(os.environ)).load()
+    getattr(HMR2Estimator(Settings.from_env(os.environ)), os.environ.get("CALL", "load"))()
     print(json.dumps({"loaded": True}))
 except ModelUnavailable as exc:
     print(json.dumps({"model_unavailable": str(exc)}))
@@ -201,15 +220,18 @@ def _load_in_child(env: dict[str, str], hide: str = "") -> dict[str, str]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.parametrize("call", ["load", "verify_install"])
 @pytest.mark.parametrize(
     ("platform", "library"), [("osmesa", "libOSMesa.so.8"), ("egl", "libEGL.so.1")]
 )
 def test_a_missing_gl_library_says_what_to_install(
-    service_env: dict[str, str], platform: str, library: str
+    service_env: dict[str, str], platform: str, library: str, call: str
 ) -> None:
     """mmatl's PyOpenGL raises AttributeError('...glGetError') when the library is missing:
-    the service must say GL, not 'hmr2 is not installed' or a raw traceback."""
-    result = _load_in_child({**service_env, "PYOPENGL_PLATFORM": platform}, library)
+    the service must say GL, not 'hmr2 is not installed' or a raw traceback; and the
+    provisioning's install check (``verify_install``) must fail the same way, before the unit
+    starts."""
+    result = _load_in_child({**service_env, "PYOPENGL_PLATFORM": platform, "CALL": call}, library)
     message = result["model_unavailable"]
     assert "OpenGL" in message and f"PYOPENGL_PLATFORM={platform}" in message
     assert "libosmesa6" in message

@@ -1,4 +1,4 @@
-"""The ``pose-service`` command: ``serve``, ``check``, ``demo``.
+"""The ``pose-service`` command: ``serve``, ``check``, ``verify-install``, ``demo``, ``eval``.
 
 Every option can also come from the ``POSE_SERVICE_*`` environment; the command line wins.
 """
@@ -45,6 +45,21 @@ def cmd_check(args: argparse.Namespace) -> int:
     ready, line = describe_health(args.url or _default_url(), args.timeout)
     print(line)
     return 0 if ready else 1
+
+
+def cmd_verify_install(args: argparse.Namespace) -> int:
+    """Check the configured estimator's install without loading weights: one JSON line, exit 0
+    when everything load() needs is there, 1 with the message naming the fix when not."""
+    from .estimators import ModelUnavailable, create_estimator
+
+    settings = Settings.from_env(**({"estimator": args.estimator} if args.estimator else {}))
+    try:
+        checked = create_estimator(settings).verify_install()
+    except ModelUnavailable as exc:
+        print(json.dumps({"ok": False, "estimator": settings.estimator, "error": str(exc)}))
+        return 1
+    print(json.dumps({"ok": True, "estimator": settings.estimator, "checked": checked}))
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -166,6 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--url", help="default: http://POSE_SERVICE_HOST:POSE_SERVICE_PORT")
     check.add_argument("--timeout", type=float, default=5.0)
     check.set_defaults(func=cmd_check)
+
+    verify = sub.add_parser(
+        "verify-install", help="check the estimator's libraries and model files; no weights read"
+    )
+    verify.add_argument("--estimator", choices=["hmr2", "lite", "replay"])
+    verify.set_defaults(func=cmd_verify_install)
 
     demo = sub.add_parser("demo", help="stream a video the way the backend does")
     demo.add_argument("--video", help="default: the runner clip")

@@ -61,7 +61,9 @@ def on_starting(server: Any) -> None:
             try:
                 _settings.replace(host=host)
             except ValueError as exc:
-                raise RuntimeError(f"refusing to bind {address} (from GUNICORN_CMD_ARGS?): {exc}")
+                raise RuntimeError(
+                    f"refusing to bind {address} (from GUNICORN_CMD_ARGS?): {exc}"
+                ) from exc
     get_logger("pose_service.gunicorn").info(
         "service_starting", bind=server.cfg.bind, threads=threads, estimator=_settings.estimator
     )

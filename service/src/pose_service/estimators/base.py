@@ -32,6 +32,11 @@ class Estimator(Protocol):
     def load(self) -> None:
         """Load weights into memory (and onto the device). Called once, off the request path."""
 
+    def verify_install(self) -> dict[str, str]:
+        """Check in seconds, without reading weights, that :meth:`load` will find everything
+        (``pose-service verify-install``, run by the provisioning); what was checked. Raises
+        :class:`ModelUnavailable` naming the fix."""
+
     def estimate(self, frame: Frame) -> Estimate:
         """Find the people in one frame. Must not keep per-video state."""
 

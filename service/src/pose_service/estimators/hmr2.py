@@ -54,6 +54,7 @@ log = structlog.get_logger(__name__)
 MODEL_VERSION = "4D-Humans HMR2.0b + ViTDet-H"  # as 4D-Humans' demo runs it
 DETECTOR_LABELS = {"vitdet": "ViTDet-H", "mediapipe": "MediaPipe Pose person box"}
 PersonDetector = ViTDetPersonDetector | MediaPipePersonDetector
+SMPL_VERTICES = 6890
 DEFAULT_BATCH_SIZE = 8  # people per HMR2 forward pass (demo.py's DataLoader batch size)
 _WEIGHTS_ONLY_VARS = ("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "TORCH_FORCE_WEIGHTS_ONLY_LOAD")
 
@@ -87,25 +88,7 @@ class HMR2Estimator:
 
     def load(self) -> None:
         """Import the stack, check every file, load HMR2 then the person detector."""
-        torch = _import("torch")
-        self._torch = torch
-        self._device = self._choose_device(torch)
-        self._detector_name = self._choose_detector()
-        self._model_version = f"4D-Humans HMR2.0b + {DETECTOR_LABELS[self._detector_name]}"
-        default_cache_dir_4dhumans()  # hmr2.configs crashes on import when HOME is unset
-        hmr2_configs = _import("hmr2.configs")
-        hmr2_pkg = _import("hmr2")
-        cache_dir = Path(hmr2_configs.CACHE_DIR_4DHUMANS)
-        # Every file is checked before gigabytes are read, so a missing one fails in a second.
-        checkpoint = hmr2_checkpoint_path(self._settings.hmr2_checkpoint, cache_dir)
-        require_smpl(cache_dir)
-        self._paths = {"hmr2_checkpoint": str(checkpoint)}
-        if self._detector_name == "vitdet":
-            self._paths["vitdet_weights"] = str(vitdet_weights_path(self._settings.vitdet_weights))
-            self._paths["vitdet_config"] = str(
-                vitdet_config_path(self._settings.fourd_humans_dir, Path(hmr2_pkg.__file__).parent)
-            )
-
+        checkpoint = self._locate()
         with torch_full_unpickling():
             model, cfg = _load_hmr2_without_renderer(checkpoint)
         model = model.to(self._device).eval()
@@ -116,6 +99,57 @@ class HMR2Estimator:
         log.info("model_loaded", model="hmr2", device=self._device, path=str(checkpoint))
         self._detector = self._build_detector()
         log.info("model_loaded", model=self._detector_name, device=self._device)
+
+    def verify_install(self) -> dict[str, str]:
+        """What :meth:`load` needs, checked in seconds and without reading weights: the imports
+        (``hmr2.models`` under this process's GL setting), every file, the converted SMPL model
+        read by smplx, and the detector (ViTDet-H's LazyConfig parsed, or MediaPipe built)."""
+        checkpoint = self._locate()
+        _import("hmr2.models")  # imports pyrender: fails here, not at load, without a usable GL
+        smpl_path = require_smpl(Path(_import("hmr2.configs").CACHE_DIR_4DHUMANS))
+        smpl = _import("smplx").SMPLLayer(model_path=str(smpl_path))
+        vertices = int(smpl.v_template.shape[0])
+        if vertices != SMPL_VERTICES:
+            raise ModelUnavailable(
+                f"the SMPL model {smpl_path} has {vertices} vertices, not SMPL's {SMPL_VERTICES}"
+            )
+        if self._detector_name == "vitdet":
+            try:
+                _import("detectron2.config").LazyConfig.load(self._paths["vitdet_config"])
+            except ImportError as exc:  # detectron2's modeling, or model_zoo without pkg_resources
+                raise import_failure("detectron2", exc) from exc
+        else:
+            MediaPipePersonDetector.build(self._settings)
+        return {
+            "device": self._device,
+            "detector": self._detector_name,
+            "torch": self._torch.__version__,
+            "smpl": str(smpl_path),
+            "model_config": str(model_config_path(checkpoint)),
+            **self._paths,
+        }
+
+    def _locate(self) -> Path:
+        """Import torch and hmr2.configs, choose device and detector, check every file (so a
+        missing one fails in a second, before gigabytes are read); the HMR2 checkpoint."""
+        torch = _import("torch")
+        self._torch = torch
+        self._device = self._choose_device(torch)
+        self._detector_name = self._choose_detector()
+        self._model_version = f"4D-Humans HMR2.0b + {DETECTOR_LABELS[self._detector_name]}"
+        default_cache_dir_4dhumans()  # hmr2.configs crashes on import when HOME is unset
+        hmr2_configs = _import("hmr2.configs")
+        hmr2_pkg = _import("hmr2")
+        cache_dir = Path(hmr2_configs.CACHE_DIR_4DHUMANS)
+        checkpoint = hmr2_checkpoint_path(self._settings.hmr2_checkpoint, cache_dir)
+        require_smpl(cache_dir)
+        self._paths = {"hmr2_checkpoint": str(checkpoint)}
+        if self._detector_name == "vitdet":
+            self._paths["vitdet_weights"] = str(vitdet_weights_path(self._settings.vitdet_weights))
+            self._paths["vitdet_config"] = str(
+                vitdet_config_path(self._settings.fourd_humans_dir, Path(hmr2_pkg.__file__).parent)
+            )
+        return checkpoint
 
     def _choose_detector(self) -> str:
         wanted = self._settings.hmr2_detector

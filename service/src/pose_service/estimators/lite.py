@@ -86,6 +86,11 @@ class MediaPipeEstimator:
             focal_length=focal,
         )
 
+    def verify_install(self) -> dict[str, str]:
+        """Loading is the check: MediaPipe's model ships in its wheel and builds in a second."""
+        self.load()
+        return {"device": "cpu", "mediapipe": self._version}
+
     def model_status(self) -> dict[str, str]:
         state = "loaded" if self._pose is not None else "not_loaded"
         return {"hmr2": "not_loaded", "vitdet": "not_loaded", "mediapipe_pose": state}

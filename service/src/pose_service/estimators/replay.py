@@ -98,6 +98,11 @@ class ReplayEstimator:
             vertices=data["vertices"][row].astype(np.float32) if "vertices" in data else None,
         )
 
+    def verify_install(self) -> dict[str, str]:
+        """Loading is the check: the recording is read in full, as load() reads it."""
+        self.load()
+        return {"replay": self._settings.replay_path}
+
     def model_status(self) -> dict[str, str]:
         state = "loaded" if self._data is not None else "not_loaded"
         return {"hmr2": "not_loaded", "vitdet": "not_loaded", "replay": state}
