@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # real tensors; without it they skip. Never `pip install torch` here: PyPI's is a multi-GB CUDA build.
 TORCH_CPU_WHEEL := $(firstword $(wildcard /opt/wheels/torch-2.13.0+cpu-*.whl))
 
-.PHONY: setup demo test test-upstream lint bench clean
+.PHONY: setup demo test test-upstream test-gpu-host lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -30,15 +30,20 @@ test: lint
 
 # The project's code against the real 4D-Humans, detectron2, smplx and PHALP (CPU, stand-in weights).
 # tests/upstream/build-env.sh builds the venv with the project's own roles (cached outside the clone,
-# keyed by what it is built from); the stand-in models are cached beside it (~5.5 GB, built once).
+# keyed by what it is built from); stand-ins.sh the random-weight models beside it (~8 GB, built once).
 UPSTREAM_CACHE ?= /var/cache/pose-service-upstream
+UPSTREAM_ENV = POSE_UPSTREAM_CACHE=$(UPSTREAM_CACHE) bash tests/upstream/build-env.sh
+UPSTREAM_MODELS = POSE_UPSTREAM_CACHE=$(UPSTREAM_CACHE) bash tests/upstream/stand-ins.sh
 test-upstream:
-	venv=$$(POSE_UPSTREAM_CACHE=$(UPSTREAM_CACHE) bash tests/upstream/build-env.sh) && \
-	models=$(UPSTREAM_CACHE)/models-$$(cat tests/upstream/stand_ins.py | sha256sum | cut -c1-16)-$$(basename $$(dirname $$venv)) && \
-	mkdir -p $$models && \
-	find $(UPSTREAM_CACHE) -maxdepth 1 -name 'models-*' ! -path $$models -exec rm -rf {} + && \
+	venv=$$($(UPSTREAM_ENV)) && models=$$($(UPSTREAM_MODELS) $$venv) && \
 	POSE_UPSTREAM_ENV=1 POSE_UPSTREAM_MODELS=$$models PYTHONPATH=service/src:. \
 	    $$venv/bin/python -m pytest tests/upstream -p no:cacheprovider $(PYTEST_ARGS)
+
+# The real site.yml on the hmr2 path in a systemd container (molecule/gpu-host): real sources, real builds,
+# stand-in weights served over HTTP, the unit started, one frame with the full contract, a second converge.
+test-gpu-host:
+	venv=$$($(UPSTREAM_ENV)) && models=$$($(UPSTREAM_MODELS) $$venv) && \
+	POSE_UPSTREAM_CACHE=$(UPSTREAM_CACHE) POSE_UPSTREAM_MODELS=$$models bash molecule/gpu-host/run.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -6,26 +6,14 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
-cache=${POSE_MOLECULE_CACHE:-$repo/.molecule-cache}
-venv=$cache/venv-ansible
-export POSE_MOLECULE_CACHE=$cache
-export DEBIAN_FRONTEND=noninteractive
-export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 ANSIBLE_NOCOLOR=1 NO_COLOR=1
+export POSE_MOLECULE_CACHE=${POSE_MOLECULE_CACHE:-$repo/.molecule-cache}
+venv=$POSE_MOLECULE_CACHE/venv-ansible
 start=$(date +%s)
 step() { printf '\n=== %s (+%ss)\n' "$1" $(( $(date +%s) - start )); }
 
-step "system packages (systemd-container, debootstrap)"
-if ! command -v systemd-nspawn >/dev/null || ! command -v debootstrap >/dev/null; then
-    apt-get update -qq
-    apt-get install -y -qq systemd-container debootstrap >/dev/null
-fi
-
-step "Ansible tools in $venv"
-if [ ! -x "$venv/bin/molecule" ]; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q ansible-core ansible molecule molecule-plugins ansible-lint
-fi
-export PATH=$venv/bin:$PATH
+step "system packages (systemd-container, debootstrap) and the Ansible tools in $venv"
+# shellcheck source=.ci/ansible-tools.sh
+. .ci/ansible-tools.sh
 ansible --version | sed -n 1p
 
 step "ansible-lint (production profile, offline)"

@@ -31,8 +31,30 @@ if ! command -v setfacl >/dev/null || ! ldconfig -p | grep -q libOSMesa; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq acl libosmesa6 >/dev/null
 fi
 
+mkdir -p "$cache" && chmod 0755 "$cache"
+id "$user" >/dev/null 2>&1 || useradd --system --shell /bin/bash "$user"
+
+# The mirror is kept even when the venv is cached: the gpu-host scenario mounts it into its container.
+mirror=
+export GIT_CONFIG_COUNT=0
+if [ -n "$bundles" ]; then
+    gh=$cache/github
+    mirror=file://$gh
+    log "mirroring the upstream bundles into $gh"
+    while IFS=$'\t' read -r url _branch _upstream snapshot _omitted _licence; do
+        [ "$url" = github_url ] && continue
+        name=${url#https://github.com/}
+        if ! git -c safe.directory='*' -C "$gh/$name.git" cat-file -e "$snapshot^{commit}" 2>/dev/null; then
+            rm -rf "$gh/$name.git"
+            git clone -q --bare "$bundles/${name/\//+}.bundle" "$gh/$name.git"
+        fi
+    done < "$manifest"
+    # The service user clones from it: git refuses a repository another user owns (safe.directory).
+    chown -R "$user:" "$gh"
+    export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0="url.$mirror/.insteadOf" GIT_CONFIG_VALUE_0=https://github.com/
+fi
+
 if [ ! -f "$env_dir/.converged" ]; then
-    mkdir -p "$cache" && chmod 0755 "$cache"
     # Venvs built from older roles are ~6 GB each: keep only the one being built.
     find "$cache" -maxdepth 1 -name 'env-*' ! -path "$env_dir" -exec rm -rf {} +
     ansible_venv=$cache/ansible
@@ -41,31 +63,12 @@ if [ ! -f "$env_dir/.converged" ]; then
         python3 -m venv "$ansible_venv"
         "$ansible_venv/bin/pip" install -q ansible  # ansible-core and the collections (profile_tasks times each task)
     fi
-    id "$user" >/dev/null 2>&1 || useradd --system --shell /bin/bash "$user"
-
-    mirror=
-    export GIT_CONFIG_COUNT=0
-    if [ -n "$bundles" ]; then
-        gh=$cache/github
-        mirror=file://$gh
-        log "mirroring the upstream bundles into $gh"
-        while IFS=$'\t' read -r url _branch _upstream snapshot _omitted _licence; do
-            [ "$url" = github_url ] && continue
-            name=${url#https://github.com/}
-            if ! git -c safe.directory='*' -C "$gh/$name.git" cat-file -e "$snapshot^{commit}" 2>/dev/null; then
-                rm -rf "$gh/$name.git"
-                git clone -q --bare "$bundles/${name/\//+}.bundle" "$gh/$name.git"
-            fi
-        done < "$manifest"
-        # The service user clones from it: git refuses a repository another user owns (safe.directory).
-        chown -R "$user:" "$gh"
-        export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0="url.$mirror/.insteadOf" GIT_CONFIG_VALUE_0=https://github.com/
-    fi
 
     mkdir -p "$env_dir/home"  # a half-built one is converged again: the roles are idempotent
     chown "$user:" "$env_dir" "$env_dir/home"
     vars=$env_dir/vars.json
-    "$python" "$here/env_vars.py" "$vars" "$env_dir" "$user" "$python" "$mirror" "${manifest:-}"
+    "$python" "$here/env_vars.py" "$vars" --env-dir "$env_dir" --user "$user" --python "$python" \
+        --mirror "$mirror" --manifest "${manifest:-}"
 
     converge() {
         ANSIBLE_PIPELINING=1 ANSIBLE_NOCOLOR=1 ANSIBLE_ROLES_PATH=$repo/roles ANSIBLE_CONFIG=$repo/ansible.cfg \

@@ -1,13 +1,15 @@
-"""The role variables of the upstream test environment (written to vars.json by build-env.sh).
+"""The role variables that point the roles at the upstream snapshots and these machines' torch.
 
-Usage: env_vars.py OUT ENV_DIR USER PYTHON MIRROR MANIFEST. MIRROR is the file:// URL of the
-upstream mirror (empty: GitHub itself, at the roles' default pins); its snapshot commits come
-from ``MANIFEST`` (../shared/upstream/MANIFEST.tsv).
+Usage: ``env_vars.py OUT --mirror URL --manifest TSV [--env-dir DIR --user USER --python PY]``.
+``--mirror`` is the file:// URL of the upstream mirror (empty: GitHub itself, at the roles' default
+pins); the snapshot commits come from ``--manifest`` (../shared/upstream/MANIFEST.tsv). With
+``--env-dir``, the paths of a local test environment (build-env.sh) are added; without, the roles'
+own defaults stand (the gpu-host scenario's container).
 """
 
+import argparse
 import csv
 import json
-import sys
 
 # The roles' git sources and the repositories they come from.
 SOURCES = {
@@ -19,10 +21,41 @@ SOURCES = {
     "phalp": "brjathu/PHALP",
 }
 
+# The wheels on these machines' disk: a CUDA 13.0 build that runs on the CPU, and the machine's
+# own nvcc 13.0 for the CUDA extensions (detectron2's ops, PHALP's neural renderer).
+TORCH = {
+    "pose_service_python_torch_packages": ["torch==2.14.1", "torchvision==0.29.1"],
+    "pose_service_python_torch_index_url": "",
+    "pose_service_python_torch_variant": "cu130",
+    "pose_service_python_cuda_home": "/usr/local/cuda-13.0",
+    "pose_service_python_cuda_arch_list": "8.0",
+    "pose_service_python_build_jobs": 2,
+}
 
-def main() -> None:
-    out, env_dir, user, python, mirror, manifest = sys.argv[1:]
-    v = {
+
+def upstream_pins(mirror: str, manifest: str) -> dict:
+    """Repository URLs and commits of the snapshots, for the roles' clones and git installs."""
+    with open(manifest, newline="") as handle:
+        pins = {
+            row["github_url"].removeprefix("https://github.com/"): row["snapshot_commit"]
+            for row in csv.DictReader(handle, delimiter="\t")
+        }
+    # The roles' own clones read the mirror directly (through insteadOf, Ansible's git module
+    # sees the origin URL differ from the one asked for and reports a change on every run);
+    # pip's git requirements inside the setup.py files still go through insteadOf.
+    return {
+        "pose_service_fourd_humans_repo": f"{mirror}/shubham-goel/4D-Humans.git",
+        "pose_service_fourd_humans_version": pins["shubham-goel/4D-Humans"],
+        "pose_service_python_sources": {
+            name: {"repo": f"{mirror}/{path}", "version": pins[path]}
+            for name, path in SOURCES.items()
+        },
+    }
+
+
+def local_env(env_dir: str, user: str, python: str) -> dict:
+    """The paths of a test environment built on this machine, outside any container."""
+    return {
         "pose_service_user": user,
         "pose_service_home": f"{env_dir}/home",
         "pose_service_root": f"{env_dir}/host",
@@ -30,31 +63,24 @@ def main() -> None:
         "pose_service_estimator": "hmr2",
         "pose_service_device": "cpu",
         "pose_service_python_interpreter": python,
-        # The wheels on these machines' disk: a CUDA 13.0 build that runs on the CPU, and the
-        # machine's own nvcc 13.0 for the CUDA extension (PHALP's neural renderer).
-        "pose_service_python_torch_packages": ["torch==2.14.1", "torchvision==0.29.1"],
-        "pose_service_python_torch_index_url": "",
-        "pose_service_python_torch_variant": "cu130",
-        "pose_service_python_cuda_home": "/usr/local/cuda-13.0",
-        "pose_service_python_cuda_arch_list": "8.0",
-        "pose_service_python_build_jobs": 2,
     }
-    if mirror:
-        with open(manifest, newline="") as handle:
-            pins = {
-                row["github_url"].removeprefix("https://github.com/"): row["snapshot_commit"]
-                for row in csv.DictReader(handle, delimiter="\t")
-            }
-        # The roles' own clones read the mirror directly (through insteadOf, Ansible's git module
-        # sees the origin URL differ from the one asked for and reports a change on every run);
-        # pip's git requirements inside the setup.py files still go through insteadOf.
-        v["pose_service_fourd_humans_repo"] = f"{mirror}/shubham-goel/4D-Humans.git"
-        v["pose_service_fourd_humans_version"] = pins["shubham-goel/4D-Humans"]
-        v["pose_service_python_sources"] = {
-            name: {"repo": f"{mirror}/{path}", "version": pins[path]}
-            for name, path in SOURCES.items()
-        }
-    with open(out, "w") as handle:
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out")
+    parser.add_argument("--mirror", default="")
+    parser.add_argument("--manifest", default="")
+    parser.add_argument("--env-dir")
+    parser.add_argument("--user")
+    parser.add_argument("--python")
+    args = parser.parse_args()
+    v = dict(TORCH)
+    if args.env_dir:
+        v.update(local_env(args.env_dir, args.user, args.python))
+    if args.mirror:
+        v.update(upstream_pins(args.mirror, args.manifest))
+    with open(args.out, "w") as handle:
         json.dump(v, handle, indent=1)
 
 
