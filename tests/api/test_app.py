@@ -102,3 +102,15 @@ def test_a_retryable_inference_error_is_a_503_and_the_next_frame_is_served():
     assert first.headers["Retry-After"] == "1"
     second = client.post("/pose/hybrid", json={**FRAME, "frame_number": 1})
     assert second.status_code == 200
+
+
+def test_a_new_video_beyond_max_sessions_is_a_503_while_every_stream_is_live(replay_path):
+    settings = Settings(estimator="replay", replay_path=str(replay_path), max_sessions=1)
+    pipeline = PosePipeline(settings)
+    pipeline.load()
+    client = create_app(settings, pipeline, start_loading=False).test_client()
+    assert client.post("/pose/hybrid", json=FRAME).status_code == 200  # a live stream
+    refused = client.post("/pose/hybrid", json={**FRAME, "video_id": "another"})
+    assert refused.status_code == 503 and refused.get_json()["code"] == "sessions_full"
+    assert refused.headers["Retry-After"] == str(settings.retry_after_s)
+    assert client.post("/pose/hybrid", json={**FRAME, "frame_number": 1}).status_code == 200

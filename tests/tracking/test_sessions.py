@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pose_service.tracking.sessions import SessionPolicy, SessionRouter
+from pose_service.tracking.sessions import SessionPolicy, SessionRouter, SessionsFull
 from pose_service.tracking.track import TrackerConfig
 
 SIZE = (640, 360)
@@ -51,10 +51,11 @@ def test_explicit_video_id_wins_and_a_backwards_jump_starts_a_new_video():
 
 def test_idle_sessions_expire_and_the_count_is_capped():
     now = [0.0]
-    router = SessionRouter(SessionPolicy(idle_s=10, max_sessions=3), TrackerConfig(),
+    router = SessionRouter(SessionPolicy(idle_s=10, max_sessions=3, protect_s=1), TrackerConfig(),
                            clock=lambda: now[0])  # fmt: skip
     for _ in range(5):
         route(router, 0)
+        now[0] += 2.0  # past protect_s: the least recently used may go
     assert len(router) == 3
     now[0] = 100.0
     routing = route(router, 0)
@@ -71,3 +72,42 @@ def test_a_clip_retried_from_frame_zero_stays_in_its_new_session():
     retry = [route(router, n).session for n in range(30)]
     assert len({id(s) for s in first}) == 1 and len({id(s) for s in retry}) == 1
     assert retry[0] is not first[0]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_flood_of_new_videos_cannot_evict_a_live_stream():
+    """40 video_ids round-robin, or one client's frames numbered 0: before, each evicted the
+    least recently used session, another client's live stream among them."""
+    clock = Clock()
+    router = SessionRouter(SessionPolicy(max_sessions=4, protect_s=10.0), TrackerConfig(),
+                           clock=clock)  # fmt: skip
+    live = route(router, 0, BRIGHT).session
+    refused = 0
+    for n in range(40):
+        clock.now += 0.1
+        try:
+            route(router, 0, DARK, video_id=f"flood-{n}" if n % 2 else None)
+        except SessionsFull as exc:
+            refused += 1
+            assert "POSE_SERVICE_MAX_SESSIONS" in str(exc)
+        if n % 5 == 0:
+            assert route(router, n + 1, BRIGHT).session is live  # the live stream goes on
+    assert refused == 37 and router.get(live.session_id) is live
+
+
+def test_an_idle_session_is_still_evicted_for_a_new_video():
+    clock = Clock()
+    router = SessionRouter(SessionPolicy(max_sessions=2, protect_s=10.0), TrackerConfig(),
+                           clock=clock)  # fmt: skip
+    first = route(router, 0, video_id="a").session
+    route(router, 0, video_id="b")
+    clock.now = 11.0
+    routing = route(router, 0, video_id="c")
+    assert routing.evicted == ("a",) and router.get(first.session_id) is None

@@ -46,6 +46,7 @@ class Settings:
     # --- sessions (telling videos apart without an id) -----------------------------------
     session_idle_s: float = 300.0  # a video with no frame for this long is forgotten
     max_sessions: int = 32  # least recently used session is evicted beyond this
+    session_protect_s: float = 10.0  # a session with a frame this recent is never evicted: 503
     session_max_forward_gap: int = 15  # a frame further ahead than this starts a new video
     session_reorder_window: int = 30  # a frame this far behind is a late frame of the same video
     session_match_threshold: float = 40.0  # mean abs grey difference of thumbnails (0..255)

@@ -24,7 +24,7 @@ from .estimators.hmr2_hint import usable_hint
 from .imaging import decode_base64_image, decode_image, thumbnail_grey
 from .observability import get_logger, memory_report
 from .scheduling import FifoGate, QueueFull, QueueTimeout, ShuttingDown, TurnBatcher
-from .tracking.sessions import Routing, Session, SessionPolicy, SessionRouter
+from .tracking.sessions import Routing, Session, SessionPolicy, SessionRouter, SessionsFull
 from .tracking.store import SessionStore, move_aside, open_store
 from .tracking.track import TrackerConfig
 from .types import Estimate, Frame, TrackedPose
@@ -92,13 +92,14 @@ class PosePipeline:
         self.gate = FifoGate(settings.queue_size, settings.queue_timeout_s)
         # Frames per estimator pass: only estimators that run several frames at once batch.
         self.batch_limit = settings.batch_frames if hasattr(self.estimator, "estimate_batch") else 1
-        self.batcher: TurnBatcher[_FrameRequest, FrameOutcome] = TurnBatcher(
+        self.batcher: TurnBatcher[_FrameRequest, FrameOutcome | SessionsFull] = TurnBatcher(
             self.gate, self.batch_limit
         )
         self.router = SessionRouter(
             SessionPolicy(
                 idle_s=settings.session_idle_s,
                 max_sessions=settings.max_sessions,
+                protect_s=settings.session_protect_s,
                 max_forward_gap=settings.session_max_forward_gap,
                 reorder_window=settings.session_reorder_window,
                 match_threshold=settings.session_match_threshold,
@@ -176,6 +177,9 @@ class PosePipeline:
             raise NotReady(self.status, self.load_error or "models are still loading")
         request = _FrameRequest(frame, video_id, simulate_miss, thumbnail_grey(frame.rgb))
         outcome, waited_s = self.batcher.run(request, self._process_batch)
+        if isinstance(outcome, SessionsFull):
+            log.warning("session_refused", frame_number=frame.frame_number, reason=str(outcome))
+            raise outcome
         outcome.timings_ms["queue_wait"] = waited_s * 1e3
         if outcome.session_rule in {"frame_zero", "no_match", "new_video_id"}:
             log.info(
@@ -187,16 +191,23 @@ class PosePipeline:
             )
         return outcome
 
-    def _process_batch(self, requests: list[_FrameRequest]) -> list[FrameOutcome]:
-        """Route, estimate and track the frames one turn took, in arrival order."""
+    def _process_batch(self, requests: list[_FrameRequest]) -> list[FrameOutcome | SessionsFull]:
+        """Route, estimate and track the frames one turn took, in arrival order (a frame of a
+        new video the router has no room for gets its :class:`SessionsFull` back)."""
         routed: list[tuple[_FrameRequest, Routing, Frame, float]] = []
+        refused: dict[int, SessionsFull] = {}
         sessions_seen: set[str] = set()
-        for request in requests:
+        for index, request in enumerate(requests):
             start = time.perf_counter()
             frame = request.frame
-            routing = self.router.route(
-                frame.frame_number, (frame.width, frame.height), request.thumbnail, request.video_id
-            )
+            try:
+                routing = self.router.route(
+                    frame.frame_number, (frame.width, frame.height), request.thumbnail,
+                    request.video_id,
+                )  # fmt: skip
+            except SessionsFull as exc:
+                refused[index] = exc
+                continue
             for evicted in routing.evicted:
                 log.info("session_expired", session=evicted)
             session = routing.session
@@ -238,7 +249,10 @@ class PosePipeline:
                     batch_frames=len(requests),
                 )
             )
-        return outcomes
+        answers: list[FrameOutcome | SessionsFull] = list(outcomes)
+        for index in sorted(refused):
+            answers.insert(index, refused[index])
+        return answers
 
     def _estimate_frames(self, frames: list[Frame]) -> list[Estimate]:
         """One estimator pass for several frames where the estimator batches, else one call.

@@ -16,6 +16,7 @@ from ..observability import get_logger, memory_report
 from ..pipeline import FrameOutcome, NotReady, PosePipeline
 from ..scheduling import QueueFull, QueueTimeout, ShuttingDown
 from ..tracking import phalp_offline
+from ..tracking.sessions import SessionsFull
 from .errors import ApiError
 from .json import dumps_bytes
 from .openapi import openapi_document
@@ -60,6 +61,8 @@ def pose_hybrid() -> Response:
         ) from exc
     except QueueTimeout as exc:
         raise ApiError(503, "queue_timeout", str(exc), {"status": "busy"}, retry) from exc
+    except SessionsFull as exc:
+        raise ApiError(503, "sessions_full", str(exc), {"status": "busy"}, retry) from exc
     except ShuttingDown as exc:
         raise ApiError(503, "shutting_down", str(exc), {"status": "not_ready"}, retry) from exc
     except TransientInferenceError as exc:

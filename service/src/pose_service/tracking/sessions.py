@@ -13,7 +13,9 @@ Rules, in order (documented in the service README):
 4. A frame that fits no session starts a new one (e.g. a stream that begins mid-video).
 
 Memory is bounded: sessions idle for ``idle_s`` expire, and beyond ``max_sessions`` the least
-recently used is evicted.
+recently used is evicted, unless it received a frame in the last ``protect_s`` seconds: then the
+new video is refused (:class:`SessionsFull`, a 503) rather than a live stream dropped, so a flood
+of new ids or of frame-0 frames cannot evict another client's video.
 """
 
 from __future__ import annotations
@@ -37,9 +39,14 @@ class SessionPolicy:
 
     idle_s: float = 300.0
     max_sessions: int = 32
+    protect_s: float = 10.0
     max_forward_gap: int = 15
     reorder_window: int = 30
     match_threshold: float = 40.0
+
+
+class SessionsFull(RuntimeError):
+    """Every session is live (a frame within ``protect_s``): a new video must wait."""
 
 
 @dataclass
@@ -109,20 +116,22 @@ class SessionRouter:
                 session = self._sessions.get(video_id)
                 rule = "video_id"
                 if session is None:
+                    evicted += self._make_room(now)
                     session = self._create(video_id, True, frame_size, now)
                     rule = "new_video_id"
             elif frame_number == 0:
+                evicted += self._make_room(now)
                 session, rule = self._create(None, False, frame_size, now), "frame_zero"
             else:
                 session, rule = self._match(frame_number, frame_size, thumbnail)
                 if session is None:
+                    evicted += self._make_room(now)
                     session = self._create(None, False, frame_size, now)
             session.last_seen = now
             session.frames_seen += 1
             if thumbnail is not None:
                 session.thumbnail = thumbnail
             self._sessions.move_to_end(session.session_id)
-            evicted += self._enforce_cap(keep=session.session_id)
             return Routing(session, rule, tuple(evicted))
 
     def _match(
@@ -165,6 +174,21 @@ class SessionRouter:
         for sid in stale:
             del self._sessions[sid]
         return stale
+
+    def _make_room(self, now: float) -> list[str]:
+        """Room for one more session: evict the least recently used, or raise
+        :class:`SessionsFull` when even that one is live."""
+        if len(self._sessions) < self.policy.max_sessions:
+            return []
+        oldest = next(iter(self._sessions.values()))
+        if now - oldest.last_seen < self.policy.protect_s:
+            raise SessionsFull(
+                f"{len(self._sessions)} videos are being tracked, each with a frame in the last "
+                f"{self.policy.protect_s:g} s (POSE_SERVICE_MAX_SESSIONS, "
+                "POSE_SERVICE_SESSION_PROTECT_S): try again shortly"
+            )
+        del self._sessions[oldest.session_id]
+        return [oldest.session_id]
 
     def _enforce_cap(self, keep: str) -> list[str]:
         evicted = []
