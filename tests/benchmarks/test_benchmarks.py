@@ -9,7 +9,16 @@ import json
 
 import pytest
 
-from benchmarks import decode_accuracy, gpu_detect, lite, overhead, throughput, tracker
+from benchmarks import (
+    decode_accuracy,
+    gpu_detect,
+    job_memory,
+    lite,
+    overhead,
+    slow_clients,
+    throughput,
+    tracker,
+)
 
 
 def _run(module, argv, capsys):
@@ -57,3 +66,15 @@ def test_decode_accuracy(capsys):
     assert out["frames"] == 2 and out["frame_size"].startswith("640x")
     assert 0 < out["fast"]["pixel_difference_mean"] < 3  # fast DCT: about a grey level
     assert out["fast"]["frames_compared"] + out["quality_95"]["frames_compared"] > 0
+
+
+def test_slow_clients(capsys):
+    argv = ["--attack", "body", "--clients", "2", "--seconds", "2", "--drip-s", "0.5"]
+    out = _run(slow_clients, argv, capsys)
+    assert out["attack"] == "body" and out["health_probes"] > 0 and out["frame_probes"] > 0
+    assert set(out["health_ms"]) == {"p50", "p95", "mean"}
+
+
+def test_job_memory(capsys):
+    out = _run(job_memory, ["--frames", "5", "--width", "64", "--height", "36"], capsys)
+    assert out["frames"] == 5 and out["rss_before_mib"] > 0 and "peak_over_before_mib" in out
