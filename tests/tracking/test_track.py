@@ -91,6 +91,17 @@ def test_late_frames_are_interpolated_without_disturbing_the_track():
     assert track.step(6, []).frames_since_detection == 1
 
 
+def test_a_frame_far_behind_the_kept_answers_gets_no_far_away_pose():
+    """Before: frame 5 of a video at frame 79 was answered `interpolated` from frame 47's pose."""
+    track = Track(TrackerConfig(history_frames=32))
+    for i in range(80):
+        track.step(i, [person(i)])
+    late = track.step(5, [])
+    assert late.pose is None and late.reason == "frame_too_late" and "74 frames" in late.error
+    assert track.step(80, []).source == "predicted"  # the track is untouched
+    assert track.step(60, []).source == "interpolated"  # within the kept answers: as before
+
+
 def test_a_left_right_flip_is_flagged_with_its_scores_and_not_followed():
     """The classic monocular failure: the estimator swaps the body's sides for a frame."""
     from pose_service.skeleton import LEFT_RIGHT_PAIRS

@@ -160,6 +160,12 @@ class Track:
     def step(self, frame_number: int, people: list[PersonPose]) -> TrackedPose:
         """The answer for one frame, given everyone the estimator found in it."""
         self._observed: PersonPose | None = None
+        behind = self.newest_frame - frame_number
+        if not people and behind > self.config.history_frames:
+            # Beyond the answers kept: a pose from there would be one from far away.
+            if self.record is not None:
+                self.record.add(frame_number, None, self.track_id)
+            return _too_late(frame_number, behind, self.config.history_frames)
         if frame_number <= self.newest_frame:
             answer = self._late_frame(frame_number, people)
         else:
@@ -418,6 +424,23 @@ class Track:
 
 def _detected_confidence(person: PersonPose) -> float:
     return round(float(np.clip(person.score, 0.0, 1.0)), 4)
+
+
+def _too_late(frame_number: int, behind: int, kept: int) -> TrackedPose:
+    return TrackedPose(
+        pose=None,
+        source=None,
+        tracking_confidence=0.0,
+        track_id=None,
+        frames_since_detection=None,
+        error=(
+            f"frame {frame_number} arrived {behind} frames behind the newest; a late frame "
+            f"without a detection is answered only within {kept} frames "
+            "(POSE_SERVICE_TRACK_HISTORY_FRAMES)"
+        ),
+        reason="frame_too_late",
+        flags=["late_frame"],
+    )
 
 
 def _nearest(
