@@ -1,4 +1,4 @@
-"""The backend's contract (shared/contract.md), field by field, against real gunicorn.
+"""The backend's contract (docs/contract.md), field by field, against real gunicorn.
 
 The replay estimator plays a recorded smooth motion with known misses (see conftest), so every
 answer can be checked exactly: detected frames, predicted frames, frames with no pose.

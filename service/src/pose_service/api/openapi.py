@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document of the API, served at ``/openapi.json``.
 
 Written out by hand, next to the code that implements it, so that it states the backend's
-contract (``shared/contract.md``) precisely; the contract tests check the service against it.
+contract (``docs/contract.md``) precisely; the contract tests check the service against it.
 """
 
 from __future__ import annotations
