@@ -123,11 +123,6 @@ class PosePipeline:
             self._loader = threading.Thread(target=self.load, name="model-loader", daemon=True)
             self._loader.start()
 
-    def wait_until_loaded(self, timeout: float | None = None) -> bool:
-        if self._loader is not None:
-            self._loader.join(timeout)
-        return self.status == "ready"
-
     def load(self) -> None:
         start = time.perf_counter()
         log.info("model_loading", estimator=self.estimator.name, **memory_report())

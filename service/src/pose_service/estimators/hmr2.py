@@ -186,10 +186,6 @@ class HMR2Estimator:
 
     # --- the interface ---------------------------------------------------------------------
 
-    @property
-    def model_version(self) -> str:
-        return self._model_version
-
     def model_status(self) -> dict[str, str]:
         """``loaded`` / ``not_loaded`` per model, as /health reports them."""
         return {

@@ -152,9 +152,6 @@ class OneEuro:
         te = max(frames, 1) / self.rate
         return 1.0 / (1.0 + tau / te)
 
-    def reset(self) -> None:
-        self.x = self.dx = None
-
     def __call__(self, z: np.ndarray, frames: int = 1) -> np.ndarray:
         if self.x is None or self.dx is None or self.x.shape != z.shape:
             self.x, self.dx = z.astype(np.float64), np.zeros(z.shape)

@@ -217,20 +217,6 @@ class SessionRouter:
         """The router's clock (monotonic seconds)."""
         return self._clock()
 
-    def snapshot(self) -> list[dict[str, object]]:
-        """Live sessions, for /health and logs."""
-        with self._lock:
-            return [
-                {
-                    "session_id": s.session_id,
-                    "frames_seen": s.frames_seen,
-                    "newest_frame": s.newest_frame,
-                    "track_id": s.track.track_id,
-                    "tracking": s.track.active,
-                }
-                for s in self._sessions.values()
-            ]
-
 
 def _picture_difference(a: np.ndarray | None, b: np.ndarray | None) -> float:
     if a is None or b is None or a.shape != b.shape:
