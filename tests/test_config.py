@@ -36,6 +36,13 @@ def test_a_token_with_whitespace_is_refused(token):
         Settings.from_env({"POSE_SERVICE_HOST": "0.0.0.0", "POSE_SERVICE_AUTH_TOKEN": token})
 
 
+def test_a_misspelt_smoothing_mode_is_refused():
+    """Before: any other word silently meant no smoothing."""
+    with pytest.raises(ValueError, match="TRACK_SMOOTHING must be one of off, kalman, one_euro"):
+        Settings.from_env({"POSE_SERVICE_TRACK_SMOOTHING": "oneeuro"})
+    assert Settings.from_env({"POSE_SERVICE_TRACK_SMOOTHING": "one_euro"}).track_smoothing
+
+
 def test_a_non_loopback_bind_requires_a_token_or_an_explicit_opt_out():
     with pytest.raises(ValueError, match="AUTH_TOKEN"):
         Settings.from_env({"POSE_SERVICE_HOST": "0.0.0.0"})

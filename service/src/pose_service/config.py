@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from .tracking.track import SMOOTHING_MODES
+
 ENV_PREFIX = "POSE_SERVICE_"
 
 
@@ -144,6 +146,11 @@ class Settings:
             raise ValueError(f"{ENV_PREFIX}BATCH_FRAMES must be >= 1 (1 = no batching)")
         if self.detect_every_frames < 1:
             raise ValueError(f"{ENV_PREFIX}DETECT_EVERY_FRAMES must be >= 1 (1 = every frame)")
+        if self.track_smoothing not in SMOOTHING_MODES:
+            raise ValueError(
+                f"{ENV_PREFIX}TRACK_SMOOTHING must be one of {', '.join(SMOOTHING_MODES)}, "
+                f"not {self.track_smoothing!r}"
+            )
         if self.device not in {"auto", "cuda", "cpu"}:
             raise ValueError(f"{ENV_PREFIX}DEVICE must be auto, cuda or cpu")
         if self.hmr2_detector not in {"auto", "vitdet", "mediapipe"}:

@@ -10,6 +10,7 @@ from typing import Any
 
 from .. import __version__
 from ..skeleton import JOINT_ANGLE_TRIPLETS, SMPL_JOINT_NAMES
+from ..tracking.track import SMOOTHING_MODES
 from .requests import MAX_FRAME_NUMBER
 
 _NUM = {"type": "number"}
@@ -169,7 +170,7 @@ HEALTH = {
             "type": "object",
             "properties": {
                 "max_gap_frames": {"type": "integer"},
-                "smoothing": {"enum": ["off", "kalman", "one_euro"]},
+                "smoothing": {"enum": list(SMOOTHING_MODES)},
                 "detect_every_frames": {"type": "integer", "minimum": 1},
                 "whole_video_trackers": {
                     "type": "array",

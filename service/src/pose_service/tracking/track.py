@@ -41,6 +41,7 @@ from .filters import KalmanCV, MotionNoise, OneEuro
 from .motion import Velocity, blend_velocity, extrapolate, interpolate, measure_velocity
 
 MIN_JOINT_CONFIDENCE = 0.3  # joints below this do not count in association costs
+SMOOTHING_MODES = ("off", "kalman", "one_euro")  # TrackerConfig.smoothing
 HISTORY_FRAMES_WITH_MESH = 4  # newest answers whose mesh is kept for late frames
 PREDICTED_CONFIDENCE_CAP = 0.9  # a predicted frame is always below the detection it came from
 
