@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import argparse
 import io
+import socket
 import sys
-from collections.abc import Iterable, Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -129,3 +132,50 @@ def walking_person(frame_number: int, width: int, height: int, mesh: bool) -> An
 def detected(frame_number: int, miss_share: float = 0.33) -> bool:
     """A fixed, spread-out miss pattern (about ``miss_share`` of frames missed)."""
     return (frame_number * 0.618034) % 1.0 >= miss_share
+
+
+def write_recording(path: Path, frames: int = 60) -> None:
+    """A replay ``.npz`` with a full SMPL-sized mesh (the heaviest answer)."""
+    people = [walking_person(n, 640, 360, mesh=True) for n in range(frames)]
+    np.savez(
+        path,
+        joints_3d=np.stack([p.joints_3d for p in people]),
+        keypoints_2d=np.stack([p.keypoints_2d for p in people]),
+        camera_translation=np.stack([p.camera_translation for p in people]),
+        vertices=np.stack([p.vertices for p in people]).reshape(frames, MESH_VERTICES, 3),
+        faces=mesh_faces(),
+        detected=np.ones(frames, bool),
+        model_version=np.array("bench-replay"),
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def replay_service(env: Mapping[str, str] | None = None) -> Iterator[tuple[str, Any]]:
+    """A local ``pose-service serve`` (replay estimator, the recording above, state in a
+    temporary folder: never the user's saved sessions), ready; its URL and process. Stopped
+    on exit."""
+    from pose_service.health_client import start_service, stop_service, wait_until_ready
+
+    with tempfile.TemporaryDirectory() as tmp:
+        recording = Path(tmp) / "bench.npz"
+        write_recording(recording)
+        port = free_port()
+        service_env = {
+            "POSE_SERVICE_ESTIMATOR": "replay",
+            "POSE_SERVICE_REPLAY_PATH": str(recording),
+            "POSE_SERVICE_STATE_DIR": str(Path(tmp) / "state"),
+            **(env or {}),
+        }
+        process = start_service("127.0.0.1", port, service_env, str(Path(tmp) / "service.log"))
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_until_ready(url, 60, process)
+            yield url, process
+        finally:
+            stop_service(process)

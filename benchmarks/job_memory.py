@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import base64
 import io
-import tempfile
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import requests
 from PIL import Image
 
-from benchmarks.common import emit, parser
-from benchmarks.throughput import _free_port, write_recording
+from benchmarks.common import emit, parser, replay_service
 
 MIB = 2**20
 
@@ -31,51 +28,34 @@ MIB = 2**20
 def measure(frames: int, width: int, height: int) -> dict[str, Any]:
     import psutil
 
-    from pose_service.health_client import start_service, stop_service, wait_until_ready
-
     buffer = io.BytesIO()
     Image.fromarray(np.zeros((height, width, 3), np.uint8)).save(buffer, "PNG")
     png = base64.b64encode(buffer.getvalue()).decode("ascii")
-    with tempfile.TemporaryDirectory() as tmp:
-        recording = Path(tmp) / "bench.npz"
-        write_recording(recording)
-        port = _free_port()
-        env = {
-            "POSE_SERVICE_ESTIMATOR": "replay",
-            "POSE_SERVICE_REPLAY_PATH": str(recording),
-            "POSE_SERVICE_STATE_DIR": str(Path(tmp) / "state"),
-        }
-        process = start_service("127.0.0.1", port, env, str(Path(tmp) / "service.log"))
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_until_ready(url, 60, process)
-            worker = psutil.Process(process.pid).children(recursive=True)[-1]
-            before = worker.memory_info().rss
-            peak = [before]
-            done = threading.Event()
+    with replay_service() as (url, process):
+        worker = psutil.Process(process.pid).children(recursive=True)[-1]
+        before = worker.memory_info().rss
+        peak = [before]
+        done = threading.Event()
 
-            def sample() -> None:
-                while not done.is_set():
-                    peak[0] = max(peak[0], worker.memory_info().rss)
-                    time.sleep(0.01)
+        def sample() -> None:
+            while not done.is_set():
+                peak[0] = max(peak[0], worker.memory_info().rss)
+                time.sleep(0.01)
 
-            sampler = threading.Thread(target=sample)
-            sampler.start()
-            body = {"frames": [png] * frames}
-            start = time.perf_counter()
-            location = requests.post(url + "/pose/video", json=body, timeout=60).headers["Location"]
-            while requests.get(url + location, timeout=10).json()["status"] in (
-                "queued",
-                "running",
-            ):
-                time.sleep(0.1)
-            seconds = time.perf_counter() - start
-            time.sleep(0.5)
-            done.set()
-            sampler.join()
-            after = worker.memory_info().rss
-        finally:
-            stop_service(process)
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        body = {"frames": [png] * frames}
+        start = time.perf_counter()
+        location = requests.post(url + "/pose/video", json=body, timeout=60).headers["Location"]
+        status = "queued"
+        while status in ("queued", "running"):
+            time.sleep(0.1)
+            status = requests.get(url + location, timeout=10).json()["status"]
+        seconds = time.perf_counter() - start
+        time.sleep(0.5)
+        done.set()
+        sampler.join()
+        after = worker.memory_info().rss
     return {
         "frames": frames,
         "frame_size": [width, height],

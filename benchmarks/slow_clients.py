@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import base64
 import socket
-import tempfile
 import threading
 import time
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
-from benchmarks.common import clip_frame, emit, encode, parser, percentiles
-from benchmarks.throughput import _free_port, write_recording
+from benchmarks.common import clip_frame, emit, encode, parser, percentiles, replay_service
 
 PROBE_TIMEOUT_S = 5.0  # the backend's /health timeout
 
@@ -122,24 +119,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.url:
         result = attack(args.url, args.attack, args.clients, args.seconds, args.drip_s)
     else:
-        from pose_service.health_client import start_service, stop_service, wait_until_ready
-
-        with tempfile.TemporaryDirectory() as tmp:
-            recording = Path(tmp) / "bench.npz"
-            write_recording(recording)
-            port = _free_port()
-            env = {
-                "POSE_SERVICE_ESTIMATOR": "replay",
-                "POSE_SERVICE_REPLAY_PATH": str(recording),
-                "POSE_SERVICE_STATE_DIR": str(Path(tmp) / "state"),
-            }
-            process = start_service("127.0.0.1", port, env, str(Path(tmp) / "service.log"))
-            try:
-                wait_until_ready(f"http://127.0.0.1:{port}", 60, process)
-                result = attack(f"http://127.0.0.1:{port}", args.attack, args.clients,
-                                args.seconds, args.drip_s)  # fmt: skip
-            finally:
-                stop_service(process)
+        with replay_service() as (url, _process):
+            result = attack(url, args.attack, args.clients, args.seconds, args.drip_s)
     rows = [
         ["/health", result["health_probes"], result["health_unanswered"],
          result["health_ms"]["p50"], result["health_ms"]["p95"]],

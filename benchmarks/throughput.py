@@ -12,48 +12,21 @@ frames/s; the service's own overhead is what keeps it from reaching it.
 from __future__ import annotations
 
 import base64
-import socket
-import tempfile
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import orjson
 import requests
 
 from benchmarks.common import (
-    MESH_VERTICES,
     clip_frame,
     emit,
     encode,
-    mesh_faces,
     parser,
     percentiles,
-    walking_person,
+    replay_service,
 )
-
-
-def write_recording(path: Path, frames: int = 60) -> None:
-    """A replay ``.npz`` with a full SMPL-sized mesh (the heaviest answer)."""
-    people = [walking_person(n, 640, 360, mesh=True) for n in range(frames)]
-    np.savez(
-        path,
-        joints_3d=np.stack([p.joints_3d for p in people]),
-        keypoints_2d=np.stack([p.keypoints_2d for p in people]),
-        camera_translation=np.stack([p.camera_translation for p in people]),
-        vertices=np.stack([p.vertices for p in people]).reshape(frames, MESH_VERTICES, 3),
-        faces=mesh_faces(),
-        detected=np.ones(frames, bool),
-        model_version=np.array("bench-replay"),
-    )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _stream(url: str, body_for: Any, spacing_s: float, stop: float, out: list[float]) -> None:
@@ -90,52 +63,35 @@ def measure(
     """Start the service, run the streams for ``seconds``, stop it; the figures."""
     import psutil
 
-    from pose_service.health_client import start_service, stop_service, wait_until_ready
-
     width, height, fmt = FRAMES[frame]
     text = base64.b64encode(encode(clip_frame(width, height), fmt)).decode("ascii")
-    with tempfile.TemporaryDirectory() as tmp:
-        recording = Path(tmp) / "bench.npz"
-        write_recording(recording)
-        port = _free_port()
-        env = {
-            "POSE_SERVICE_ESTIMATOR": "replay",
-            "POSE_SERVICE_REPLAY_PATH": str(recording),
-            "POSE_SERVICE_REPLAY_DELAY_MS": str(delay_ms),
-            "POSE_SERVICE_STATE_DIR": str(Path(tmp) / "state"),  # never the user's saved sessions
-        }
-        process = start_service("127.0.0.1", port, env, str(Path(tmp) / "service.log"))
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_until_ready(url, 60, process)
-            worker = psutil.Process(process.pid).children(recursive=True)[-1]
-            cpu_before = sum(worker.cpu_times()[:2])
-            latencies: list[list[float]] = [[] for _ in range(streams)]
-            health: list[float] = []
-            begin = time.perf_counter()
-            stop = begin + seconds
-            threads = [
-                threading.Thread(
-                    target=_stream,
-                    args=(
-                        url,
-                        lambda n, i=i: _body(text, n, f"bench-{i}"),
-                        spacing_ms / 1e3,
-                        stop,
-                        latencies[i],
-                    ),
-                )  # fmt: skip
-                for i in range(streams)
-            ]
-            threads.append(threading.Thread(target=_health, args=(url, stop, health)))
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            elapsed = time.perf_counter() - begin
-            worker_cpu_s = sum(worker.cpu_times()[:2]) - cpu_before
-        finally:
-            stop_service(process)
+    with replay_service({"POSE_SERVICE_REPLAY_DELAY_MS": str(delay_ms)}) as (url, process):
+        worker = psutil.Process(process.pid).children(recursive=True)[-1]
+        cpu_before = sum(worker.cpu_times()[:2])
+        latencies: list[list[float]] = [[] for _ in range(streams)]
+        health: list[float] = []
+        begin = time.perf_counter()
+        stop = begin + seconds
+        threads = [
+            threading.Thread(
+                target=_stream,
+                args=(
+                    url,
+                    lambda n, i=i: _body(text, n, f"bench-{i}"),
+                    spacing_ms / 1e3,
+                    stop,
+                    latencies[i],
+                ),
+            )  # fmt: skip
+            for i in range(streams)
+        ]
+        threads.append(threading.Thread(target=_health, args=(url, stop, health)))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - begin
+        worker_cpu_s = sum(worker.cpu_times()[:2]) - cpu_before
     frames = sum(len(x) for x in latencies)
     ideal = min(1000 / delay_ms, streams * 1000 / max(delay_ms, spacing_ms))
     achieved = frames / elapsed
