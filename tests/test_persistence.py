@@ -11,6 +11,16 @@ from tests.support.server import launch
 FRAME = b64(png_bytes(WIDTH, HEIGHT))
 
 
+def replay_env(replay_path, state, **extra: str) -> dict[str, str]:
+    """The replay service keeping its sessions in ``state``."""
+    return {
+        "POSE_SERVICE_ESTIMATOR": "replay",
+        "POSE_SERVICE_REPLAY_PATH": str(replay_path),
+        "POSE_SERVICE_STATE_DIR": str(state),
+        **{f"POSE_SERVICE_{k.upper()}": v for k, v in extra.items()},
+    }
+
+
 def send(url: str, n: int) -> dict:
     response = requests.post(url + "/pose/hybrid", timeout=10,
                              json={"image_base64": FRAME, "frame_number": n})  # fmt: skip
@@ -19,11 +29,7 @@ def send(url: str, n: int) -> dict:
 
 
 def test_a_restart_in_the_middle_of_a_video_keeps_its_track(replay_path, tmp_path):
-    env = {
-        "POSE_SERVICE_ESTIMATOR": "replay",
-        "POSE_SERVICE_REPLAY_PATH": str(replay_path),
-        "POSE_SERVICE_STATE_DIR": str(tmp_path / "state"),
-    }
+    env = replay_env(replay_path, tmp_path / "state")
     first = launch(tmp_path, env)
     answers = [send(first.url, n) for n in range(10)]  # the recording detects frames 2..9
     session_id = answers[-1]["session_id"]
@@ -43,12 +49,7 @@ def test_a_restart_in_the_middle_of_a_video_keeps_its_track(replay_path, tmp_pat
 
 
 def test_without_persistence_a_restart_starts_over(replay_path, tmp_path):
-    env = {
-        "POSE_SERVICE_ESTIMATOR": "replay",
-        "POSE_SERVICE_REPLAY_PATH": str(replay_path),
-        "POSE_SERVICE_STATE_DIR": str(tmp_path / "state"),
-        "POSE_SERVICE_SESSION_PERSIST": "false",
-    }
+    env = replay_env(replay_path, tmp_path / "state", session_persist="false")
     first = launch(tmp_path, env)
     for n in range(10):
         send(first.url, n)
@@ -65,12 +66,7 @@ def test_the_periodic_save_survives_a_sigkill_of_the_whole_service(replay_path, 
     import signal
     import time
 
-    env = {
-        "POSE_SERVICE_ESTIMATOR": "replay",
-        "POSE_SERVICE_REPLAY_PATH": str(replay_path),
-        "POSE_SERVICE_STATE_DIR": str(tmp_path / "state"),
-        "POSE_SERVICE_SESSION_PERSIST_INTERVAL_S": "0.3",
-    }
+    env = replay_env(replay_path, tmp_path / "state", session_persist_interval_s="0.3")
     first = launch(tmp_path, env)
     answers = [send(first.url, n) for n in range(10)]
     time.sleep(1.0)  # a few save rounds
@@ -94,11 +90,7 @@ def test_a_damaged_state_file_is_moved_aside_and_the_service_gets_ready(replay_p
     state.mkdir()
     saved_store(state / "sessions.sqlite3")
     damage_one_page(state / "sessions.sqlite3")
-    env = {
-        "POSE_SERVICE_ESTIMATOR": "replay",
-        "POSE_SERVICE_REPLAY_PATH": str(replay_path),
-        "POSE_SERVICE_STATE_DIR": str(state),
-    }
+    env = replay_env(replay_path, state)
     service = launch(tmp_path, env, ready_timeout=30)
     try:
         persistence = requests.get(service.url + "/health", timeout=5).json()["persistence"]
@@ -113,11 +105,7 @@ def test_a_damaged_state_file_is_moved_aside_and_the_service_gets_ready(replay_p
 def test_health_says_when_sessions_cannot_be_kept(replay_path, tmp_path):
     state = tmp_path / "state"
     (state / "sessions.sqlite3").mkdir(parents=True)  # a directory where the file should be
-    env = {
-        "POSE_SERVICE_ESTIMATOR": "replay",
-        "POSE_SERVICE_REPLAY_PATH": str(replay_path),
-        "POSE_SERVICE_STATE_DIR": str(state),
-    }
+    env = replay_env(replay_path, state)
     service = launch(tmp_path, env, ready_timeout=30)
     try:
         persistence = requests.get(service.url + "/health", timeout=5).json()["persistence"]

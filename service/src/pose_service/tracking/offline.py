@@ -31,6 +31,7 @@ from .track import (
     TrackerConfig,
     _decay_for,
     _noise_models,
+    no_pose,
 )
 
 
@@ -175,15 +176,7 @@ def _answer(
 
 
 def _nothing() -> TrackedPose:
-    return TrackedPose(
-        pose=None,
-        source=None,
-        tracking_confidence=0.0,
-        track_id=None,
-        frames_since_detection=None,
-        error="no person detected in any frame of the video",
-        reason="no_detection_in_video",
-    )
+    return no_pose("no person detected in any frame of the video", "no_detection_in_video")
 
 
 class FrameRecord:

@@ -366,15 +366,7 @@ class Track:
             error, code = self._lost_reason, "track_lost"
         else:
             error, code = "no person detected and no track to predict from yet", "no_track_yet"
-        return TrackedPose(
-            pose=None,
-            source=None,
-            tracking_confidence=0.0,
-            track_id=None,
-            frames_since_detection=None,
-            error=error,
-            reason=code,
-        )
+        return no_pose(error, code)
 
     # --- frames out of order -------------------------------------------------------------
     def _late_frame(self, frame_number: int, people: list[PersonPose]) -> TrackedPose:
@@ -427,20 +419,26 @@ def _detected_confidence(person: PersonPose) -> float:
     return round(float(np.clip(person.score, 0.0, 1.0)), 4)
 
 
-def _too_late(frame_number: int, behind: int, kept: int) -> TrackedPose:
+def no_pose(error: str, reason: str, flags: list[str] | None = None) -> TrackedPose:
+    """An answer without a pose: why (``error``), as a code (``reason``)."""
     return TrackedPose(
         pose=None,
         source=None,
         tracking_confidence=0.0,
         track_id=None,
         frames_since_detection=None,
-        error=(
-            f"frame {frame_number} arrived {behind} frames behind the newest; a late frame "
-            f"without a detection is answered only within {kept} frames "
-            "(POSE_SERVICE_TRACK_HISTORY_FRAMES)"
-        ),
-        reason="frame_too_late",
-        flags=["late_frame"],
+        error=error,
+        reason=reason,
+        flags=flags or [],
+    )
+
+
+def _too_late(frame_number: int, behind: int, kept: int) -> TrackedPose:
+    return no_pose(
+        f"frame {frame_number} arrived {behind} frames behind the newest; a late frame without "
+        f"a detection is answered only within {kept} frames (POSE_SERVICE_TRACK_HISTORY_FRAMES)",
+        "frame_too_late",
+        ["late_frame"],
     )
 
 
