@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pose_service.tracking.offline import FrameRecord, fill_video
+from pose_service.tracking.offline import fill_video
+from pose_service.tracking.record import FrameRecord
 from pose_service.tracking.track import Track, TrackerConfig
 from tests.tracking.test_track import TRUTH, person
 

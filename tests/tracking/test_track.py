@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pose_service.tracking.track import Track, TrackerConfig
+from pose_service.tracking.track import Track, TrackerConfig, TrackState
 from pose_service.types import PersonPose
 from tests.support.motion import walking_sequence
 
@@ -55,6 +55,21 @@ def test_nothing_before_the_first_detection_and_after_the_track_is_dropped():
     assert lost.pose is None and lost.reason == "track_lost" and "dropped" in lost.error
     again = track.step(8, [person(8)])
     assert again.source == "detected" and again.track_id == 2
+
+
+def test_the_track_state_follows_its_life():
+    """empty -> confirmed -> coasting (misses, a rejection) -> lost -> confirmed, new id."""
+    track = Track(TrackerConfig(max_gap_frames=3))
+    states = []
+    for i, people in enumerate([[], [person(1)], [person(2)], [], [person(4, shift=500.0)], []]):
+        track.step(i, people)
+        states.append(track.state)
+    E, C, K, L = TrackState.EMPTY, TrackState.CONFIRMED, TrackState.COASTING, TrackState.LOST
+    assert states == [E, C, C, K, K, K]
+    track.step(6, [])  # 4 frames since the last accepted detection: beyond the limit
+    assert track.state is L and track.box_hint(7) is None
+    track.step(7, [person(7)])
+    assert track.state is C and track.track_id == 2 and track.box_hint(8) is not None
 
 
 def test_keeps_following_the_same_person_when_another_appears():

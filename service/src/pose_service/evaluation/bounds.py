@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tracking.motion import damped_steps
+from ..tracking.motion_model import damped_travel
 
 
 def _last_detection(missed: np.ndarray) -> np.ndarray:
@@ -34,7 +34,7 @@ def oracle_errors(truth: np.ndarray, missed: np.ndarray, decay: float) -> dict[s
     anchors = last[targets]
     gaps = targets - anchors
     velocity = truth[anchors] - truth[anchors - 1]
-    steps = np.array([damped_steps(int(g), decay) for g in gaps])[:, None, None]
+    steps = np.array([damped_travel(int(g), decay) for g in gaps])[:, None, None]
     hold = truth[anchors]
     moved = hold + velocity * steps
 

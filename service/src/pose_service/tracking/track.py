@@ -7,15 +7,19 @@ Per frame the tracker gets every person the estimator found and answers one pose
   falls as the expected error of the prediction grows, or
 - nothing, with the reason, before the first detection or once the track was dropped.
 
-Motion model: a damped constant-velocity Kalman filter per field (3D joints, root translation,
-keypoints, box; see ``filters``), rotations on SO(3) by their angular velocity (``motion``).
-Velocity decays per space: body-frame joints, rotations and mesh fast (``joint_velocity_decay``:
-a limb swinging forward swings back within a stride, so its velocity is soon worthless), the
-root and the image-space fields slowly (``velocity_decay``: the whole body has inertia).
-Detected frames answer the detection itself (the contract), or with ``smoothing`` the filter's
-estimate (``kalman``) or a One-Euro filtered one: causal smoothing, less jitter.
+Motion model (``motion_model``): damped constant-velocity Kalman filters, one per group of
+fields observed together (body: 3D joints, mesh and rotations on SO(3); root translation;
+keypoints and box), so a predicted frame's joints, mesh and rotations move together.
+Velocity decays per space: the body fast (``joint_velocity_decay``: a limb swinging forward
+swings back within a stride, so its velocity is soon worthless), the root and the image-space
+fields slowly (``velocity_decay``: the whole body has inertia). Detected frames answer the
+detection itself (the contract), or with ``smoothing`` the filter's estimate (``kalman``) or a
+One-Euro filtered one: causal smoothing, less jitter.
 
-Confidence: ``tracking_confidence = score x exp(-expected_error / confidence_error_scale_m)``
+States (:class:`TrackState`): empty -> confirmed <-> coasting -> lost -> confirmed (a new
+track id).
+
+Confidence: ``tracking_confidence = score x 0.9 x exp(-expected_error / confidence_error_scale_m)``
 where ``expected_error`` is the filter's predicted 3D joint error std (metres): 0 gap -> the
 detection's own score, and it falls monotonically as the predicted error grows (the evaluation
 harness prints measured error and mean confidence per gap length to show they move together).
@@ -29,21 +33,26 @@ interpolation and do not disturb its forward state.
 from __future__ import annotations
 
 import dataclasses
-import math
+import enum
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..skeleton import LEFT_RIGHT_PAIRS, NUM_JOINTS
 from ..types import BoxHint, PersonPose, TrackedPose
-from .filters import KalmanCV, MotionNoise, OneEuro
-from .motion import Velocity, blend_velocity, extrapolate, interpolate, measure_velocity
+from .association import Gates, association_cost, incoherence, person_salience
+from .filters import FieldFilter, OneEuro
+from .motion import interpolate
+from .motion_model import (
+    ONE_EURO_BETA,
+    ONE_EURO_MIN_CUTOFF_HZ,
+    PREDICTED_CONFIDENCE_CAP,
+    MotionModel,
+)
+from .record import FrameRecord
 
-MIN_JOINT_CONFIDENCE = 0.3  # joints below this do not count in association costs
 SMOOTHING_MODES = ("off", "kalman", "one_euro")  # TrackerConfig.smoothing
 HISTORY_FRAMES_WITH_MESH = 4  # newest answers whose mesh is kept for late frames
-PREDICTED_CONFIDENCE_CAP = 0.9  # a predicted frame is always below the detection it came from
 
 
 @dataclass(frozen=True)
@@ -71,64 +80,13 @@ class TrackerConfig:
     record_max_frames: int = 10_000  # frames of a video kept for whole-video mode (0 = none)
 
 
-def association_cost(predicted: PersonPose, candidate: PersonPose) -> float:
-    """Mean keypoint distance between two poses, in units of the predicted box diagonal."""
-    x0, y0, x1, y1 = predicted.bbox
-    diagonal = max(math.hypot(x1 - x0, y1 - y0), 1.0)
-    usable = (predicted.joint_confidence >= MIN_JOINT_CONFIDENCE) & (
-        candidate.joint_confidence >= MIN_JOINT_CONFIDENCE
-    )
-    if usable.sum() < 3:
-        usable = np.ones_like(usable)
-    distances = np.linalg.norm(
-        predicted.keypoints_2d[usable] - candidate.keypoints_2d[usable], axis=1
-    )
-    return float(distances.mean() / diagonal)
+class TrackState(enum.Enum):
+    """Where a track is in its life (the shape of deep_sort's ``TrackState``, for one subject)."""
 
-
-def joint_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean 3D distance between two (24, 3) body-frame skeletons, metres."""
-    return float(np.linalg.norm(a - b, axis=1).mean())
-
-
-def _swap_sides(joints: np.ndarray) -> np.ndarray:
-    out = joints.copy()
-    for left, right in LEFT_RIGHT_PAIRS:
-        out[[left, right]] = joints[[right, left]]
-    return out
-
-
-def person_salience(person: PersonPose) -> float:
-    """Which person to start a track on: confident and large (the main subject)."""
-    x0, y0, x1, y1 = person.bbox
-    return person.score * math.sqrt(max((x1 - x0) * (y1 - y0), 1.0))
-
-
-# One-Euro speed coefficient per field: its cut-off rises by beta Hz per unit of speed, and the
-# units differ (metres/s, pixels/s). Tuned on the CMU walk capture with 20 mm noise: joint error
-# 30.4 -> 22.7 mm and jitter 75.6 -> 20.2 mm/frame^2 (beta 0.05 lagged: 49.5 mm).
-ONE_EURO_MIN_CUTOFF_HZ = 1.0
-ONE_EURO_BETA = {"joints_3d": 5.0, "camera_translation": 5.0, "keypoints_2d": 0.02, "bbox": 0.02}
-
-# Fields the Kalman filters carry, and which noise model each uses.
-FILTERED_FIELDS = ("joints_3d", "camera_translation", "keypoints_2d", "bbox")
-BODY_FRAME_FIELDS = ("joints_3d",)  # move like limbs (joint_velocity_decay), not like the root
-
-
-def _decay_for(name: str, config: TrackerConfig) -> float:
-    """Velocity decay per space: limbs reverse within a stride, the root keeps going."""
-    return config.joint_velocity_decay if name in BODY_FRAME_FIELDS else config.velocity_decay
-
-
-def _noise_models(config: TrackerConfig) -> dict[str, MotionNoise]:
-    joints = MotionNoise(config.joint_noise_m, config.joint_accel_m, 0.05)
-    pixels = MotionNoise(config.pixel_noise, config.pixel_accel, 20.0)
-    return {
-        "joints_3d": joints,
-        "camera_translation": MotionNoise(config.root_noise_m, config.root_accel_m, 0.1),
-        "keypoints_2d": pixels,
-        "bbox": pixels,
-    }
+    EMPTY = "empty"  # no detection yet in this video
+    CONFIRMED = "confirmed"  # the newest frame (in order) had a detection the track accepted
+    COASTING = "coasting"  # the newest frames had none: answered by prediction
+    LOST = "lost"  # no accepted detection for max_gap_frames: dropped; the next one starts anew
 
 
 class Track:
@@ -136,27 +94,20 @@ class Track:
 
     def __init__(self, config: TrackerConfig) -> None:
         self.config = config
+        self.model = MotionModel.from_config(config)
+        self.gates = Gates(config.gate, config.gate_3d_m, config.flip_ratio)
+        self.state = TrackState.EMPTY
         self.track_id = 0  # 0 = no track yet; increments at each (re)acquisition
         self._anchor: PersonPose | None = None  # last accepted detection
         self._anchor_frame = -1
         self._anchor_confidence = 0.0
-        self._velocity = Velocity.zero()  # rotations and mesh (SO(3) / linear)
-        self._noise = _noise_models(config)
-        self._filters: dict[str, KalmanCV] = {}
+        self._filters: dict[str, FieldFilter] = {}  # per motion-model group
         self._euro: dict[str, OneEuro] = {}
         self._rejections = 0
         self._lost_reason: str | None = None
         self.newest_frame = -1
         self.history: OrderedDict[int, TrackedPose] = OrderedDict()
-        self.record = None
-        if config.record_max_frames > 0:
-            from .offline import FrameRecord  # offline builds on this module
-
-            self.record = FrameRecord(config.record_max_frames)
-
-    @property
-    def active(self) -> bool:
-        return self._anchor is not None
+        self.record = FrameRecord(config.record_max_frames) if config.record_max_frames else None
 
     def step(self, frame_number: int, people: list[PersonPose]) -> TrackedPose:
         """The answer for one frame, given everyone the estimator found in it."""
@@ -179,15 +130,14 @@ class Track:
 
     # --- frames in order -----------------------------------------------------------------
     def _next_frame(self, frame_number: int, people: list[PersonPose]) -> TrackedPose:
-        if (
-            self._anchor is not None
-            and frame_number - self._anchor_frame > self.config.max_gap_frames
-        ):
+        gap = frame_number - self._anchor_frame
+        tracking = self.state in (TrackState.CONFIRMED, TrackState.COASTING)
+        if tracking and gap > self.config.max_gap_frames:
             self._drop(
-                f"track {self.track_id} dropped: no person detected for "
-                f"{frame_number - self._anchor_frame} frames (limit {self.config.max_gap_frames})"
+                f"track {self.track_id} dropped: no person detected for {gap} frames "
+                f"(limit {self.config.max_gap_frames})"
             )
-        if self._anchor is None:
+        if self.state in (TrackState.EMPTY, TrackState.LOST):
             if people:
                 return self._acquire(frame_number, max(people, key=person_salience), [])
             return self._nothing(frame_number)
@@ -197,7 +147,7 @@ class Track:
             return self._predict(frame_number, predicted, [], {})
         costs = [association_cost(predicted, p) for p in people]
         best = int(np.argmin(costs))
-        flags, scores = self._coherence(predicted, people[best], costs[best])
+        flags, scores = incoherence(predicted, people[best], costs[best], self.gates)
         if not flags:
             self._rejections = 0
             return self._accept(frame_number, people[best], costs[best])
@@ -207,90 +157,70 @@ class Track:
             return self._acquire(frame_number, chosen, ["reacquired"])
         return self._predict(frame_number, predicted, ["outlier_rejected", *flags], scores)
 
-    def _coherence(
-        self, predicted: PersonPose, candidate: PersonPose, cost: float
-    ) -> tuple[list[str], dict[str, float]]:
-        """Why a detection is inconsistent with the track (empty when it is fine), and scores.
-
-        - ``jump``: keypoints further than ``gate`` box diagonals from the prediction, or the
-          3D body pose further than ``gate_3d_m`` (mean joint distance);
-        - ``left_right_flip``: the pose with left and right swapped fits the track much better
-          (``flip_ratio``), the classic monocular failure.
-        """
-        config = self.config
-        distance = joint_distance(predicted.joints_3d, candidate.joints_3d)
-        scores = {"association_cost": cost, "joint_distance_m": distance}
-        flags = []
-        if cost > config.gate or distance > config.gate_3d_m:
-            flags.append("jump")
-        if candidate.joints_3d.shape[0] == NUM_JOINTS and distance > 0.05:
-            flipped = joint_distance(predicted.joints_3d, _swap_sides(candidate.joints_3d))
-            scores["flipped_distance_m"] = flipped
-            if flipped < config.flip_ratio * distance:
-                flags.append("left_right_flip")
-        return flags, scores
-
     def prediction(self, frame_number: int) -> PersonPose:
-        """The track's pose at a later frame: filters for positions, SO(3) for rotations."""
+        """The track's pose at a later frame: every filtered field moved by the motion model;
+        the rest (confidences, score, focal length) as last detected."""
         assert self._anchor is not None
         gap = frame_number - self._anchor_frame
-        base = extrapolate(self._anchor, self._velocity, gap, self.config.joint_velocity_decay)
         changes = {}
-        for name, kf in self._filters.items():
-            changes[name] = kf.predicted(gap)[0].astype(np.float32)
-        return dataclasses.replace(base, **changes)
+        for group in self._filters.values():
+            changes.update(group.predicted(gap))
+        return dataclasses.replace(self._anchor, **changes)
 
     def box_hint(self, frame_number: int) -> BoxHint | None:
-        """Where the person should be in the frame right after a detected one (the bbox
-        filter's prediction), for an estimator that can skip its detector; None when the
-        previous frame was not a confirmed detection (a miss, a rejection, no track): then the
-        detector must look."""
-        if self._anchor is None or self._rejections or frame_number - self._anchor_frame != 1:
+        """Where the person should be in the frame right after a detected one (the box's
+        prediction), for an estimator that can skip its detector; None unless the previous
+        frame was a confirmed detection (after a miss, a rejection or no track the detector
+        must look)."""
+        if self.state is not TrackState.CONFIRMED or frame_number - self._anchor_frame != 1:
             return None
-        kf = self._filters.get("bbox")
-        box = kf.predicted(1)[0] if kf is not None else self._anchor.bbox
+        assert self._anchor is not None
+        image = self._filters.get("image")
+        box = image.predicted(1).get("bbox", self._anchor.bbox) if image else self._anchor.bbox
         return BoxHint(np.asarray(box, dtype=np.float32), float(self._anchor.score))
 
     def expected_error_m(self, gap: int) -> float:
         """Expected 3D error (metres, one joint) of the pose ``gap`` frames after a detection."""
-        kf = self._filters.get("joints_3d")
-        if kf is None:
-            return 0.0
-        return math.sqrt(3.0) * kf.position_std(gap)
+        body = self._filters.get("body")
+        return 0.0 if body is None else self.model.expected_error_m(body.schedule, gap)
+
+    def predicted_confidence(self, gap: int) -> float:
+        """Confidence of a pose predicted ``gap`` frames after the last detection (see
+        :meth:`MotionModel.predicted_confidence`)."""
+        error = self.expected_error_m(max(gap, 1))
+        return self.model.predicted_confidence(self._anchor_confidence, error)
 
     def _start_filters(self, person: PersonPose) -> None:
         self._filters = {}
-        for name in FILTERED_FIELDS:
-            value = getattr(person, name)
-            if value is not None:
-                kf = KalmanCV(self._noise[name], _decay_for(name, self.config))
-                kf.start(value)
-                self._filters[name] = kf
+        for group in self.model.groups:
+            values = {f: getattr(person, f) for f in group.fields if getattr(person, f) is not None}
+            if values:
+                self._filters[group.name] = group.new_filter()
+                self._filters[group.name].start(values)
         self._euro = {}
 
     def _smoothed(self, person: PersonPose, gap: int) -> PersonPose:
         """What a detected frame answers: the detection, smoothed causally if configured."""
         mode = self.config.smoothing
-        changes = {}
-        for name, kf in self._filters.items():
-            value = getattr(person, name)
-            if value is None:
-                continue
-            if mode == "kalman":
-                assert kf.x is not None
-                changes[name] = kf.x.astype(np.float32)
-            elif mode == "one_euro":
-                euro = self._euro.get(name)
-                if euro is None:
-                    euro = OneEuro(ONE_EURO_MIN_CUTOFF_HZ, ONE_EURO_BETA.get(name, 0.0))
-                    self._euro[name] = euro
+        changes: dict[str, np.ndarray] = {}
+        if mode == "kalman":
+            for group in self._filters.values():
+                for name, value in group.estimate().items():
+                    if getattr(person, name) is not None:
+                        changes[name] = value
+        elif mode == "one_euro":
+            for name, beta in ONE_EURO_BETA.items():
+                value = getattr(person, name)
+                if value is None:
+                    continue
+                euro = self._euro.setdefault(name, OneEuro(ONE_EURO_MIN_CUTOFF_HZ, beta))
                 changes[name] = euro(value, gap).astype(np.float32)
         return dataclasses.replace(person, **changes) if changes else person
 
     def _acquire(self, frame_number: int, person: PersonPose, flags: list[str]) -> TrackedPose:
         self.track_id += 1
+        self.state = TrackState.CONFIRMED
         self._anchor, self._anchor_frame = person, frame_number
-        self._velocity = Velocity.zero()
         self._start_filters(person)
         self._rejections = 0
         self._lost_reason = None
@@ -306,19 +236,12 @@ class Track:
         )
 
     def _accept(self, frame_number: int, person: PersonPose, cost: float) -> TrackedPose:
-        assert self._anchor is not None
         gap = frame_number - self._anchor_frame
-        if person.rotations is not None or person.vertices is not None:
-            measured = measure_velocity(self._anchor, person, gap)
-            self._velocity = blend_velocity(
-                self._velocity, measured, self.config.velocity_smoothing
-            )
         innovation = 0.0
-        for name, kf in self._filters.items():
-            value = getattr(person, name)
-            if value is not None and kf.x is not None and value.shape == kf.x.shape:
-                score = kf.update(value, gap)
-                innovation = score if name == "joints_3d" else innovation
+        for name, group in self._filters.items():
+            score = group.update({f: getattr(person, f) for f in group.states}, gap)
+            innovation = score if name == "body" else innovation
+        self.state = TrackState.CONFIRMED
         self._anchor, self._anchor_frame = person, frame_number
         self._anchor_confidence = _detected_confidence(person)
         self._observed = person
@@ -334,6 +257,7 @@ class Track:
     def _predict(
         self, frame_number: int, predicted: PersonPose, flags: list[str], scores: dict[str, float]
     ) -> TrackedPose:
+        self.state = TrackState.COASTING
         gap = frame_number - self._anchor_frame
         return TrackedPose(
             pose=predicted,
@@ -345,19 +269,9 @@ class Track:
             scores={k: round(v, 4) for k, v in scores.items()},
         )
 
-    def predicted_confidence(self, gap: int) -> float:
-        """Confidence of a pose predicted ``gap`` frames after the last detection.
-
-        ``score x 0.9 x exp(-expected_error / confidence_error_scale_m)``: strictly below the
-        detection it came from, and falling as the filter's expected error grows with the gap.
-        """
-        error = self.expected_error_m(max(gap, 1))
-        decay = math.exp(-error / self.config.confidence_error_scale_m)
-        return round(self._anchor_confidence * PREDICTED_CONFIDENCE_CAP * decay, 4)
-
     def _drop(self, reason: str) -> None:
+        self.state = TrackState.LOST
         self._anchor = None
-        self._velocity = Velocity.zero()
         self._filters = {}
         self._lost_reason = reason
 

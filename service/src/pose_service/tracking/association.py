@@ -1,0 +1,85 @@
+"""Which detection continues a track, and whether it is coherent with it.
+
+- association: mean keypoint distance to the track's prediction, in box diagonals;
+- coherence: a detection that jumps (in the image or in 3D body pose) or that fits the track
+  much better with left and right swapped (the classic monocular failure) is not trusted;
+- salience: which person a new track starts on (confident and large: the main subject).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..skeleton import LEFT_RIGHT_PAIRS, NUM_JOINTS
+from ..types import PersonPose
+
+MIN_JOINT_CONFIDENCE = 0.3  # joints below this do not count in association costs
+FLIP_MIN_DISTANCE_M = 0.05  # below this mean joint distance a "flip" is noise, not a swap
+
+
+@dataclass(frozen=True)
+class Gates:
+    """How far a detection may be from the track's prediction and still continue it."""
+
+    image: float  # mean keypoint distance, in box diagonals
+    body_m: float  # mean body-frame 3D joint distance, metres
+    flip_ratio: float  # left/right-swapped pose this much closer to the track = a flip
+
+
+def association_cost(predicted: PersonPose, candidate: PersonPose) -> float:
+    """Mean keypoint distance between two poses, in units of the predicted box diagonal."""
+    x0, y0, x1, y1 = predicted.bbox
+    diagonal = max(math.hypot(x1 - x0, y1 - y0), 1.0)
+    usable = (predicted.joint_confidence >= MIN_JOINT_CONFIDENCE) & (
+        candidate.joint_confidence >= MIN_JOINT_CONFIDENCE
+    )
+    if usable.sum() < 3:
+        usable = np.ones_like(usable)
+    distances = np.linalg.norm(
+        predicted.keypoints_2d[usable] - candidate.keypoints_2d[usable], axis=1
+    )
+    return float(distances.mean() / diagonal)
+
+
+def joint_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean 3D distance between two (24, 3) body-frame skeletons, metres."""
+    return float(np.linalg.norm(a - b, axis=1).mean())
+
+
+def swap_sides(joints: np.ndarray) -> np.ndarray:
+    """The skeleton with every left joint exchanged for its right counterpart."""
+    out = joints.copy()
+    for left, right in LEFT_RIGHT_PAIRS:
+        out[[left, right]] = joints[[right, left]]
+    return out
+
+
+def person_salience(person: PersonPose) -> float:
+    """Which person to start a track on: confident and large (the main subject)."""
+    x0, y0, x1, y1 = person.bbox
+    return person.score * math.sqrt(max((x1 - x0) * (y1 - y0), 1.0))
+
+
+def incoherence(
+    predicted: PersonPose, candidate: PersonPose, cost: float, gates: Gates
+) -> tuple[list[str], dict[str, float]]:
+    """Why a detection is inconsistent with the track (empty when it is fine), and the scores.
+
+    - ``jump``: keypoints further than ``gates.image`` box diagonals from the prediction, or the
+      3D body pose further than ``gates.body_m`` (mean joint distance);
+    - ``left_right_flip``: the pose with left and right swapped fits the track much better.
+    """
+    distance = joint_distance(predicted.joints_3d, candidate.joints_3d)
+    scores = {"association_cost": cost, "joint_distance_m": distance}
+    flags = []
+    if cost > gates.image or distance > gates.body_m:
+        flags.append("jump")
+    if candidate.joints_3d.shape[0] == NUM_JOINTS and distance > FLIP_MIN_DISTANCE_M:
+        flipped = joint_distance(predicted.joints_3d, swap_sides(candidate.joints_3d))
+        scores["flipped_distance_m"] = flipped
+        if flipped < gates.flip_ratio * distance:
+            flags.append("left_right_flip")
+    return flags, scores
