@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
+import pickle
 import sqlite3
 from pathlib import Path
-from types import SimpleNamespace
 
+import numpy as np
 import pytest
+from structlog.testing import capture_logs
 
+from pose_service.tracking.sessions import Session
 from pose_service.tracking.store import SessionStore, open_store
+from pose_service.tracking.track import Track, TrackerConfig
+from tests.tracking.test_track import person
+
+CONFIG = TrackerConfig()
 
 
-def session(session_id: str, frames_seen: int, size: int = 20_000) -> SimpleNamespace:
-    """A picklable stand-in with the fields the store reads (a real Session pickles the same)."""
-    return SimpleNamespace(
-        session_id=session_id, frames_seen=frames_seen, last_seen=0.0, payload=b"x" * size
-    )
+def session(session_id: str, frames_seen: int, size: int = 20_000) -> Session:
+    """A real session with a few tracked frames and a thumbnail of about ``size`` bytes."""
+    track = Track(CONFIG)
+    for i in range(3):
+        track.step(i, [person(i)])
+    side = max(int(size**0.5), 1)
+    thumbnail = np.random.default_rng(0).integers(0, 255, (side, side), dtype=np.uint8)
+    return Session(session_id, False, (640, 360), track, 0.0, thumbnail, frames_seen)
+
+
+def load(store: SessionStore) -> list[Session]:
+    return store.load(max_idle_s=1e9, now_monotonic=0.0, config=CONFIG)
 
 
 def saved_store(path: Path, count: int = 6) -> None:
@@ -49,7 +63,7 @@ def test_an_unreadable_file_is_moved_aside_and_a_fresh_one_opened(tmp_path: Path
     opened = open_store(path)
     assert opened.store is not None and opened.error
     assert opened.moved_aside is not None and opened.moved_aside.read_bytes() == original
-    assert opened.store.load(max_idle_s=1e9, now_monotonic=0.0) == []
+    assert load(opened.store) == []
     assert opened.store.save([session("new", 1)], now_monotonic=0.0) == 1
 
 
@@ -74,5 +88,19 @@ def test_a_failed_save_is_not_counted_saved_and_is_retried(tmp_path: Path) -> No
     assert store.save([session("a", 1, size=100), session("b", 1, size=200_000)], 0.0) == 1
     store.close()
     reopened = SessionStore(tmp_path / "sessions.sqlite3")
-    ids = sorted(s.session_id for s in reopened.load(max_idle_s=1e9, now_monotonic=0.0))
+    ids = sorted(s.session_id for s in load(reopened))
     assert ids == ["a", "b"]
+
+
+def test_a_row_it_cannot_read_is_logged_and_dropped(tmp_path: Path) -> None:
+    """A row of an older version (a pickle, as saved before the explicit format) or damaged."""
+    store = SessionStore(tmp_path / "sessions.sqlite3")
+    store.save([session("kept", 1)], now_monotonic=0.0)
+    insert = "INSERT INTO sessions VALUES (?, strftime('%s','now'), 0, 1, ?)"
+    store._db.execute(insert, ("old", pickle.dumps({"a": 1})))
+    store._db.execute(insert, ("damaged", b"PK\x03\x04 garbage"))
+    with capture_logs() as logs:
+        assert [s.session_id for s in load(store)] == ["kept"]
+    unreadable = {e["session"]: e["error"] for e in logs if e["event"] == "session_unreadable"}
+    assert set(unreadable) == {"old", "damaged"}
+    assert store._db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 1

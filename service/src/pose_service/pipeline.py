@@ -8,7 +8,6 @@ session router. It knows nothing about HTTP: the API turns its results into answ
 from __future__ import annotations
 
 import dataclasses
-import pickle
 import sqlite3
 import threading
 import time
@@ -315,7 +314,9 @@ class PosePipeline:
         if self._store is None:
             return
         try:
-            sessions = self._store.load(self.settings.session_idle_s, self.router.now())
+            sessions = self._store.load(
+                self.settings.session_idle_s, self.router.now(), self.router.tracker_config
+            )
         except sqlite3.DatabaseError as exc:  # damage quick_check did not see: start fresh
             self._store.close()
             aside = move_aside(self._store.path)
@@ -334,7 +335,7 @@ class PosePipeline:
     def _persist_loop(self) -> None:
         while not self._stopping.wait(self.settings.session_persist_interval_s):
             try:
-                with self.gate.turn():  # no frame is being tracked while sessions are pickled
+                with self.gate.turn():  # no frame is being tracked while sessions are saved
                     self.persist_sessions()
             except (QueueFull, QueueTimeout, ShuttingDown):
                 continue  # busy: the next round saves
@@ -345,7 +346,7 @@ class PosePipeline:
             return 0
         try:
             saved = self._store.save(self.router.live_sessions(), self.router.now())
-        except (OSError, sqlite3.Error, pickle.PicklingError) as exc:
+        except (OSError, sqlite3.Error, ValueError) as exc:
             if self.persistence.get("ok"):
                 log.error("session_persist_failed", error=str(exc), retry="every save interval")
             self.persistence.update(ok=False, error=f"{type(exc).__name__}: {exc}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -209,6 +210,30 @@ class FieldFilter:
     def position_std(self, steps: int) -> float:
         return self.schedule.position_std(steps)
 
+    def to_state(self) -> dict[str, Any]:
+        """Plain values to save (noise and decay come from the configuration on restore)."""
+        states: dict[str, Any] = {}
+        for name, state in self.states.items():
+            if isinstance(state, RotationState):
+                states[name] = {"quaternions": state.r.as_quat(), "angular_velocity": state.w}
+            else:
+                states[name] = {"position": state.x, "velocity": state.v}
+        return {"covariance": self.schedule.P, "fields": states}
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        """Take back what :meth:`to_state` gave (an earlier process's filter)."""
+        self.schedule.P = np.asarray(saved["covariance"], dtype=np.float64).reshape(2, 2)
+        self.states = {}
+        for name, values in saved["fields"].items():
+            if name == "rotations":
+                state = RotationState(np.eye(3)[None])
+                state.r = Rotation.from_quat(values["quaternions"])
+                state.w = np.asarray(values["angular_velocity"], dtype=np.float64)
+            else:
+                state = LinearState(np.asarray(values["position"]), values["position"].dtype.type)
+                state.v = np.asarray(values["velocity"], dtype=state.x.dtype)
+            self.states[name] = state
+
 
 def rts_smooth(
     observations: np.ndarray, observed: np.ndarray, noise: MotionNoise, decay: float = 1.0
@@ -275,3 +300,10 @@ class OneEuro:
         a = self._alpha(self.min_cutoff + self.beta * np.abs(self.dx), frames)
         self.x = a * z + (1 - a) * self.x
         return self.x.astype(z.dtype)
+
+    def to_state(self) -> dict[str, Any]:
+        """The filter's memory (its parameters come from the configuration on restore)."""
+        return {"value": self.x, "speed": self.dx}
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        self.x, self.dx = saved["value"], saved["speed"]

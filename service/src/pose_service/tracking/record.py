@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import threading
+from typing import Any
 
 import numpy as np
 
@@ -38,18 +39,32 @@ class FrameRecord:
         "score": ((), np.float16), "focal": ((), np.float32), "track": ((), np.uint16),
     }  # fmt: skip
 
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state.pop("_lock", None)
-        return state
+    def to_state(self) -> dict[str, Any]:
+        """Plain values to save: the recorded frames only (not the unused capacity)."""
+        with self._lock:
+            return {
+                "max_frames": self.max_frames,
+                "base": self.base,
+                "truncated": self.truncated,
+                "arrays": {k: v[: self.size].copy() for k, v in self._arrays.items()},
+            }
 
-    def __setstate__(self, state: dict) -> None:
-        """Restore a record saved by an older version: fields it lacked start as zeros."""
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
-        for name, (shape, dtype) in self.FIELDS.items():
-            if name not in self._arrays:
-                self._arrays[name] = np.zeros((self._cap, *shape), dtype=dtype)
+    @classmethod
+    def from_state(cls, saved: dict[str, Any], max_frames: int) -> FrameRecord:
+        """A record from :meth:`to_state`; fields it lacks (an older save) start as zeros, and
+        frames beyond ``max_frames`` (a smaller cap now) are left out as truncated."""
+        record = cls(max_frames)
+        record.base = saved["base"]
+        arrays = saved["arrays"]
+        size = min(len(next(iter(arrays.values()), [])), max_frames)
+        record.truncated = bool(saved["truncated"]) or size < len(next(iter(arrays.values()), []))
+        if size:
+            record._grow(size)
+            for name, values in arrays.items():
+                if name in record._arrays:
+                    record._arrays[name][:size] = values[:size]
+            record.size = size
+        return record
 
     def _grow(self, needed: int) -> None:
         cap = min(max(needed, 2 * self._cap, 64), self.max_frames)

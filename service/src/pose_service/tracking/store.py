@@ -6,8 +6,9 @@ thread every ``interval`` seconds and once more on a graceful stop. What survive
 for less than the session idle limit (``POSE_SERVICE_SESSION_IDLE_S``) when the service comes
 back; older ones are dropped on load. A SIGKILL loses at most the last ``interval`` seconds.
 
-The state is pickled: the file lives in the service user's own state directory (0700), written
-and read only by the service itself.
+Each row is one session in the explicit, versioned format of ``session_codec`` (no pickle: a
+state file holds data only). A row that cannot be read (another version, damage) is logged
+(``session_unreadable``) and dropped: that video starts a new track.
 
 A file that opens but cannot be read (garbage, truncated, a damaged page) is moved aside, kept for
 a post-mortem, and the service starts with a fresh one (:func:`open_store`); a session counts as
@@ -17,14 +18,18 @@ saved only once its transaction committed, so a failed save (a full disk) is ret
 from __future__ import annotations
 
 import os
-import pickle
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..observability import get_logger
+from .session_codec import UnreadableSession, decode_session, encode_session
 from .sessions import Session
+from .track import TrackerConfig
+
+log = get_logger("pose_service.store")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -32,13 +37,13 @@ CREATE TABLE IF NOT EXISTS sessions (
     saved_at REAL NOT NULL,      -- wall clock (time.time) at save
     idle_s REAL NOT NULL,        -- seconds since the session's last frame, at save
     frames_seen INTEGER NOT NULL,
-    state BLOB NOT NULL          -- the pickled Session
+    state BLOB NOT NULL          -- the Session, as session_codec writes it
 )
 """
 
 
 class SessionStore:
-    """One SQLite file of pickled sessions."""
+    """One SQLite file of saved sessions."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -80,7 +85,7 @@ class SessionStore:
                             time.time(),
                             max(now_monotonic - session.last_seen, 0.0),
                             session.frames_seen,
-                            pickle.dumps(session, protocol=pickle.HIGHEST_PROTOCOL),
+                            encode_session(session),
                         ),
                     )
                     written[session.session_id] = session.frames_seen
@@ -94,8 +99,11 @@ class SessionStore:
             self._saved_frames.update(written)
         return len(written)
 
-    def load(self, max_idle_s: float, now_monotonic: float) -> list[Session]:
-        """Sessions idle for less than ``max_idle_s`` (counting the downtime), oldest first."""
+    def load(
+        self, max_idle_s: float, now_monotonic: float, config: TrackerConfig
+    ) -> list[Session]:
+        """Sessions idle for less than ``max_idle_s`` (counting the downtime), oldest first,
+        their tracks under this process's ``config``."""
         restored = []
         with self._lock:
             rows = self._db.execute(
@@ -107,11 +115,12 @@ class SessionStore:
                     self._db.execute("DELETE FROM sessions WHERE session_id = ?", (session_id,))
                     continue
                 try:
-                    session = pickle.loads(state)
-                except Exception:  # noqa: BLE001 - an unreadable row must not stop the service
+                    session = decode_session(bytes(state), config, now_monotonic - idle)
+                except UnreadableSession as exc:
+                    log.warning("session_unreadable", session=session_id, error=str(exc),
+                                dropped="its video starts a new track")  # fmt: skip
                     self._db.execute("DELETE FROM sessions WHERE session_id = ?", (session_id,))
                     continue
-                session.last_seen = now_monotonic - idle
                 restored.append(session)
                 self._saved_frames[session_id] = frames_seen
         return sorted(restored, key=lambda s: s.last_seen)

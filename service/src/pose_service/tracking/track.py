@@ -36,6 +36,7 @@ import dataclasses
 import enum
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -127,6 +128,49 @@ class Track:
         if self.record is not None:
             self.record.add(frame_number, self._observed, self.track_id)
         return answer
+
+    # --- saving and restoring (see ``session_codec``) -----------------------------------------
+    def to_state(self) -> dict[str, Any]:
+        """Everything the track has learnt, as named plain values, poses and arrays: what a
+        restart needs to continue the video (the configuration is the new process's)."""
+        return {
+            "state": self.state.value,
+            "track_id": self.track_id,
+            "anchor": self._anchor,
+            "anchor_frame": self._anchor_frame,
+            "anchor_confidence": self._anchor_confidence,
+            "filters": {name: f.to_state() for name, f in self._filters.items()},
+            "one_euro": {name: f.to_state() for name, f in self._euro.items()},
+            "rejections": self._rejections,
+            "lost_reason": self._lost_reason,
+            "newest_frame": self.newest_frame,
+            "history": [[frame, answer] for frame, answer in self.history.items()],
+            "record": None if self.record is None else self.record.to_state(),
+        }
+
+    @classmethod
+    def from_state(cls, config: TrackerConfig, saved: dict[str, Any]) -> Track:
+        """The track :meth:`to_state` described, under this process's ``config``."""
+        track = cls(config)
+        track.state = TrackState(saved["state"])
+        track.track_id = int(saved["track_id"])
+        track._anchor = saved["anchor"]
+        track._anchor_frame = int(saved["anchor_frame"])
+        track._anchor_confidence = float(saved["anchor_confidence"])
+        groups = {g.name: g for g in track.model.groups}
+        for name, state in saved["filters"].items():
+            track._filters[name] = groups[name].new_filter()
+            track._filters[name].restore(state)
+        for name, state in saved["one_euro"].items():
+            track._euro[name] = OneEuro(ONE_EURO_MIN_CUTOFF_HZ, ONE_EURO_BETA[name])
+            track._euro[name].restore(state)
+        track._rejections = int(saved["rejections"])
+        track._lost_reason = saved["lost_reason"]
+        track.newest_frame = int(saved["newest_frame"])
+        track.history = OrderedDict((int(frame), answer) for frame, answer in saved["history"])
+        if saved["record"] is not None and config.record_max_frames:
+            track.record = FrameRecord.from_state(saved["record"], config.record_max_frames)
+        return track
 
     # --- frames in order -----------------------------------------------------------------
     def _next_frame(self, frame_number: int, people: list[PersonPose]) -> TrackedPose:
