@@ -99,9 +99,7 @@ class SessionStore:
             self._saved_frames.update(written)
         return len(written)
 
-    def load(
-        self, max_idle_s: float, now_monotonic: float, config: TrackerConfig
-    ) -> list[Session]:
+    def load(self, max_idle_s: float, now_monotonic: float, config: TrackerConfig) -> list[Session]:
         """Sessions idle for less than ``max_idle_s`` (counting the downtime), oldest first,
         their tracks under this process's ``config``."""
         restored = []
