@@ -25,6 +25,8 @@ RGB = np.zeros((360, 640, 3), dtype=np.uint8)
 class BatchingWalker(HintedWalkerEstimator):
     """The walker estimator with a batched pass; the first call can be held."""
 
+    batches_frames = True
+
     def __init__(self) -> None:
         super().__init__()
         self.hold = threading.Event()

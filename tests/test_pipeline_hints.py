@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from pose_service.config import Settings
+from pose_service.estimators import Estimator
 from pose_service.pipeline import PosePipeline
 from pose_service.types import Estimate, Frame, PersonPose
 from tests.support.motion import walking_sequence
@@ -17,7 +18,7 @@ from tests.support.motion import walking_sequence
 TRUTH = walking_sequence(40)
 
 
-class HintedWalkerEstimator:
+class HintedWalkerEstimator(Estimator):
     """Finds the walker; with a hint it 'skips its detector' and says so."""
 
     name = "hinted-walker"
@@ -44,6 +45,9 @@ class HintedWalkerEstimator:
             camera_translation=TRUTH["camera_translation"][n].copy(),
         )
         return Estimate([person], self.name, {}, detector_ran=frame.hint is None)
+
+    def verify_install(self) -> dict[str, str]:
+        return {}
 
     def model_status(self) -> dict[str, str]:
         return {"hinted-walker": "loaded"}

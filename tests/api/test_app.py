@@ -6,7 +6,7 @@ import numpy as np
 
 from pose_service.api import create_app
 from pose_service.config import Settings
-from pose_service.estimators import TransientInferenceError
+from pose_service.estimators import Estimator, TransientInferenceError
 from pose_service.pipeline import PosePipeline
 from pose_service.types import Estimate, Frame
 from tests.support.frames import b64, png_bytes
@@ -14,7 +14,7 @@ from tests.support.frames import b64, png_bytes
 FRAME = {"image_base64": b64(png_bytes(32, 18)), "frame_number": 0}
 
 
-class ExplodingEstimator:
+class ExplodingEstimator(Estimator):
     """Stands for a model whose forward pass hits a bug."""
 
     name = "exploding"
@@ -22,6 +22,9 @@ class ExplodingEstimator:
     def load(self) -> None: ...
     def estimate(self, frame: Frame) -> Estimate:
         raise RuntimeError("kaboom")
+
+    def verify_install(self) -> dict[str, str]:
+        return {}
 
     def model_status(self) -> dict[str, str]:
         return {"hmr2": "loaded", "vitdet": "loaded"}

@@ -90,7 +90,7 @@ class PosePipeline:
         self.estimator = estimator if estimator is not None else create_estimator(settings)
         self.gate = FifoGate(settings.queue_size, settings.queue_timeout_s)
         # Frames per estimator pass: only estimators that run several frames at once batch.
-        self.batch_limit = settings.batch_frames if hasattr(self.estimator, "estimate_batch") else 1
+        self.batch_limit = settings.batch_frames if self.estimator.batches_frames else 1
         self.batcher: TurnBatcher[_FrameRequest, FrameOutcome | SessionsFull] = TurnBatcher(
             self.gate, self.batch_limit
         )
@@ -257,7 +257,7 @@ class PosePipeline:
         if len(frames) <= 1:
             return [self.estimator.estimate(f) for f in frames]
         try:
-            return self.estimator.estimate_batch(frames)  # type: ignore[attr-defined]
+            return self.estimator.estimate_batch(frames)
         except TransientInferenceError as exc:
             log.warning("batch_retried_frame_by_frame", frames=len(frames), error=str(exc))
             return [self.estimator.estimate(f) for f in frames]
@@ -266,7 +266,7 @@ class PosePipeline:
         """The frame with the track's predicted box when the detector may be skipped: the
         estimator takes hints, ``detect_every_frames`` > 1 and the detector ran recently."""
         every = self.settings.detect_every_frames
-        if every <= 1 or not getattr(self.estimator, "takes_box_hints", False):
+        if every <= 1 or not self.estimator.takes_box_hints:
             return frame
         if session.frames_since_detector + 1 >= every:
             return frame

@@ -10,9 +10,15 @@ Implementations are imported lazily so that the ``lite`` path never imports torc
 from __future__ import annotations
 
 from ..config import Settings
-from .base import Estimator, ModelUnavailable, TransientInferenceError
+from .base import BodyModelEstimator, Estimator, ModelUnavailable, TransientInferenceError
 
-__all__ = ["Estimator", "ModelUnavailable", "TransientInferenceError", "create_estimator"]
+__all__ = [
+    "BodyModelEstimator",
+    "Estimator",
+    "ModelUnavailable",
+    "TransientInferenceError",
+    "create_estimator",
+]
 
 
 def create_estimator(settings: Settings) -> Estimator:

@@ -6,7 +6,9 @@ They are created unloaded (cheap) and loaded once per process by the app's loade
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+import abc
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -21,30 +23,60 @@ class TransientInferenceError(RuntimeError):
     """This frame failed for a reason that may pass (e.g. CUDA out of memory): retryable, 503."""
 
 
-@runtime_checkable
-class Estimator(Protocol):
-    """Per-frame pose estimation."""
+class Estimator(abc.ABC):
+    """Per-frame pose estimation.
+
+    Required: :meth:`load`, :meth:`verify_install`, :meth:`estimate`, :meth:`model_status`,
+    :meth:`describe`. Optional capabilities are plain members with defaults, so the pipeline
+    asks them instead of probing with ``hasattr``: :attr:`batches_frames` with
+    :meth:`estimate_batch`, :attr:`takes_box_hints`, :meth:`faces`. Estimators with a body
+    model (SMPL) derive from :class:`BodyModelEstimator`.
+    """
 
     name: str
-    # Optional class attribute ``takes_box_hints = True``: the estimator uses ``Frame.hint`` (the
-    # track's predicted box) to skip its person detector; the pipeline sends hints only then.
+    #: :meth:`estimate_batch` runs several frames in one pass (worth batching frames for).
+    batches_frames: bool = False
+    #: :meth:`estimate` uses ``Frame.hint`` (the track's predicted box) to skip its person
+    #: detector; the pipeline sends hints only then.
+    takes_box_hints: bool = False
 
+    @abc.abstractmethod
     def load(self) -> None:
         """Load weights into memory (and onto the device). Called once, off the request path."""
 
+    @abc.abstractmethod
     def verify_install(self) -> dict[str, str]:
         """Check in seconds, without reading weights, that :meth:`load` will find everything
         (``pose-service verify-install``, run by the provisioning); what was checked. Raises
         :class:`ModelUnavailable` naming the fix."""
 
+    @abc.abstractmethod
     def estimate(self, frame: Frame) -> Estimate:
         """Find the people in one frame. Must not keep per-video state."""
 
+    def estimate_batch(self, frames: Sequence[Frame]) -> list[Estimate]:
+        """Several frames (of any videos); the answers in order. Frame by frame unless the
+        estimator :attr:`batches_frames`."""
+        return [self.estimate(frame) for frame in frames]
+
+    @abc.abstractmethod
     def model_status(self) -> dict[str, str]:
         """Per-model ``"loaded"`` / ``"not_loaded"``, e.g. ``{"hmr2": ..., "vitdet": ...}``."""
 
+    @abc.abstractmethod
     def describe(self) -> dict[str, object]:
         """Facts for /health: device, versions, paths."""
 
     def faces(self) -> np.ndarray | None:
         """The mesh's constant (F, 3) triangles, or None for estimators without a mesh."""
+        return None
+
+
+class BodyModelEstimator(Estimator):
+    """An estimator with an SMPL body model: it can turn SMPL parameters into joints (PHALP's
+    whole-video results carry parameters, not joints)."""
+
+    @abc.abstractmethod
+    def smpl_joints(self, params: Mapping[str, Any]) -> np.ndarray:
+        """The 24 SMPL joints (body frame, metres) of ``global_orient``, ``body_pose``,
+        ``betas``."""

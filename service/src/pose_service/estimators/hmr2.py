@@ -28,7 +28,7 @@ import structlog
 from ..config import Settings
 from ..skeleton import NUM_JOINTS
 from ..types import Estimate, Frame, PersonPose
-from .base import ModelUnavailable, TransientInferenceError
+from .base import BodyModelEstimator, ModelUnavailable, TransientInferenceError
 from .hmr2_camera import (
     crop_to_full_translation,
     full_image_focal,
@@ -59,11 +59,12 @@ DEFAULT_BATCH_SIZE = 8  # people per HMR2 forward pass (demo.py's DataLoader bat
 _WEIGHTS_ONLY_VARS = ("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "TORCH_FORCE_WEIGHTS_ONLY_LOAD")
 
 
-class HMR2Estimator:
+class HMR2Estimator(BodyModelEstimator):
     """4D-Humans behind the estimator interface. Stateless between frames."""
 
     name = "hmr2"
     takes_box_hints = True  # the pipeline may send Frame.hint to skip the detector
+    batches_frames = True  # one ViTDet pass and batched HMR2 crops for several frames
 
     def __init__(
         self, settings: Settings, *, fp16: bool | None = None, batch_size: int | None = None

@@ -15,11 +15,11 @@ import numpy as np
 from ..camera import scaled_focal_length, solve_translation
 from ..config import Settings
 from ..types import Estimate, Frame, PersonPose
-from .base import ModelUnavailable
+from .base import Estimator, ModelUnavailable
 from .mediapipe_to_smpl import to_smpl
 
 
-class MediaPipeEstimator:
+class MediaPipeEstimator(Estimator):
     """MediaPipe Pose behind the estimator interface."""
 
     name = "lite"
@@ -97,7 +97,3 @@ class MediaPipeEstimator:
 
     def describe(self) -> dict[str, object]:
         return {"device": "cpu", "mediapipe": self._version}
-
-    def faces(self) -> None:
-        """No mesh: MediaPipe gives joints only."""
-        return None

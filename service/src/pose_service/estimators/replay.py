@@ -20,15 +20,16 @@ import numpy as np
 from ..camera import scaled_focal_length
 from ..config import Settings
 from ..types import Estimate, Frame, PersonPose
-from .base import ModelUnavailable
+from .base import Estimator, ModelUnavailable
 
 REQUIRED_ARRAYS = ("joints_3d", "keypoints_2d", "detected")
 
 
-class ReplayEstimator:
+class ReplayEstimator(Estimator):
     """Answers each frame with the recorded row for its ``frame_number``."""
 
     name = "replay"
+    batches_frames = True  # one simulated delay per pass, as hmr2 batches
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
