@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import functools
 import time
 from datetime import datetime, timezone
 
 from flask import Blueprint, Response, current_app, request
 
 from .. import __version__
-from ..config import Settings
 from ..estimators import TransientInferenceError
 from ..imaging import ImageError
 from ..observability import get_logger, memory_report
 from ..pipeline import FrameOutcome, NotReady, PosePipeline
 from ..scheduling import QueueFull, QueueTimeout, ShuttingDown
-from ..tracking import phalp_offline
 from ..tracking.sessions import SessionsFull
+from ..whole_video.videos import host_trackers
 from .errors import ApiError
 from .json import dumps_bytes
 from .openapi import openapi_document
@@ -126,47 +124,32 @@ def _log_frame(outcome: FrameOutcome, total_ms: float) -> None:
 def health() -> Response:
     """Readiness for the backend and the systemd timer; never waits for the model."""
     pipeline = _pipeline()
-    models = pipeline.estimator.model_status()
+    settings = pipeline.settings
+    state = pipeline.health_snapshot()
     body = {
-        "status": pipeline.status,
-        "ready": pipeline.status == "ready",
-        "models": models,
+        "status": state.status,
+        "ready": state.status == "ready",
+        "models": state.models,
         "service": "pose-service",
         "timestamp": datetime.now(timezone.utc).isoformat(),
         "version": __version__,
-        "estimator": pipeline.estimator.name,
-        "uptime_s": round(time.time() - pipeline.started, 1),
-        "load_seconds": pipeline.load_seconds,
-        "queue": {
-            "busy": pipeline.gate.busy,
-            "waiting": pipeline.gate.waiting,
-            "capacity": pipeline.gate.capacity,
-            "served": pipeline.gate.served,
-            "refused": pipeline.gate.refused,
-            "batch_frames": pipeline.batch_limit,
-            "batches": pipeline.batcher.batches,
-            "batched_frames": pipeline.batcher.batched_items,
+        "estimator": state.estimator,
+        "uptime_s": state.uptime_s,
+        "load_seconds": state.load_seconds,
+        "queue": state.queue,
+        "sessions": state.sessions,
+        "persistence": state.persistence,
+        "tracker": {
+            "max_gap_frames": settings.track_max_gap_frames,
+            "smoothing": settings.track_smoothing,
+            "detect_every_frames": settings.detect_every_frames,
+            "whole_video_trackers": list(host_trackers(settings)),
         },
-        "sessions": len(pipeline.router),
-        "persistence": dict(pipeline.persistence),
-        "tracker": _tracker_facts(pipeline.settings),
-        **pipeline.estimator.describe(),
+        **state.estimator_facts,
     }
-    if pipeline.load_error:
-        body["error"] = pipeline.load_error
+    if state.load_error:
+        body["error"] = state.load_error
     return current_app.json.response(body)
-
-
-@functools.lru_cache(maxsize=4)
-def _tracker_facts(settings: Settings) -> dict[str, object]:
-    """What /health says of tracking (fixed for the process, so worked out once)."""
-    phalp_missing = phalp_offline.unavailable_reason(settings.fourd_humans_dir, settings.estimator)
-    return {
-        "max_gap_frames": settings.track_max_gap_frames,
-        "smoothing": settings.track_smoothing,
-        "detect_every_frames": settings.detect_every_frames,
-        "whole_video_trackers": ["service"] if phalp_missing else ["service", "phalp"],
-    }
 
 
 @bp.get("/openapi.json")
