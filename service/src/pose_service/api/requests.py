@@ -118,3 +118,16 @@ def parse_video_images(request: Request) -> list[str]:
     if not images or not all(isinstance(i, str) for i in images):
         raise ApiError(400, "bad_request", '"frames" must be a non-empty list of base64 images')
     return images
+
+
+def simulate_miss_asked(request: Request, allowed: bool) -> bool:
+    """Whether ``X-Simulate-Miss`` asks to hide the frame from the estimator (refused unless
+    the service allows it)."""
+    asked = request.headers.get("X-Simulate-Miss", "").lower() in {"1", "true", "yes"}
+    if asked and not allowed:
+        raise ApiError(
+            400,
+            "simulated_misses_disabled",
+            "X-Simulate-Miss needs POSE_SERVICE_ALLOW_SIMULATED_MISSES=true on the service",
+        )
+    return asked

@@ -5,20 +5,15 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 
 from .. import __version__
-from ..estimators import TransientInferenceError
-from ..imaging import ImageError
 from ..observability import get_logger, memory_report
-from ..pipeline import FrameOutcome, NotReady, PosePipeline
-from ..scheduling import QueueFull, QueueTimeout, ShuttingDown
-from ..tracking.sessions import SessionsFull
+from ..pipeline import FrameOutcome, PosePipeline
 from ..whole_video.videos import host_trackers
-from .errors import ApiError
 from .json import dumps_bytes
 from .openapi import openapi_document
-from .requests import parse_hybrid_request
+from .requests import parse_hybrid_request, simulate_miss_asked
 from .responses import FacesCache, build_frame_answer
 
 bp = Blueprint("pose", __name__)
@@ -43,34 +38,10 @@ def pose_hybrid() -> Response:
     start = time.perf_counter()
     pipeline = _pipeline()
     req = parse_hybrid_request(request, pipeline.settings.reject_unknown_fields)
-    try:
-        frame, decode_ms = pipeline.decode(req.image_base64, req.frame_number)
-    except ImageError as exc:
-        raise ApiError(exc.status, exc.code, str(exc)) from exc
-    retry = {"Retry-After": str(pipeline.settings.retry_after_s)}
-    try:
-        outcome = pipeline.process(frame, req.video_id, _simulate_miss(pipeline))
-    except NotReady as exc:
-        code = "warming_up" if exc.status == "warming_up" else "model_unavailable"
-        raise ApiError(503, code, str(exc), {"status": exc.status}, retry) from exc
-    except QueueFull as exc:
-        raise ApiError(
-            503, "queue_full", f"service busy: {exc}", {"status": "busy"}, retry
-        ) from exc
-    except QueueTimeout as exc:
-        raise ApiError(503, "queue_timeout", str(exc), {"status": "busy"}, retry) from exc
-    except SessionsFull as exc:
-        raise ApiError(503, "sessions_full", str(exc), {"status": "busy"}, retry) from exc
-    except ShuttingDown as exc:
-        raise ApiError(503, "shutting_down", str(exc), {"status": "not_ready"}, retry) from exc
-    except TransientInferenceError as exc:
-        log.warning(
-            "inference_transient_error",
-            frame_number=req.frame_number,
-            error=str(exc),
-            **memory_report(),
-        )
-        raise ApiError(503, "inference_retryable", str(exc), {"status": "ready"}, retry) from exc
+    g.frame_number = req.frame_number  # for the log line of an error answer
+    frame, decode_ms = pipeline.decode(req.image_base64, req.frame_number)
+    simulate_miss = simulate_miss_asked(request, pipeline.settings.allow_simulated_misses)
+    outcome = pipeline.process(frame, req.video_id, simulate_miss)
     outcome.timings_ms["decode"] = decode_ms
     build_start = time.perf_counter()
     answer = build_frame_answer(outcome, _faces(), req.visualize, req.mesh_format)
@@ -81,17 +52,6 @@ def pose_hybrid() -> Response:
     total_ms = (time.perf_counter() - start) * 1e3
     _log_frame(outcome, total_ms)
     return current_app.response_class(body, mimetype="application/json")
-
-
-def _simulate_miss(pipeline: PosePipeline) -> bool:
-    header = request.headers.get("X-Simulate-Miss", "").lower() in {"1", "true", "yes"}
-    if header and not pipeline.settings.allow_simulated_misses:
-        raise ApiError(
-            400,
-            "simulated_misses_disabled",
-            "X-Simulate-Miss needs POSE_SERVICE_ALLOW_SIMULATED_MISSES=true on the service",
-        )
-    return header
 
 
 def _log_frame(outcome: FrameOutcome, total_ms: float) -> None:
