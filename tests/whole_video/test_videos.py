@@ -11,16 +11,7 @@ import pytest
 from pose_service.config import Settings
 from pose_service.imaging import ImageError
 from pose_service.pipeline import PosePipeline
-from pose_service.whole_video import WholeVideo, WholeVideos
-from pose_service.whole_video.errors import (
-    BadVideo,
-    JobTooLarge,
-    NotReadyForJobs,
-    PhalpUnavailable,
-    UnknownJob,
-    UnknownSession,
-    UnknownTracker,
-)
+from pose_service.whole_video import WholeVideo, WholeVideos, errors
 from tests.support.frames import b64, png_bytes
 
 
@@ -32,17 +23,17 @@ def _videos(replay_path: Path, load: bool = True, **settings: object) -> WholeVi
 
 
 def test_refusals_come_in_order_before_anything_is_read(replay_path):
-    with pytest.raises(NotReadyForJobs):
+    with pytest.raises(errors.NotReadyForJobs):
         _videos(replay_path, load=False).admit("no-such-tracker")  # not ready comes first
     videos = _videos(replay_path)
-    with pytest.raises(UnknownTracker, match='"tracker" must be one of'):
+    with pytest.raises(errors.UnknownTracker, match='"tracker" must be one of'):
         videos.admit("deepsort")
-    with pytest.raises(PhalpUnavailable, match="needs the hmr2 estimator"):
+    with pytest.raises(errors.PhalpUnavailable, match="needs the hmr2 estimator"):
         videos.admit("phalp")
     assert videos.trackers() == ("service",)
-    with pytest.raises(UnknownJob):
+    with pytest.raises(errors.UnknownJob):
         videos.job("j-nope")
-    with pytest.raises(UnknownSession):
+    with pytest.raises(errors.UnknownSession):
         videos.session("nope")
 
 
@@ -65,9 +56,9 @@ def test_bad_inputs_are_refused_and_an_upload_is_never_left_on_disk(
     videos = _videos(replay_path, max_job_pixels=100)
     with pytest.raises(ImageError, match="^frame 1: "):
         videos.submit_images([b64(png_bytes(4, 4)), "not base64!"])
-    with pytest.raises(JobTooLarge, match="POSE_SERVICE_MAX_JOB_PIXELS"):
+    with pytest.raises(errors.JobTooLarge, match="POSE_SERVICE_MAX_JOB_PIXELS"):
         videos.submit_images([b64(png_bytes(8, 8)), b64(png_bytes(8, 8))])
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the upload is written
-    with pytest.raises(BadVideo):
+    with pytest.raises(errors.BadVideo):
         videos.submit_upload(lambda out: out.write(b"not a video"), "clip.mp4")
     assert not list(tmp_path.iterdir())
