@@ -122,8 +122,8 @@ def test_tracker_phalp_job_maps_phalps_output(client, tmp_path, monkeypatch):
     """The job's wiring, with PHALP's run standing in (it needs the GPU host): the upload is
     handed to run_phalp, its results are mapped with the model's SMPL joints, ghost frames are
     filled, every frame comes back in the /pose/hybrid format."""
-    from pose_service.tracking import phalp_offline
-    from tests.tracking.test_phalp_offline import FRAMES, fake_smpl_joints, phalp_results
+    from pose_service.whole_video import phalp_tracker
+    from tests.whole_video.test_phalp_tracker import FRAMES, fake_smpl_joints, phalp_results
 
     handed: list[str] = []
 
@@ -131,8 +131,8 @@ def test_tracker_phalp_job_maps_phalps_output(client, tmp_path, monkeypatch):
         handed.append(video.read_bytes()[:4].hex())
         return phalp_results()
 
-    monkeypatch.setattr(phalp_offline, "unavailable_reason", lambda *args: None)
-    monkeypatch.setattr(phalp_offline, "run_phalp", fake_run)
+    monkeypatch.setattr(phalp_tracker, "unavailable_reason", lambda *args: None)
+    monkeypatch.setattr(phalp_tracker, "run_phalp", fake_run)
     client.application.extensions["pose_pipeline"].estimator.smpl_joints = fake_smpl_joints
     video = _tiny_video(tmp_path / "clip.avi", FRAMES)
     response = client.post(

@@ -59,15 +59,11 @@ def service_env(stand_ins: SimpleNamespace) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def runner_frames() -> list:
     """The first frames of the real clip, full size (RGB)."""
-    import cv2
-    import numpy as np
+    from itertools import islice
 
+    from pose_service.video_frames import read_frames
     from tests.support.frames import RUNNER_CLIP
 
-    capture = cv2.VideoCapture(str(RUNNER_CLIP))
-    frames = []
-    while len(frames) < 3:
-        ok, bgr = capture.read()
-        assert ok
-        frames.append(np.ascontiguousarray(bgr[:, :, ::-1]))
+    frames = list(islice(read_frames(RUNNER_CLIP), 3))
+    assert len(frames) == 3
     return frames

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 import yaml
 
-from pose_service.tracking import phalp_offline
+from pose_service.whole_video import phalp_tracker
 
 
 def test_the_real_track_py_accepts_the_services_command_line(
@@ -24,7 +24,7 @@ def test_the_real_track_py_accepts_the_services_command_line(
 ) -> None:
     video = tmp_path / "upload.mp4"
     video.write_bytes(b"")
-    command = phalp_offline.track_command(
+    command = phalp_tracker.track_command(
         sys.executable, str(stand_ins.fourd_humans), video, tmp_path / "out"
     )
     done = subprocess.run(
@@ -47,7 +47,7 @@ def test_the_real_track_py_accepts_the_services_command_line(
 
 
 def test_phalp_is_available_on_this_stack(stand_ins) -> None:
-    assert phalp_offline.unavailable_reason(str(stand_ins.fourd_humans), "hmr2") is None
+    assert phalp_tracker.unavailable_reason(str(stand_ins.fourd_humans), "hmr2") is None
 
 
 def _track_key_lists(source: str) -> dict[str, list[str]]:
@@ -121,7 +121,7 @@ def test_a_results_file_as_the_real_phalp_writes_it_maps_through_the_service(
                 frame[key].append(p.get(key))
         results[name] = frame
     video = tmp_path / "upload.mp4"
-    path = phalp_offline.results_path(tmp_path, video)
+    path = phalp_tracker.results_path(tmp_path, video)
     path.parent.mkdir(parents=True)
     joblib.dump(results, path, compress=3)
 
@@ -140,9 +140,9 @@ def test_a_results_file_as_the_real_phalp_writes_it_maps_through_the_service(
     estimator._torch, estimator._device = torch, "cpu"
     estimator._model, estimator._smpl_forward = SimpleNamespace(smpl=smpl), smpl_layer_forward(smpl)
 
-    frames = phalp_offline.ordered_frames(joblib.load(path))
-    track_id = phalp_offline.main_track_id(frames)
-    observed = phalp_offline.observations(frames, track_id, estimator.smpl_joints)
+    frames = phalp_tracker.ordered_frames(joblib.load(path))
+    track_id = phalp_tracker.main_track_id(frames)
+    observed = phalp_tracker.observations(frames, track_id, estimator.smpl_joints)
     assert track_id == 1
     assert observed[1] is None  # PHALP only repeated track 1's stale pose there
     first = observed[0]

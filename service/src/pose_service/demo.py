@@ -21,6 +21,8 @@ import numpy as np
 import orjson
 import requests
 
+from .video_frames import read_frames
+
 DEFAULT_SPACING_MS = 50.0  # the backend waits at least this long between requests
 
 
@@ -28,23 +30,11 @@ def video_frames_png(path: str | Path, width: int | None = 640) -> Iterator[byte
     """PNG bytes of each frame, resized to ``width`` like the backend's ffmpeg extraction."""
     import cv2  # OpenCV comes with the lite extra (mediapipe)
 
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        raise FileNotFoundError(f"cannot open video {path}")
-    try:
-        while True:
-            ok, bgr = capture.read()
-            if not ok:
-                return
-            if width and bgr.shape[1] != width:
-                height = int(round(bgr.shape[0] * width / bgr.shape[1] / 2) * 2)
-                bgr = cv2.resize(bgr, (width, height), interpolation=cv2.INTER_AREA)
-            ok, png = cv2.imencode(".png", bgr)
-            if not ok:
-                raise RuntimeError("PNG encoding failed")
-            yield png.tobytes()
-    finally:
-        capture.release()
+    for rgb in read_frames(path, width):
+        ok, png = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        if not ok:
+            raise RuntimeError("PNG encoding failed")
+        yield png.tobytes()
 
 
 def burst_miss_mask(

@@ -11,8 +11,10 @@ import dataclasses
 import sqlite3
 import threading
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -50,6 +52,22 @@ class FrameOutcome:
     model_version: str
     timings_ms: dict[str, float] = field(default_factory=dict)
     batch_frames: int = 1  # frames that shared the estimator pass with this one (itself included)
+
+
+@dataclass(frozen=True)
+class HealthSnapshot:
+    """The pipeline's state as ``/health`` reports it."""
+
+    status: str  # warming_up | ready | not_ready
+    models: dict[str, str]
+    estimator: str
+    estimator_facts: dict[str, object]  # the estimator's own ``describe()``
+    uptime_s: float
+    load_seconds: float | None
+    load_error: str | None
+    queue: dict[str, Any]
+    sessions: int
+    persistence: dict[str, object]
 
 
 @dataclass
@@ -281,8 +299,43 @@ class PosePipeline:
         never a whole video); a full queue makes the job wait, not fail."""
         if self.status != "ready":
             raise NotReady(self.status, self.load_error or "models are still loading")
-        with self.gate.patient_turn(self.settings.retry_after_s):
+        with self.background_turn():
             return self._estimate_frames(frames)
+
+    def background_turn(self) -> AbstractContextManager[None]:
+        """A FIFO turn with the model for background work: a full queue makes it wait and
+        queue again (``FifoGate.patient_turn``), only a shutdown refuses it."""
+        return self.gate.patient_turn(self.settings.retry_after_s)
+
+    def live_session(self, session_id: str) -> Session | None:
+        """The live session with this id, if any (the whole-video answer for a stream)."""
+        return self.router.get(session_id)
+
+    def health_snapshot(self) -> HealthSnapshot:
+        """Where the model, the queue, the sessions and persistence stand; reads counters only,
+        so ``/health`` never waits for the model."""
+        gate = self.gate
+        return HealthSnapshot(
+            status=self.status,
+            models=self.estimator.model_status(),
+            estimator=self.estimator.name,
+            estimator_facts=self.estimator.describe(),
+            uptime_s=round(time.time() - self.started, 1),
+            load_seconds=self.load_seconds,
+            load_error=self.load_error,
+            queue={
+                "busy": gate.busy,
+                "waiting": gate.waiting,
+                "capacity": gate.capacity,
+                "served": gate.served,
+                "refused": gate.refused,
+                "batch_frames": self.batch_limit,
+                "batches": self.batcher.batches,
+                "batched_frames": self.batcher.batched_items,
+            },
+            sessions=len(self.router),
+            persistence=dict(self.persistence),
+        )
 
     # --- persistence -----------------------------------------------------------------------
     def _open_store(self) -> SessionStore | None:

@@ -9,10 +9,13 @@ from flask import Flask, request
 from ..config import Settings
 from ..observability import configure_logging
 from ..pipeline import PosePipeline
+from ..whole_video import WholeVideos
+from .error_map import register_domain_errors
 from .errors import ApiError, register_error_handlers
 from .json import OrjsonProvider
 from .routes import bp
 from .video_routes import bp as video_bp
+from .video_routes import job_result
 
 OPEN_PATHS = frozenset({"/health", "/openapi.json"})
 
@@ -31,7 +34,9 @@ def create_app(
     app.config["POSE_SETTINGS"] = settings
     pipeline = pipeline or PosePipeline(settings)
     app.extensions["pose_pipeline"] = pipeline
+    app.extensions["pose_videos"] = WholeVideos(pipeline, job_result)
     register_error_handlers(app)
+    register_domain_errors(app)
     app.register_blueprint(bp)
     app.register_blueprint(video_bp)
 

@@ -1,7 +1,9 @@
 """Every error answer has one shape: ``{"error": "...", "code": "..."}`` and a 4xx/5xx status.
 
 Handlers are registered in one place so that no path (a Werkzeug 404/405/413, an uncaught
-exception) answers with an HTML page or crashes the worker.
+exception) answers with an HTML page or crashes the worker. :class:`ApiError` is the API's own
+refusal (request validation, the token), which carries its answer; the domain errors of the
+pipeline and ``whole_video`` are answered by ``error_map``.
 """
 
 from __future__ import annotations

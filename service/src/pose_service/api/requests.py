@@ -107,3 +107,27 @@ def parse_hybrid_request(request: Request, reject_unknown: bool = True) -> Hybri
 def _kind(value: Any) -> str:
     return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
             int: "a number", float: "a number"}.get(type(value), type(value).__name__)  # fmt: skip
+
+
+def parse_video_images(request: Request) -> list[str]:
+    """The base64 images of a ``POST /pose/video`` JSON body (``{"frames": [...]}``)."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("frames"), list):
+        raise ApiError(400, "bad_request", 'expected a "video" file or JSON {"frames": [...]}')
+    images = body["frames"]
+    if not images or not all(isinstance(i, str) for i in images):
+        raise ApiError(400, "bad_request", '"frames" must be a non-empty list of base64 images')
+    return images
+
+
+def simulate_miss_asked(request: Request, allowed: bool) -> bool:
+    """Whether ``X-Simulate-Miss`` asks to hide the frame from the estimator (refused unless
+    the service allows it)."""
+    asked = request.headers.get("X-Simulate-Miss", "").lower() in {"1", "true", "yes"}
+    if asked and not allowed:
+        raise ApiError(
+            400,
+            "simulated_misses_disabled",
+            "X-Simulate-Miss needs POSE_SERVICE_ALLOW_SIMULATED_MISSES=true on the service",
+        )
+    return asked

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import functools
 import time
 from datetime import datetime, timezone
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 
 from .. import __version__
-from ..config import Settings
-from ..estimators import TransientInferenceError
-from ..imaging import ImageError
 from ..observability import get_logger, memory_report
-from ..pipeline import FrameOutcome, NotReady, PosePipeline
-from ..scheduling import QueueFull, QueueTimeout, ShuttingDown
-from ..tracking import phalp_offline
-from ..tracking.sessions import SessionsFull
-from .errors import ApiError
+from ..pipeline import FrameOutcome, PosePipeline
+from ..whole_video.videos import host_trackers
 from .json import dumps_bytes
 from .openapi import openapi_document
-from .requests import parse_hybrid_request
+from .requests import parse_hybrid_request, simulate_miss_asked
 from .responses import FacesCache, build_frame_answer
 
 bp = Blueprint("pose", __name__)
@@ -45,34 +38,10 @@ def pose_hybrid() -> Response:
     start = time.perf_counter()
     pipeline = _pipeline()
     req = parse_hybrid_request(request, pipeline.settings.reject_unknown_fields)
-    try:
-        frame, decode_ms = pipeline.decode(req.image_base64, req.frame_number)
-    except ImageError as exc:
-        raise ApiError(exc.status, exc.code, str(exc)) from exc
-    retry = {"Retry-After": str(pipeline.settings.retry_after_s)}
-    try:
-        outcome = pipeline.process(frame, req.video_id, _simulate_miss(pipeline))
-    except NotReady as exc:
-        code = "warming_up" if exc.status == "warming_up" else "model_unavailable"
-        raise ApiError(503, code, str(exc), {"status": exc.status}, retry) from exc
-    except QueueFull as exc:
-        raise ApiError(
-            503, "queue_full", f"service busy: {exc}", {"status": "busy"}, retry
-        ) from exc
-    except QueueTimeout as exc:
-        raise ApiError(503, "queue_timeout", str(exc), {"status": "busy"}, retry) from exc
-    except SessionsFull as exc:
-        raise ApiError(503, "sessions_full", str(exc), {"status": "busy"}, retry) from exc
-    except ShuttingDown as exc:
-        raise ApiError(503, "shutting_down", str(exc), {"status": "not_ready"}, retry) from exc
-    except TransientInferenceError as exc:
-        log.warning(
-            "inference_transient_error",
-            frame_number=req.frame_number,
-            error=str(exc),
-            **memory_report(),
-        )
-        raise ApiError(503, "inference_retryable", str(exc), {"status": "ready"}, retry) from exc
+    g.frame_number = req.frame_number  # for the log line of an error answer
+    frame, decode_ms = pipeline.decode(req.image_base64, req.frame_number)
+    simulate_miss = simulate_miss_asked(request, pipeline.settings.allow_simulated_misses)
+    outcome = pipeline.process(frame, req.video_id, simulate_miss)
     outcome.timings_ms["decode"] = decode_ms
     build_start = time.perf_counter()
     answer = build_frame_answer(outcome, _faces(), req.visualize, req.mesh_format)
@@ -83,17 +52,6 @@ def pose_hybrid() -> Response:
     total_ms = (time.perf_counter() - start) * 1e3
     _log_frame(outcome, total_ms)
     return current_app.response_class(body, mimetype="application/json")
-
-
-def _simulate_miss(pipeline: PosePipeline) -> bool:
-    header = request.headers.get("X-Simulate-Miss", "").lower() in {"1", "true", "yes"}
-    if header and not pipeline.settings.allow_simulated_misses:
-        raise ApiError(
-            400,
-            "simulated_misses_disabled",
-            "X-Simulate-Miss needs POSE_SERVICE_ALLOW_SIMULATED_MISSES=true on the service",
-        )
-    return header
 
 
 def _log_frame(outcome: FrameOutcome, total_ms: float) -> None:
@@ -126,47 +84,32 @@ def _log_frame(outcome: FrameOutcome, total_ms: float) -> None:
 def health() -> Response:
     """Readiness for the backend and the systemd timer; never waits for the model."""
     pipeline = _pipeline()
-    models = pipeline.estimator.model_status()
+    settings = pipeline.settings
+    state = pipeline.health_snapshot()
     body = {
-        "status": pipeline.status,
-        "ready": pipeline.status == "ready",
-        "models": models,
+        "status": state.status,
+        "ready": state.status == "ready",
+        "models": state.models,
         "service": "pose-service",
         "timestamp": datetime.now(timezone.utc).isoformat(),
         "version": __version__,
-        "estimator": pipeline.estimator.name,
-        "uptime_s": round(time.time() - pipeline.started, 1),
-        "load_seconds": pipeline.load_seconds,
-        "queue": {
-            "busy": pipeline.gate.busy,
-            "waiting": pipeline.gate.waiting,
-            "capacity": pipeline.gate.capacity,
-            "served": pipeline.gate.served,
-            "refused": pipeline.gate.refused,
-            "batch_frames": pipeline.batch_limit,
-            "batches": pipeline.batcher.batches,
-            "batched_frames": pipeline.batcher.batched_items,
+        "estimator": state.estimator,
+        "uptime_s": state.uptime_s,
+        "load_seconds": state.load_seconds,
+        "queue": state.queue,
+        "sessions": state.sessions,
+        "persistence": state.persistence,
+        "tracker": {
+            "max_gap_frames": settings.track_max_gap_frames,
+            "smoothing": settings.track_smoothing,
+            "detect_every_frames": settings.detect_every_frames,
+            "whole_video_trackers": list(host_trackers(settings)),
         },
-        "sessions": len(pipeline.router),
-        "persistence": dict(pipeline.persistence),
-        "tracker": _tracker_facts(pipeline.settings),
-        **pipeline.estimator.describe(),
+        **state.estimator_facts,
     }
-    if pipeline.load_error:
-        body["error"] = pipeline.load_error
+    if state.load_error:
+        body["error"] = state.load_error
     return current_app.json.response(body)
-
-
-@functools.lru_cache(maxsize=4)
-def _tracker_facts(settings: Settings) -> dict[str, object]:
-    """What /health says of tracking (fixed for the process, so worked out once)."""
-    phalp_missing = phalp_offline.unavailable_reason(settings.fourd_humans_dir, settings.estimator)
-    return {
-        "max_gap_frames": settings.track_max_gap_frames,
-        "smoothing": settings.track_smoothing,
-        "detect_every_frames": settings.detect_every_frames,
-        "whole_video_trackers": ["service"] if phalp_missing else ["service", "phalp"],
-    }
 
 
 @bp.get("/openapi.json")

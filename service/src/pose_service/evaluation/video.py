@@ -10,6 +10,7 @@ estimator found nobody even undropped are left out of the scores.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from ..config import Settings
 from ..estimators import create_estimator
 from ..tracking.track import TrackerConfig
 from ..types import Frame, PersonPose
+from ..video_frames import read_frames
 from .harness import Report, Scenario
 from .methods import METHODS
 from .metrics import error_by_gap, summarise
@@ -28,24 +30,13 @@ def estimate_video(
     path: Path, estimator_name: str, max_frames: int = 0, width: int = 640
 ) -> list[PersonPose | None]:
     """The estimator's main person in every frame (None where it found nobody)."""
-    import cv2
-
     estimator = create_estimator(Settings.from_env(estimator=estimator_name))
     estimator.load()
-    capture = cv2.VideoCapture(str(path))
     found: list[PersonPose | None] = []
-    try:
-        while not max_frames or len(found) < max_frames:
-            ok, bgr = capture.read()
-            if not ok:
-                break
-            if width and bgr.shape[1] != width:
-                height = int(round(bgr.shape[0] * width / bgr.shape[1] / 2) * 2)
-                bgr = cv2.resize(bgr, (width, height), interpolation=cv2.INTER_AREA)
-            people = estimator.estimate(Frame(np.ascontiguousarray(bgr[..., ::-1]), len(found)))
-            found.append(max(people.people, key=lambda p: p.score) if people.people else None)
-    finally:
-        capture.release()
+    frames = read_frames(path, width)
+    for rgb in itertools.islice(frames, max_frames or None):
+        people = estimator.estimate(Frame(rgb, len(found)))
+        found.append(max(people.people, key=lambda p: p.score) if people.people else None)
     return found
 
 

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from pose_service.estimators.hmr2_camera import full_image_focal, project_to_image
-from pose_service.tracking import phalp_offline
 from pose_service.tracking.offline import fill_video
 from pose_service.tracking.track import TrackerConfig
+from pose_service.whole_video import phalp_tracker
 from tests.support.motion import REST
 
 W, H = 640, 360
@@ -77,10 +77,10 @@ def phalp_results() -> dict:
 
 
 def test_main_track_and_ghost_frames():
-    frames = phalp_offline.ordered_frames(phalp_results())
+    frames = phalp_tracker.ordered_frames(phalp_results())
     assert [f["time"] for f in frames] == list(range(FRAMES))
-    assert phalp_offline.main_track_id(frames) == MAIN
-    observed = phalp_offline.observations(frames, MAIN, fake_smpl_joints)
+    assert phalp_tracker.main_track_id(frames) == MAIN
+    observed = phalp_tracker.observations(frames, MAIN, fake_smpl_joints)
     missing = [t for t, pose in enumerate(observed) if pose is None]
     assert missing == [0, 1, 8, 9, 10, 11]  # before confirmation, and PHALP's ghost frames
     pose = observed[5]
@@ -93,8 +93,8 @@ def test_main_track_and_ghost_frames():
 
 def test_our_filler_replaces_phalps_stale_poses():
     results = phalp_results()
-    frames = phalp_offline.ordered_frames(results)
-    answers = fill_video(phalp_offline.observations(frames, MAIN, fake_smpl_joints),
+    frames = phalp_tracker.ordered_frames(results)
+    answers = fill_video(phalp_tracker.observations(frames, MAIN, fake_smpl_joints),
                          TrackerConfig())  # fmt: skip
     assert all(a.pose is not None for a in answers)  # 100% coverage, frames 0-1 back-filled
     for t in range(8, 12):
@@ -132,9 +132,9 @@ def test_run_phalp_runs_track_py_and_reads_its_pickle(tmp_path, monkeypatch):
     )
     video = tmp_path / "clip.mp4"
     video.write_bytes(b"stands for a video")
-    results = phalp_offline.run_phalp(video, str(repo), tmp_path / "out", timeout_s=60)
+    results = phalp_tracker.run_phalp(video, str(repo), tmp_path / "out", timeout_s=60)
     assert len(results) == FRAMES
-    assert phalp_offline.main_track_id(phalp_offline.ordered_frames(results)) == MAIN
+    assert phalp_tracker.main_track_id(phalp_tracker.ordered_frames(results)) == MAIN
 
 
 def test_a_failing_track_py_is_a_clear_error(tmp_path):
@@ -146,14 +146,14 @@ def test_a_failing_track_py_is_a_clear_error(tmp_path):
         sys.exit(1)
         """,
     )
-    with pytest.raises(phalp_offline.PhalpError, match="exited 1.*no kernel image"):
-        phalp_offline.run_phalp(tmp_path / "clip.mp4", str(repo), tmp_path / "out", 60)
+    with pytest.raises(phalp_tracker.PhalpError, match="exited 1.*no kernel image"):
+        phalp_tracker.run_phalp(tmp_path / "clip.mp4", str(repo), tmp_path / "out", 60)
 
 
 def test_why_phalp_cannot_run_here(tmp_path):
-    assert "hmr2 estimator" in phalp_offline.unavailable_reason(str(tmp_path), "lite")
-    assert "track.py not found" in phalp_offline.unavailable_reason(str(tmp_path), "hmr2")
+    assert "hmr2 estimator" in phalp_tracker.unavailable_reason(str(tmp_path), "lite")
+    assert "track.py not found" in phalp_tracker.unavailable_reason(str(tmp_path), "hmr2")
     _fake_track_py(tmp_path / "4D-Humans", "")
-    reason = phalp_offline.unavailable_reason(str(tmp_path / "4D-Humans"), "hmr2")
+    reason = phalp_tracker.unavailable_reason(str(tmp_path / "4D-Humans"), "hmr2")
     assert reason is not None and "'phalp'" in reason  # PHALP itself is not installed in CI
     assert sys.modules.get("phalp") is None

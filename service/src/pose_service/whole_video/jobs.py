@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .observability import get_logger
-from .types import Frame
+from ..observability import get_logger
+from ..types import Frame
 
 log = get_logger("pose_service.jobs")
 ACTIVE = ("queued", "running")

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from pose_service.jobs import JobRunner, JobsFull
 from pose_service.scheduling import FifoGate
+from pose_service.whole_video.jobs import JobRunner, JobsFull
 
 
 def blocking_work(release: threading.Event):

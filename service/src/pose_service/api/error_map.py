@@ -1,0 +1,90 @@
+"""Which domain error is which HTTP answer: the one table, registered as Flask error handlers.
+
+Views and the application layer raise what went wrong (the model is loading, the queue is full,
+a frame is not an image, a job is too large...) and never build an error answer; each error
+type is turned into the one error shape (``errors.error_response``) here. Busy and not-ready
+answers are 503s with ``Retry-After`` and the service's ``status``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, Response, current_app, g
+
+from ..estimators import TransientInferenceError
+from ..imaging import ImageError
+from ..observability import get_logger, memory_report
+from ..pipeline import NotReady
+from ..scheduling import QueueFull, QueueTimeout, ShuttingDown
+from ..tracking.sessions import SessionsFull
+from ..whole_video.errors import (
+    BadVideo,
+    JobTooLarge,
+    NotReadyForJobs,
+    PhalpUnavailable,
+    UnknownJob,
+    UnknownSession,
+    UnknownTracker,
+)
+from ..whole_video.jobs import JobsFull
+from .errors import error_response
+
+log = get_logger("pose_service.api")
+Answer = tuple[int, str, str, dict[str, Any] | None]  # status, code, message, extra fields
+
+
+def _not_ready(exc: NotReady) -> Answer:
+    code = "warming_up" if exc.status == "warming_up" else "model_unavailable"
+    return 503, code, str(exc), {"status": exc.status}
+
+
+def _transient(exc: TransientInferenceError) -> Answer:
+    log.warning("inference_transient_error", frame_number=g.get("frame_number"),
+                error=str(exc), **memory_report())  # fmt: skip
+    return 503, "inference_retryable", str(exc), {"status": "ready"}
+
+
+# Answered with Retry-After: the same request may succeed later.
+RETRYABLE: dict[type[Exception], Callable[[Any], Answer]] = {
+    NotReady: _not_ready,
+    NotReadyForJobs: lambda e: (503, "warming_up", str(e), {"status": e.status}),
+    QueueFull: lambda e: (503, "queue_full", f"service busy: {e}", {"status": "busy"}),
+    QueueTimeout: lambda e: (503, "queue_timeout", str(e), {"status": "busy"}),
+    SessionsFull: lambda e: (503, "sessions_full", str(e), {"status": "busy"}),
+    ShuttingDown: lambda e: (503, "shutting_down", str(e), {"status": "not_ready"}),
+    TransientInferenceError: _transient,
+    JobsFull: lambda e: (503, "jobs_full", f"{e}; try again later", None),
+}
+# Answered as they are: the request itself must change.
+FINAL: dict[type[Exception], Callable[[Any], Answer]] = {
+    ImageError: lambda e: (e.status, e.code, str(e), None),
+    UnknownTracker: lambda e: (400, "bad_request", str(e), None),
+    PhalpUnavailable: lambda e: (400, "phalp_unavailable", str(e), None),
+    BadVideo: lambda e: (400, "bad_video", str(e), None),
+    JobTooLarge: lambda e: (413, "job_too_large", str(e), None),
+    UnknownSession: lambda e: (404, "unknown_session", str(e), None),
+    UnknownJob: lambda e: (404, "unknown_job", str(e), None),
+}
+
+
+def register_domain_errors(app: Flask) -> None:
+    """One Flask error handler per domain error (the most specific type wins)."""
+    for kind, answer in RETRYABLE.items():
+        app.register_error_handler(kind, _handler(answer, retry=True))
+    for kind, answer in FINAL.items():
+        app.register_error_handler(kind, _handler(answer, retry=False))
+
+
+def _handler(answer: Callable[[Any], Answer], retry: bool) -> Callable[[Exception], Response]:
+    def handle(exc: Exception) -> Response:
+        status, code, message, extra = answer(exc)
+        headers = {"Retry-After": str(_retry_after_s())} if retry else None
+        return error_response(status, code, message, extra, headers)
+
+    return handle
+
+
+def _retry_after_s() -> int:
+    return current_app.extensions["pose_pipeline"].settings.retry_after_s

@@ -1,0 +1,64 @@
+"""WholeVideos without HTTP: what it refuses, in which order, and what a finished job holds."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from pose_service.config import Settings
+from pose_service.imaging import ImageError
+from pose_service.pipeline import PosePipeline
+from pose_service.whole_video import WholeVideo, WholeVideos, errors
+from tests.support.frames import b64, png_bytes
+
+
+def _videos(replay_path: Path, load: bool = True, **settings: object) -> WholeVideos:
+    pipeline = PosePipeline(Settings(estimator="replay", replay_path=str(replay_path), **settings))
+    if load:
+        pipeline.load()
+    return WholeVideos(pipeline, render=lambda video: video)  # the result as it is
+
+
+def test_refusals_come_in_order_before_anything_is_read(replay_path):
+    with pytest.raises(errors.NotReadyForJobs):
+        _videos(replay_path, load=False).admit("no-such-tracker")  # not ready comes first
+    videos = _videos(replay_path)
+    with pytest.raises(errors.UnknownTracker, match='"tracker" must be one of'):
+        videos.admit("deepsort")
+    with pytest.raises(errors.PhalpUnavailable, match="needs the hmr2 estimator"):
+        videos.admit("phalp")
+    assert videos.trackers() == ("service",)
+    with pytest.raises(errors.UnknownJob):
+        videos.job("j-nope")
+    with pytest.raises(errors.UnknownSession):
+        videos.session("nope")
+
+
+def test_a_job_of_images_holds_every_frame_rendered(replay_path):
+    videos = _videos(replay_path)
+    image = b64(png_bytes(64, 36))
+    job = videos.submit_images([image] * 5)
+    deadline = time.monotonic() + 30
+    while videos.job(job.job_id).status in {"queued", "running"}:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert job.status == "done", job.error
+    assert isinstance(job.result, WholeVideo) and len(job.result.outcomes) == 5
+    assert [o.frame.frame_number for o in job.result.outcomes] == list(range(5))
+
+
+def test_bad_inputs_are_refused_and_an_upload_is_never_left_on_disk(
+    replay_path, tmp_path, monkeypatch
+):
+    videos = _videos(replay_path, max_job_pixels=100)
+    with pytest.raises(ImageError, match="^frame 1: "):
+        videos.submit_images([b64(png_bytes(4, 4)), "not base64!"])
+    with pytest.raises(errors.JobTooLarge, match="POSE_SERVICE_MAX_JOB_PIXELS"):
+        videos.submit_images([b64(png_bytes(8, 8)), b64(png_bytes(8, 8))])
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the upload is written
+    with pytest.raises(errors.BadVideo):
+        videos.submit_upload(lambda out: out.write(b"not a video"), "clip.mp4")
+    assert not list(tmp_path.iterdir())
