@@ -48,7 +48,9 @@ PREDICTED_CONFIDENCE_CAP = 0.9  # a predicted frame is always below the detectio
 
 @dataclass(frozen=True)
 class TrackerConfig:
-    """The tracker's knobs (filled from :class:`~pose_service.config.Settings`)."""
+    """The tracker's knobs. Their defaults are written here only: ``Settings.tracker_config()``
+    fills the ones a ``POSE_SERVICE_TRACK_*`` setting feeds, and each such setting takes its default
+    from this class."""
 
     max_gap_frames: int = 45
     velocity_decay: float = 0.95  # root, keypoints, box: whole-body motion has inertia
