@@ -91,7 +91,8 @@ class Settings:
     )
     auth_token: str = setting(
         "",
-        "when set, `X-Pose-Service-Token` is required except on `/health` and `/openapi.json`",
+        "when set, `X-Pose-Service-Token` is required except on `/health` and `/openapi.json`; "
+        "needed to bind beyond loopback (or ALLOW_UNAUTHENTICATED)",
         check=NO_WHITESPACE,
         secret=True,
     )
@@ -232,8 +233,9 @@ class Settings:
     hmr2_fp16: bool = setting(False, "hmr2: fp16 autocast of HMR2 on CUDA (validated in fp32)")
     hmr2_detector: str = setting(
         "auto",
-        "hmr2: `vitdet`, `mediapipe` (needs the `lite` extra) or `auto`: ViTDet-H on CUDA, "
-        "MediaPipe on a CPU (ViTDet-H takes ~65 s a 1080p frame on 2 cores, MediaPipe ~0.1 s)",
+        "hmr2: `vitdet` (4D-Humans' ViTDet-H), `mediapipe` (the lite estimator's person box, needs "
+        "the `lite` extra) or `auto`: ViTDet-H on CUDA, MediaPipe on a CPU (ViTDet-H takes "
+        "~32–65 s a 1080p frame on 2 CPU cores, MediaPipe ~0.1 s)",
         check=one_of(("auto", "vitdet", "mediapipe")),
     )
     lite_model_complexity: int = setting(
@@ -249,7 +251,9 @@ class Settings:
     )
     fourd_humans_dir: str = setting("", "the 4D-Humans clone (its configs); empty = the package")
     hmr2_checkpoint: str = setting(
-        "", "HMR2 checkpoint; empty = ~/.cache/4DHumans/logs/train/multiruns/hmr2/0/..."
+        "",
+        "HMR2 checkpoint; empty = ~/.cache/4DHumans/logs/train/multiruns/hmr2/0/... (the "
+        "Ansible role sets it, and VITDET_WEIGHTS, under its models directory)",
     )
     vitdet_weights: str = setting(
         "", "ViTDet-H weights; empty = detectron2's model-zoo URL through the iopath cache"
@@ -273,7 +277,9 @@ class Settings:
     )
     state_dir: str = setting(
         default_factory=lambda: str(Path.home() / ".local/state/pose-service"),
-        doc="where live sessions are saved across restarts; an unreadable file is moved aside",
+        doc="where live sessions are saved across restarts; a file that cannot be read is moved "
+        "aside (`sessions.sqlite3.unreadable-<time>`) and the service starts fresh; `/health`'s "
+        "`persistence` says whether saving works",
         shown_default="~/.local/state/pose-service",
     )
 
