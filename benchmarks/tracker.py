@@ -25,10 +25,9 @@ WIDTH, HEIGHT = 640, 360
 def _session_feed(frames: int, mesh: bool) -> Any:
     """(router, frame iterator): the service's own session router, and what the estimator found."""
     from pose_service.config import Settings
-    from pose_service.pipeline import tracker_config
     from pose_service.tracking.sessions import SessionPolicy, SessionRouter
 
-    router = SessionRouter(SessionPolicy(), tracker_config(Settings()))
+    router = SessionRouter(SessionPolicy(), Settings().tracker_config())
     people = (
         (n, [walking_person(n, WIDTH, HEIGHT, mesh)] if detected(n) else []) for n in range(frames)
     )

@@ -1,4 +1,5 @@
-"""The ``pose-service`` command: ``serve``, ``check``, ``verify-install``, ``demo``, ``eval``.
+"""The ``pose-service`` command: ``serve``, ``check``, ``verify-install``, ``demo``, ``eval``,
+``settings``.
 
 Every option can also come from the ``POSE_SERVICE_*`` environment; the command line wins.
 """
@@ -13,6 +14,8 @@ import tempfile
 from pathlib import Path
 
 from .config import ENV_PREFIX, Settings
+
+ESTIMATORS = Settings.choices("estimator")
 
 REPO_DATA = Path(__file__).resolve().parents[3] / "data"  # the repository's data/ (dev checkout)
 DEFAULT_VIDEO_CANDIDATES = (
@@ -154,6 +157,21 @@ def _print_report(report: dict[str, object], as_json: bool) -> None:
         )
 
 
+def cmd_settings(args: argparse.Namespace) -> int:
+    """Every setting with its default, what it accepts and why, read from the declarations."""
+    from . import config_docs
+
+    try:
+        text = (
+            config_docs.markdown(args.names or None) if args.markdown else config_docs.env_listing()
+        )
+    except KeyError as exc:
+        print(f"pose-service: {exc.args[0]}", file=sys.stderr)
+        return 2
+    sys.stdout.write(text)
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     """Measure gap filling on a motion sequence (or a real clip): the table of the issue."""
     from .evaluation.cli import run_eval
@@ -167,11 +185,15 @@ def _burst(text: str) -> tuple[int, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pose-service", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="pose-service",
+        description=__doc__,
+        epilog="`pose-service settings` lists every POSE_SERVICE_* variable.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the service under gunicorn (foreground)")
-    serve.add_argument("--estimator", choices=["hmr2", "lite", "replay"])
+    serve.add_argument("--estimator", choices=ESTIMATORS)
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--threads", type=int)
@@ -185,13 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser(
         "verify-install", help="check the estimator's libraries and model files; no weights read"
     )
-    verify.add_argument("--estimator", choices=["hmr2", "lite", "replay"])
+    verify.add_argument("--estimator", choices=ESTIMATORS)
     verify.set_defaults(func=cmd_verify_install)
 
     demo = sub.add_parser("demo", help="stream a video the way the backend does")
     demo.add_argument("--video", help="default: the runner clip")
     demo.add_argument("--url", help="a running service; default: start a local one if none answers")
-    demo.add_argument("--estimator", default="lite", choices=["hmr2", "lite", "replay"])
+    demo.add_argument("--estimator", default="lite", choices=ESTIMATORS)
     demo.add_argument(
         "--drop-share",
         type=float,
@@ -206,6 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="print the report as JSON")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(func=cmd_demo)
+
+    listing = sub.add_parser("settings", help="every POSE_SERVICE_* setting, default and rule")
+    listing.add_argument("--markdown", action="store_true", help="as the docs' table")
+    listing.add_argument("names", nargs="*", help="with --markdown: only these variables")
+    listing.set_defaults(func=cmd_settings)
 
     ev = sub.add_parser("eval", help="measure gap filling: streaming, whole-video, baselines")
     ev.add_argument("sequence", help=".bvh or .npz motion with ground truth, or a video file")

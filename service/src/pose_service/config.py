@@ -1,8 +1,10 @@
-"""Every knob of the service, in one place.
+"""Every knob of the service, each declared once: default, check and doc in one field.
 
 Each field of :class:`Settings` is read from the environment variable ``POSE_SERVICE_<NAME>``
 (upper case), which is what the Ansible role writes into the service's env file. Command-line
-options override the environment. Nothing else in the package reads the environment.
+options override the environment. Nothing else in the package reads the environment. The
+tracker's and the session router's knobs keep their defaults in :class:`TrackerConfig` and
+:class:`SessionPolicy` (the objects that use them); the settings here feed those fields.
 """
 
 from __future__ import annotations
@@ -10,108 +12,283 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields
+from functools import cache, partial
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, TypeVar, get_type_hints
 
-from .tracking.track import SMOOTHING_MODES
+from .config_spec import (
+    ENV_PREFIX,
+    NO_WHITESPACE,
+    Spec,
+    above,
+    as_text,
+    at_least,
+    env_name,
+    feeds,
+    one_of,
+    parse,
+    refusal,
+    setting,
+    spec_of,
+    within,
+)
+from .tracking.sessions import SessionPolicy
+from .tracking.track import SMOOTHING_MODES, TrackerConfig
 
-ENV_PREFIX = "POSE_SERVICE_"
+__all__ = ["ENV_PREFIX", "Settings"]
+
+T = TypeVar("T")
+ESTIMATORS = ("hmr2", "lite", "replay")
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+POSITIVE = above(0)
+NON_NEGATIVE = at_least(0)
+SHARE = within(0, 1)
+tracker_knob = partial(feeds, TrackerConfig)  # a setting whose default TrackerConfig holds
+session_knob = partial(feeds, SessionPolicy)  # and SessionPolicy
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Service configuration. Field docs say why each default is what it is."""
+    """Service configuration. Each field's doc says why its default is what it is."""
 
     # --- serving -------------------------------------------------------------------------
-    estimator: str = "lite"  # hmr2 | lite | replay
-    host: str = "127.0.0.1"  # loopback by default: nothing is exposed unless asked
-    port: int = 5000  # what the backend's POSE_SERVICE_URL defaults to
-    threads: int = 8  # backend runs up to 4 streams + direct calls + /health probes
-    graceful_timeout_s: float = 30.0  # SIGTERM lets the in-flight frame finish
-    worker_timeout_s: float = 120.0  # gunicorn heartbeat; equals the backend's request timeout
-    max_body_bytes: int = 32 * 1024 * 1024  # a 4K PNG as base64 is ~30 MB
-    max_image_pixels: int = 36_000_000  # 8K; anything bigger is a decompression bomb (413)
-    fast_jpeg_decode: bool = False  # libjpeg-turbo fast DCT: ~35% faster, pixels ~1 level off
-    auth_token: str = ""  # shared secret for the X-Pose-Service-Token header; empty = off
-    allow_unauthenticated: bool = False  # serve a non-loopback address without a token anyway
-    reject_unknown_fields: bool = True  # 400 on a misspelt field rather than ignoring it
+    estimator: str = setting(
+        "lite",
+        "the model: 4D-Humans (GPU host), MediaPipe (CPU) or a recording",
+        check=one_of(ESTIMATORS),
+    )
+    host: str = setting(
+        "127.0.0.1", "bind address; loopback by default: nothing is exposed unless asked"
+    )
+    port: int = setting(
+        5000, "bind port; what the backend's POSE_SERVICE_URL defaults to", check=within(0, 65535)
+    )
+    threads: int = setting(
+        8,
+        "gunicorn threads (≥ backend concurrency + 1): up to 4 streams, direct calls, /health",
+        check=at_least(2, "so /health answers during inference"),
+    )
+    graceful_timeout_s: float = setting(
+        30.0, "seconds SIGTERM lets the in-flight frame finish", check=NON_NEGATIVE
+    )
+    worker_timeout_s: float = setting(
+        120.0, "gunicorn heartbeat, seconds; equals the backend's request timeout", check=POSITIVE
+    )
+    max_body_bytes: int = setting(
+        32 * 1024 * 1024,
+        "largest request body (32 MiB: a 4K PNG as base64 is ~30 MB); 413 above",
+        check=at_least(1),
+    )
+    max_image_pixels: int = setting(
+        36_000_000,
+        "largest decoded image (8K), checked from the header: 413 above",
+        check=at_least(1),
+    )
+    fast_jpeg_decode: bool = setting(
+        False, "libjpeg-turbo fast DCT: ~3 ms less per 1080p frame, pixels ~1 grey level off"
+    )
+    auth_token: str = setting(
+        "",
+        "when set, `X-Pose-Service-Token` is required except on `/health` and `/openapi.json`; "
+        "needed to bind beyond loopback (or ALLOW_UNAUTHENTICATED)",
+        check=NO_WHITESPACE,
+        secret=True,
+    )
+    allow_unauthenticated: bool = setting(
+        False, "serve a non-loopback address without a token anyway"
+    )
+    reject_unknown_fields: bool = setting(
+        True, "400 on a misspelt request field rather than ignoring it"
+    )
 
     # --- scheduling ----------------------------------------------------------------------
-    queue_size: int = 16  # frames allowed to wait for the model before 503 + Retry-After
-    queue_timeout_s: float = 110.0  # waiting longer than the backend's 120 s timeout is useless
-    retry_after_s: int = 1  # what 503 answers put in Retry-After
-    batch_frames: int = 1  # hmr2: frames waiting for the model that one pass takes together
-    # (other videos' frames, chunks of a whole-video job); 1 = one frame per pass, as validated
+    queue_size: int = setting(
+        16, "frames that may wait for the model before 503 + Retry-After", check=NON_NEGATIVE
+    )
+    queue_timeout_s: float = setting(
+        110.0,
+        "longest wait for the model; longer than the backend's 120 s timeout is useless",
+        check=POSITIVE,
+    )
+    retry_after_s: int = setting(1, "what 503 answers put in Retry-After", check=NON_NEGATIVE)
+    batch_frames: int = setting(
+        1,
+        "hmr2: frames waiting for the model (other videos, whole-video job chunks) that one "
+        "ViTDet + HMR2 pass takes together; 1 = one frame per pass, as validated",
+        check=at_least(1, "(1 = no batching)"),
+    )
 
     # --- sessions (telling videos apart without an id) -----------------------------------
-    session_idle_s: float = 300.0  # a video with no frame for this long is forgotten
-    max_sessions: int = 32  # least recently used session is evicted beyond this
-    session_protect_s: float = 10.0  # a session with a frame this recent is never evicted: 503
-    session_max_forward_gap: int = 15  # a frame further ahead than this starts a new video
-    session_reorder_window: int = 30  # a frame this far behind is a late frame of the same video
-    session_match_threshold: float = 40.0  # mean abs grey difference of thumbnails (0..255)
+    session_idle_s: float = session_knob(
+        "idle_s", "a video with no frame for this long is forgotten, seconds", check=POSITIVE
+    )
+    max_sessions: int = session_knob(
+        "max_sessions", "videos tracked at once; the least recently used goes", check=at_least(1)
+    )
+    session_protect_s: float = session_knob(
+        "protect_s",
+        "a session with a frame this recent is never evicted; a new video then gets 503 "
+        "`sessions_full`",
+        check=NON_NEGATIVE,
+    )
+    session_max_forward_gap: int = session_knob(
+        "max_forward_gap", "a frame further ahead than this starts a new video", check=at_least(1)
+    )
+    session_reorder_window: int = session_knob(
+        "reorder_window", "a frame this far behind is a late frame of the video", check=NON_NEGATIVE
+    )
+    session_match_threshold: float = session_knob(
+        "match_threshold", "mean abs grey difference of thumbnails (0..255)", check=within(0, 255)
+    )
 
     # --- tracking ------------------------------------------------------------------------
-    track_max_gap_frames: int = 45  # ~1.5 s at 30 fps without a detection drops the track
-    track_velocity_decay: float = 0.95  # root/keypoint velocity kept per predicted frame
-    track_joint_velocity_decay: float = 0.7  # body-joint velocity kept per frame (tuned by eval)
-    track_velocity_smoothing: float = 0.5  # EMA weight of the newest velocity estimate
-    track_gate: float = 1.0  # max jump, in units of the person's box diagonal, to accept a match
-    track_reacquire_after: int = 3  # consecutive rejected detections before re-acquiring
-    track_history_frames: int = 32  # recent answers kept per session for late frames
-    track_smoothing: str = "off"  # off (detections as estimated) | kalman | one_euro
-    track_joint_noise_m: float = 0.02  # detected joint noise the Kalman filter assumes
-    track_joint_accel_m: float = 0.006  # joint acceleration std per frame (streaming filter)
-    track_smoother_accel_m: float = 0.008  # the same for the whole-video smoother
-    track_confidence_error_scale_m: float = 0.1  # expected error at which confidence is 1/e
-    track_gate_3d_m: float = 0.35  # mean 3D joint jump that marks a detection incoherent
-    track_record_max_frames: int = 10_000  # frames per session kept for GET /sessions/<id>
-    max_jobs: int = 8  # POST /pose/video jobs queued or running; one more is a 503
-    job_workers: int = 1  # threads running jobs (they share the one model's FIFO gate)
-    job_result_ttl_s: float = 600.0  # a finished job's result is kept this long for GET /jobs
-    max_job_results: int = 32  # and at most this many finished results (oldest go first)
-    max_job_pixels: int = 4_000_000_000  # decoded pixels per job (~1900 1080p frames); 413 above
-    phalp_timeout_s: float = 3600.0  # tracker=phalp jobs: track.py runs ~2 frames/s on a 4090
+    track_max_gap_frames: int = tracker_knob(
+        "max_gap_frames", "frames without detection before a track is dropped", check=at_least(1)
+    )
+    track_velocity_decay: float = tracker_knob(
+        "velocity_decay", "root/keypoint velocity kept per predicted frame", check=SHARE
+    )
+    track_joint_velocity_decay: float = tracker_knob(
+        "joint_velocity_decay", "body-joint velocity kept per frame (tuned by eval)", check=SHARE
+    )
+    track_gate: float = tracker_knob(
+        "gate", "max jump, in units of the person's box diagonal, to accept a match", check=POSITIVE
+    )
+    track_reacquire_after: int = tracker_knob(
+        "reacquire_after", "consecutive rejected detections before re-acquiring", check=at_least(1)
+    )
+    track_history_frames: int = tracker_knob(
+        "history_frames", "recent answers kept per session for late frames", check=at_least(1)
+    )
+    track_smoothing: str = tracker_knob(
+        "smoothing",
+        "`off` (detections as estimated), `kalman` or `one_euro`: causal smoothing",
+        check=one_of(SMOOTHING_MODES),
+    )
+    track_joint_noise_m: float = tracker_knob(
+        "joint_noise_m", "detected joint noise the Kalman filter assumes, metres", check=POSITIVE
+    )
+    track_joint_accel_m: float = tracker_knob(
+        "joint_accel_m", "joint acceleration std per frame (streaming filter)", check=POSITIVE
+    )
+    track_smoother_accel_m: float = tracker_knob(
+        "smoother_accel_m", "the same for the whole-video smoother", check=POSITIVE
+    )
+    track_confidence_error_scale_m: float = tracker_knob(
+        "confidence_error_scale_m", "expected error at which confidence is 1/e", check=POSITIVE
+    )
+    track_gate_3d_m: float = tracker_knob(
+        "gate_3d_m", "mean 3D joint jump that marks a detection incoherent", check=POSITIVE
+    )
+    track_record_max_frames: int = tracker_knob(
+        "record_max_frames", "frames per session kept for GET /sessions/<id>", check=NON_NEGATIVE
+    )
+
+    # --- whole-video jobs ----------------------------------------------------------------
+    max_jobs: int = setting(
+        8,
+        "`POST /pose/video` jobs queued or running; one more is a 503 `jobs_full`",
+        check=at_least(1),
+    )
+    job_workers: int = setting(
+        1, "threads running jobs (they share the one model's FIFO gate)", check=at_least(1)
+    )
+    job_result_ttl_s: float = setting(
+        600.0, "how long `GET /jobs/<id>` keeps a finished job's result, seconds", check=POSITIVE
+    )
+    max_job_results: int = setting(
+        32,
+        "finished results kept at most (oldest go first; a running job is never evicted)",
+        check=at_least(1),
+    )
+    max_job_pixels: int = setting(
+        4_000_000_000,
+        "decoded pixels per job (~1900 1080p frames), from the headers: 413 above",
+        check=at_least(1),
+    )
+    phalp_timeout_s: float = setting(
+        3600.0,
+        "longest a `tracker=phalp` job may run (track.py runs ~2 frames/s on a 4090)",
+        check=POSITIVE,
+    )
 
     # --- estimators ----------------------------------------------------------------------
-    device: str = "auto"  # auto | cuda | cpu
-    detector_score_threshold: float = 0.5  # as 4D-Humans' demo.py
-    detect_every_frames: int = 1  # hmr2: ViTDet at least every N frames of a tracked video;
-    # between, HMR2 crops where the track predicts (1 = every frame, as 4D-Humans' demo does)
-    hmr2_fp16: bool = False  # fp16 autocast of HMR2 on CUDA; HMR2 was validated in fp32
-    hmr2_detector: str = "auto"  # vitdet | mediapipe | auto (vitdet on CUDA, mediapipe on a
-    # CPU: ViTDet-H takes ~65 s a 1080p frame on 2 cores, MediaPipe's person box ~0.1 s)
-    lite_model_complexity: int = 1  # 1 is the only MediaPipe model shipped in the wheel
-    lite_min_detection_confidence: float = 0.5
-    replay_path: str = ""  # .npz recorded sequence for the replay estimator
-    replay_delay_ms: float = 0.0  # simulated model latency of the replay estimator
-    allow_simulated_misses: bool = False  # honour X-Simulate-Miss (demo/tests: hide detections)
-    fourd_humans_dir: str = ""  # the 4D-Humans clone (for its configs); empty = installed package
-    hmr2_checkpoint: str = ""  # empty = ~/.cache/4DHumans/logs/train/multiruns/hmr2/0/...
-    vitdet_weights: str = ""  # empty = detectron2's model-zoo URL resolved through iopath cache
+    device: str = setting(
+        "auto", "hmr2: `cuda`, `cpu` or `auto`", check=one_of(("auto", "cuda", "cpu"))
+    )
+    detector_score_threshold: float = setting(
+        0.5, "least person score kept, as 4D-Humans' demo.py", check=SHARE
+    )
+    detect_every_frames: int = setting(
+        1,
+        "hmr2: ViTDet at least every N frames of a tracked video, HMR2 on the track's box "
+        "between (1 = every frame, as 4D-Humans' demo does)",
+        check=at_least(1, "(1 = every frame)"),
+    )
+    hmr2_fp16: bool = setting(False, "hmr2: fp16 autocast of HMR2 on CUDA (validated in fp32)")
+    hmr2_detector: str = setting(
+        "auto",
+        "hmr2: `vitdet` (4D-Humans' ViTDet-H), `mediapipe` (the lite estimator's person box, needs "
+        "the `lite` extra) or `auto`: ViTDet-H on CUDA, MediaPipe on a CPU (ViTDet-H takes "
+        "~32–65 s a 1080p frame on 2 CPU cores, MediaPipe ~0.1 s)",
+        check=one_of(("auto", "vitdet", "mediapipe")),
+    )
+    lite_model_complexity: int = setting(
+        1, "MediaPipe Pose model; 1 is the only one shipped in the wheel", check=one_of((0, 1, 2))
+    )
+    lite_min_detection_confidence: float = setting(
+        0.5, "lite: MediaPipe's least detection confidence", check=SHARE
+    )
+    replay_path: str = setting("", "replay: the .npz recorded sequence it answers from")
+    replay_delay_ms: float = setting(0.0, "replay: simulated model latency", check=NON_NEGATIVE)
+    allow_simulated_misses: bool = setting(
+        False, "honour X-Simulate-Miss (demo and tests: hide detections)"
+    )
+    fourd_humans_dir: str = setting("", "the 4D-Humans clone (its configs); empty = the package")
+    hmr2_checkpoint: str = setting(
+        "",
+        "HMR2 checkpoint; empty = ~/.cache/4DHumans/logs/train/multiruns/hmr2/0/... (the "
+        "Ansible role sets it, and VITDET_WEIGHTS, under its models directory)",
+    )
+    vitdet_weights: str = setting(
+        "", "ViTDet-H weights; empty = detectron2's model-zoo URL through the iopath cache"
+    )
 
     # --- observability -------------------------------------------------------------------
-    log_level: str = "info"
-    log_format: str = "json"  # json | console
-    slow_frame_ms: float = 1000.0  # frames slower than this log memory usage
+    log_level: str = setting("info", "log level", check=one_of(LOG_LEVELS), parse=str.lower)
+    log_format: str = setting(
+        "json", "`json` lines on stdout (journald) or `console`", check=one_of(("json", "console"))
+    )
+    slow_frame_ms: float = setting(
+        1000.0, "frames slower than this log memory (RSS, CUDA)", check=NON_NEGATIVE
+    )
 
     # --- state ---------------------------------------------------------------------------
-    session_persist: bool = True  # keep live sessions in STATE_DIR so a restart keeps tracks
-    session_persist_interval_s: float = 2.0  # a crash loses at most this much tracking state
-    state_dir: str = field(default_factory=lambda: str(Path.home() / ".local/state/pose-service"))
+    session_persist: bool = setting(
+        True, "keep live sessions in STATE_DIR so a restart keeps tracks"
+    )
+    session_persist_interval_s: float = setting(
+        2.0, "a crash loses at most this much tracking state, seconds", check=POSITIVE
+    )
+    state_dir: str = setting(
+        default_factory=lambda: str(Path.home() / ".local/state/pose-service"),
+        doc="where live sessions are saved across restarts; a file that cannot be read is moved "
+        "aside (`sessions.sqlite3.unreadable-<time>`) and the service starts fresh; `/health`'s "
+        "`persistence` says whether saving works",
+        shown_default="~/.local/state/pose-service",
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Build settings from ``POSE_SERVICE_*`` variables, then apply explicit overrides."""
         environ = os.environ if environ is None else environ
-        hints = get_type_hints(cls)
         values: dict[str, Any] = {}
-        for f in fields(cls):
-            raw = environ.get(ENV_PREFIX + f.name.upper())
+        for f, kind in declarations():
+            raw = environ.get(env_name(f.name))
             if raw is not None and raw != "":
-                values[f.name] = _coerce(f.name, raw, hints[f.name])
+                values[f.name] = parse(f.name, raw, kind, spec_of(f))
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)
         settings.validate()
@@ -125,41 +302,10 @@ class Settings:
 
     def validate(self) -> None:
         """Refuse settings that cannot work, with a message naming the variable."""
-        if self.estimator not in {"hmr2", "lite", "replay"}:
-            raise ValueError(
-                f"{ENV_PREFIX}ESTIMATOR must be hmr2, lite or replay, not {self.estimator!r}"
-            )
-        if self.threads < 2:
-            raise ValueError(
-                f"{ENV_PREFIX}THREADS must be >= 2 so /health answers during inference"
-            )
-        if self.queue_size < 0 or self.max_sessions < 1 or self.track_max_gap_frames < 1:
-            raise ValueError("queue_size, max_sessions and track_max_gap_frames must be positive")
-        for name in ("track_velocity_decay", "track_joint_velocity_decay"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{ENV_PREFIX}{name.upper()} must be within [0, 1]")
-        if min(self.max_jobs, self.job_workers, self.max_job_results, self.max_job_pixels) < 1:
-            raise ValueError(
-                f"{ENV_PREFIX}MAX_JOBS, JOB_WORKERS, MAX_JOB_RESULTS, MAX_JOB_PIXELS must be >= 1"
-            )
-        if self.batch_frames < 1:
-            raise ValueError(f"{ENV_PREFIX}BATCH_FRAMES must be >= 1 (1 = no batching)")
-        if self.detect_every_frames < 1:
-            raise ValueError(f"{ENV_PREFIX}DETECT_EVERY_FRAMES must be >= 1 (1 = every frame)")
-        if self.track_smoothing not in SMOOTHING_MODES:
-            raise ValueError(
-                f"{ENV_PREFIX}TRACK_SMOOTHING must be one of {', '.join(SMOOTHING_MODES)}, "
-                f"not {self.track_smoothing!r}"
-            )
-        if self.device not in {"auto", "cuda", "cpu"}:
-            raise ValueError(f"{ENV_PREFIX}DEVICE must be auto, cuda or cpu")
-        if self.hmr2_detector not in {"auto", "vitdet", "mediapipe"}:
-            raise ValueError(f"{ENV_PREFIX}HMR2_DETECTOR must be auto, vitdet or mediapipe")
-        if any(char.isspace() for char in self.auth_token):
-            raise ValueError(
-                f"{ENV_PREFIX}AUTH_TOKEN must not contain whitespace: HTTP strips it around the "
-                "header's value, so a blank token would match no header, a padded one none at all"
-            )
+        for f, kind in declarations():
+            problem = refusal(f.name, getattr(self, f.name), kind, spec_of(f))
+            if problem:
+                raise ValueError(problem)
         if not self.binds_loopback and not self.auth_token and not self.allow_unauthenticated:
             raise ValueError(
                 f"{ENV_PREFIX}HOST={self.host} exposes the service beyond this machine: set "
@@ -177,25 +323,42 @@ class Settings:
 
     def as_env(self) -> dict[str, str]:
         """The settings as ``POSE_SERVICE_*`` variables (for child processes and docs)."""
-        out = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            out[ENV_PREFIX + f.name.upper()] = (
-                str(value).lower() if isinstance(value, bool) else str(value)
-            )
-        return out
+        return {env_name(f.name): as_text(getattr(self, f.name)) for f, _ in declarations()}
+
+    def tracker_config(self) -> TrackerConfig:
+        """The tracker's knobs: its own defaults, with what these settings feed it."""
+        return self.fill(TrackerConfig)
+
+    def session_policy(self) -> SessionPolicy:
+        """The session router's knobs, the same way."""
+        return self.fill(SessionPolicy)
+
+    def fill(self, owner: type[T]) -> T:
+        """An ``owner`` built from the settings declared as feeding it."""
+        values = {
+            spec.feeds[1]: getattr(self, f.name)
+            for f, spec in ((f, spec_of(f)) for f, _ in declarations())
+            if spec.feeds is not None and spec.feeds[0] is owner
+        }
+        return owner(**values)
+
+    @staticmethod
+    def choices(name: str) -> tuple[Any, ...]:
+        """The values a setting may take, when its check is a list of them (else empty)."""
+        check = spec_of(next(f for f, _ in declarations() if f.name == name)).check
+        return check.options if check else ()
 
 
-def _coerce(name: str, raw: str, kind: Any) -> Any:
-    try:
-        if kind is bool:
-            return raw.strip().lower() in {"1", "true", "yes", "on"}
-        if kind is int:
-            return int(raw)
-        if kind is float:
-            return float(raw)
-    except ValueError as exc:
-        raise ValueError(
-            f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {kind.__name__}"
-        ) from exc
-    return raw
+@cache
+def declarations() -> tuple[tuple[dataclasses.Field[Any], type], ...]:
+    """Every setting's field with its type, in declaration order."""
+    hints = get_type_hints(Settings)
+    return tuple((f, hints[f.name]) for f in fields(Settings))
+
+
+def described() -> Iterator[tuple[str, str, Spec]]:
+    """(variable, default as written in an env file, declaration) for every setting."""
+    for f, _ in declarations():
+        spec = spec_of(f)
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        yield env_name(f.name), spec.shown_default or as_text(default), spec

@@ -25,9 +25,8 @@ from .estimators.hmr2_hint import usable_hint
 from .imaging import decode_base64_image, decode_image, thumbnail_grey
 from .observability import get_logger, memory_report
 from .scheduling import FifoGate, QueueFull, QueueTimeout, ShuttingDown, TurnBatcher
-from .tracking.sessions import Routing, Session, SessionPolicy, SessionRouter, SessionsFull
+from .tracking.sessions import Routing, Session, SessionRouter, SessionsFull
 from .tracking.store import SessionStore, move_aside, open_store
-from .tracking.track import TrackerConfig
 from .types import Estimate, Frame, TrackedPose
 
 log = get_logger("pose_service.pipeline")
@@ -80,26 +79,6 @@ class _FrameRequest:
     thumbnail: np.ndarray
 
 
-def tracker_config(settings: Settings) -> TrackerConfig:
-    """The tracker's knobs, from the service settings."""
-    return TrackerConfig(
-        max_gap_frames=settings.track_max_gap_frames,
-        velocity_decay=settings.track_velocity_decay,
-        joint_velocity_decay=settings.track_joint_velocity_decay,
-        velocity_smoothing=settings.track_velocity_smoothing,
-        gate=settings.track_gate,
-        reacquire_after=settings.track_reacquire_after,
-        history_frames=settings.track_history_frames,
-        smoothing=settings.track_smoothing,
-        joint_noise_m=settings.track_joint_noise_m,
-        joint_accel_m=settings.track_joint_accel_m,
-        smoother_accel_m=settings.track_smoother_accel_m,
-        confidence_error_scale_m=settings.track_confidence_error_scale_m,
-        gate_3d_m=settings.track_gate_3d_m,
-        record_max_frames=settings.track_record_max_frames,
-    )
-
-
 class PosePipeline:
     """The service's frame processing, independent of HTTP."""
 
@@ -113,15 +92,8 @@ class PosePipeline:
             self.gate, self.batch_limit
         )
         self.router = SessionRouter(
-            SessionPolicy(
-                idle_s=settings.session_idle_s,
-                max_sessions=settings.max_sessions,
-                protect_s=settings.session_protect_s,
-                max_forward_gap=settings.session_max_forward_gap,
-                reorder_window=settings.session_reorder_window,
-                match_threshold=settings.session_match_threshold,
-            ),
-            tracker_config(settings),
+            settings.session_policy(),
+            settings.tracker_config(),
         )
         self.status = "warming_up"
         self.load_error: str | None = None

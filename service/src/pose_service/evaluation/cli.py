@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 from ..config import Settings
-from ..pipeline import tracker_config
 from .harness import Scenario, evaluate, format_table
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm"}
@@ -16,7 +15,7 @@ VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm"}
 
 def run_eval(args: argparse.Namespace) -> int:
     scenario = Scenario(args.miss_share, args.burst, args.miss_first, args.noise_mm, args.seed)
-    config = dataclasses.replace(tracker_config(Settings.from_env()), record_max_frames=0)
+    config = dataclasses.replace(Settings.from_env().tracker_config(), record_max_frames=0)
     path = Path(args.sequence)
     if path.suffix.lower() in VIDEO_SUFFIXES:
         from .video import evaluate_video

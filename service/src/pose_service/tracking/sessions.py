@@ -35,7 +35,8 @@ from .track import Track, TrackerConfig
 
 @dataclass(frozen=True)
 class SessionPolicy:
-    """Knobs of the session rules above (filled from Settings)."""
+    """Knobs of the session rules above. Their defaults are written here only: the
+    ``POSE_SERVICE_SESSION_*`` settings take them from this class (see ``Settings.fill``)."""
 
     idle_s: float = 300.0
     max_sessions: int = 32

@@ -58,12 +58,13 @@ HISTORY_FRAMES_WITH_MESH = 4  # newest answers whose mesh is kept for late frame
 
 @dataclass(frozen=True)
 class TrackerConfig:
-    """The tracker's knobs (filled from :class:`~pose_service.config.Settings`)."""
+    """The tracker's knobs. Their defaults are written here only: ``Settings.tracker_config()``
+    fills the ones a ``POSE_SERVICE_TRACK_*`` setting feeds, and each such setting takes its default
+    from this class."""
 
     max_gap_frames: int = 45
     velocity_decay: float = 0.95  # root, keypoints, box: whole-body motion has inertia
     joint_velocity_decay: float = 0.7  # body-frame joints, rotations, mesh: limbs swing back
-    velocity_smoothing: float = 0.5
     gate: float = 1.0
     reacquire_after: int = 3
     history_frames: int = 32

@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from ..pipeline import PosePipeline, tracker_config
+from ..pipeline import PosePipeline
 from ..tracking.offline import fill_video
 from ..tracking.track import Track
 from ..types import Frame
@@ -20,7 +20,7 @@ from .outcomes import WholeVideo, filled_track, frame_outcomes
 def run_service_tracker(pipeline: PosePipeline, job: Job, frames: Iterable[Frame]) -> WholeVideo:
     """Estimate the frames in FIFO turns (``batch_limit`` frames per estimator pass), track
     the main person, fill and smooth."""
-    track = Track(tracker_config(pipeline.settings))
+    track = Track(pipeline.settings.tracker_config())
     size = (0, 0)
     model_version = pipeline.estimator.name
     for chunk in _chunks(frames, pipeline.batch_limit):
@@ -54,7 +54,7 @@ def run_phalp(pipeline: PosePipeline, job: Job, path: str) -> WholeVideo:
     track_id = phalp_tracker.main_track_id(frames)
     with pipeline.background_turn():
         observed = phalp_tracker.observations(frames, track_id, pipeline.estimator.smpl_joints)
-    answers = fill_video(observed, tracker_config(settings))
+    answers = fill_video(observed, settings.tracker_config())
     sizes = [(int(f["size"][0][1]), int(f["size"][0][0])) for f in frames if f.get("size")]
     job.done = len(answers)
     outcomes = frame_outcomes(
