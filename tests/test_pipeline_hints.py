@@ -124,3 +124,20 @@ def test_usable_hint_boxes():
     assert not usable_hint(np.array([620, 50, 700, 300]), 640, 360)  # mostly out
     assert not usable_hint(np.array([100, 50, 108, 300]), 640, 360)  # 8 px wide
     assert not usable_hint(np.array([np.nan, 50, 180, 300]), 640, 360)
+
+
+def test_the_load_log_takes_an_estimator_that_describes_itself_with_our_keys():
+    """hmr2's describe() has "estimator" (and could have "seconds"): the load must still log
+    model_loaded once, not raise a duplicate-keyword TypeError in the loader thread."""
+    from structlog.testing import capture_logs
+
+    class Describing(HintedWalkerEstimator):
+        def describe(self) -> dict[str, object]:
+            return {"estimator": "hmr2", "seconds": -1, "device": "cpu"}
+
+    pipeline = PosePipeline(Settings(session_persist=False), Describing())
+    with capture_logs() as logs:
+        pipeline.load()
+    loaded = [e for e in logs if e["event"] == "model_loaded"]
+    assert pipeline.status == "ready" and len(loaded) == 1
+    assert loaded[0]["estimator"] == "hinted-walker" and loaded[0]["seconds"] >= 0

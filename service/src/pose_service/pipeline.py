@@ -128,14 +128,13 @@ class PosePipeline:
         except Exception as exc:  # noqa: BLE001 - saved state must never keep the service down
             log.error("session_restore_failed", error=f"{type(exc).__name__}: {exc}")
         self.status = "ready"
-        log.info(
-            "model_loaded",
+        facts = {**self.estimator.describe(), **memory_report()}  # describe() may name keys
+        facts.update(  # that are also ours (hmr2's says "estimator"): ours win, no TypeError
             estimator=self.estimator.name,
             seconds=self.load_seconds,
             models=self.estimator.model_status(),
-            **self.estimator.describe(),
-            **memory_report(),
         )
+        log.info("model_loaded", **facts)
 
     # --- frames --------------------------------------------------------------------------
     def decode(self, image_base64: str, frame_number: int) -> tuple[Frame, float]:
