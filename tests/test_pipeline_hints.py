@@ -126,17 +126,18 @@ def test_usable_hint_boxes():
     assert not usable_hint(np.array([np.nan, 50, 180, 300]), 640, 360)
 
 
-def test_the_load_log_takes_an_estimator_that_describes_itself_with_our_keys():
+def test_the_load_log_takes_an_estimator_that_describes_itself_with_our_keys(monkeypatch):
     """hmr2's describe() has "estimator" (and could have "seconds"): the load must still log
     model_loaded once, not raise a duplicate-keyword TypeError in the loader thread."""
-    from structlog.testing import capture_logs
+    import pose_service.pipeline
+    from tests.support.logs import captured_logs
 
     class Describing(HintedWalkerEstimator):
         def describe(self) -> dict[str, object]:
             return {"estimator": "hmr2", "seconds": -1, "device": "cpu"}
 
     pipeline = PosePipeline(Settings(session_persist=False), Describing())
-    with capture_logs() as logs:
+    with captured_logs(monkeypatch, pose_service.pipeline) as logs:
         pipeline.load()
     loaded = [e for e in logs if e["event"] == "model_loaded"]
     assert pipeline.status == "ready" and len(loaded) == 1

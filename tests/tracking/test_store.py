@@ -8,11 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from structlog.testing import capture_logs
 
+import pose_service.tracking.store
 from pose_service.tracking.sessions import Session
 from pose_service.tracking.store import SessionStore, open_store
 from pose_service.tracking.track import Track, TrackerConfig
+from tests.support.logs import captured_logs
 from tests.tracking.test_track import person
 
 CONFIG = TrackerConfig()
@@ -92,14 +93,14 @@ def test_a_failed_save_is_not_counted_saved_and_is_retried(tmp_path: Path) -> No
     assert ids == ["a", "b"]
 
 
-def test_a_row_it_cannot_read_is_logged_and_dropped(tmp_path: Path) -> None:
+def test_a_row_it_cannot_read_is_logged_and_dropped(tmp_path: Path, monkeypatch) -> None:
     """A row of an older version (a pickle, as saved before the explicit format) or damaged."""
     store = SessionStore(tmp_path / "sessions.sqlite3")
     store.save([session("kept", 1)], now_monotonic=0.0)
     insert = "INSERT INTO sessions VALUES (?, strftime('%s','now'), 0, 1, ?)"
     store._db.execute(insert, ("old", pickle.dumps({"a": 1})))
     store._db.execute(insert, ("damaged", b"PK\x03\x04 garbage"))
-    with capture_logs() as logs:
+    with captured_logs(monkeypatch, pose_service.tracking.store) as logs:
         assert [s.session_id for s in load(store)] == ["kept"]
     unreadable = {e["session"]: e["error"] for e in logs if e["event"] == "session_unreadable"}
     assert set(unreadable) == {"old", "damaged"}
