@@ -136,7 +136,8 @@ def test_load_builds_no_renderer_and_loads_local_files(stack: SimpleNamespace) -
     assert list(stack.d2.CHECKPOINTS) == [str(stack.vitdet)]
     cfg = stack.d2.CONFIGS[0]
     assert cfg.train.init_checkpoint == str(stack.vitdet)
-    assert [p.test_score_thresh for p in cfg.model.roi_heads.box_predictors] == [0.25] * 3
+    # demo.py's 0.25 per stage, lowered to RESCUE_MIN_SCORE (0.1) for the second look
+    assert [p.test_score_thresh for p in cfg.model.roi_heads.box_predictors] == [0.1] * 3
     described = est.describe()
     assert described["device"] == "cpu"
     assert described["vitdet_weights"] == str(stack.vitdet)
@@ -274,6 +275,29 @@ def test_no_person_gives_empty_estimate(stack: SimpleNamespace) -> None:
     assert estimate.model_version == "4D-Humans HMR2.0b + ViTDet-H"
     assert "detect" in estimate.timings_ms
     assert stack.hmr2.FORWARD_BATCHES == []  # never HMR2 on the whole image (old defect)
+
+
+def test_look_again_takes_the_low_score_box_where_the_track_predicts(stack: SimpleNamespace):
+    """ByteTrack's second association on the detector's own pass (the fake detector stands in
+    for ViTDet's scores: random weights cannot score a box 0.3 on demand)."""
+    stack.d2.DETECTIONS[:] = [
+        (400, 60, 520, 300, 0.9, 0),  # a confident person elsewhere
+        (200, 30, 280, 320, 0.3, 0),  # the tracked person, blurred: a low score
+        (40, 40, 100, 200, 0.2, 0),  # another low-score box, away from the track
+        (210, 40, 270, 300, 0.3, 15),  # not a person
+    ]
+    est = _loaded()
+    frame = _frame()
+    assert [p.score for p in est.estimate(frame).people] == pytest.approx([0.9])
+    again = est.look_again(frame, np.array([205, 35, 285, 310], np.float32))
+    assert [p.score for p in again.people] == pytest.approx([0.3])
+    assert again.detector_ran is False and "pose" in again.timings_ms
+    assert est.look_again(frame, np.array([560, 300, 600, 340], np.float32)).people == []
+    assert est.look_again(_frame(), np.array([205, 35, 285, 310], np.float32)).people == []
+    # with rescue off the detector keeps demo.py's 0.25 per stage and nothing is kept aside
+    off = _loaded(rescue=False)
+    off.estimate(frame)
+    assert off.look_again(frame, np.array([205, 35, 285, 310], np.float32)).people == []
 
 
 def test_batches_are_capped(stack: SimpleNamespace) -> None:

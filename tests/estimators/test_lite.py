@@ -60,3 +60,29 @@ def test_an_empty_picture_has_nobody(estimator):
     estimate = estimator.estimate(Frame(np.full((360, 640, 3), 128, dtype=np.uint8), 0))
     assert estimate.people == [] and estimate.model_version.startswith("mediapipe-pose-0.10.21")
     assert estimator.model_status()["mediapipe_pose"] == "loaded"
+
+
+def test_a_small_runner_missed_in_the_whole_frame_is_found_by_looking_where_he_should_be(
+    estimator,
+):
+    """Real footage made hard (the runner shrunk to 45%, as if far away): MediaPipe on the whole
+    frame misses him; on the region around where he is it finds him, in full-frame pixels."""
+    from pose_service.evaluation.degrade import SmallSubject
+
+    small = SmallSubject(0.45)
+    found = 0
+    for index in (30, 60, 90, 120):
+        rgb = decode(runner_pngs(640)[index])
+        reference = estimator.estimate(Frame(rgb, index)).people[0]
+        hard = small(rgb, index)
+        height, width = hard.shape[:2]
+        if estimator.estimate(Frame(hard, index)).people:
+            continue  # the whole frame found him this time: nothing to rescue
+        box = small.map_points(reference.bbox.reshape(2, 2), width, height).reshape(4)
+        again = estimator.look_again(Frame(hard, index), box)
+        assert len(again.people) == 1 and "rescue" in again.timings_ms
+        expected = small.map_points(reference.keypoints_2d, width, height)
+        error = np.linalg.norm(again.people[0].keypoints_2d - expected, axis=1)
+        assert np.median(error) < 6.0, (index, error)  # pixels of the 640-wide frame
+        found += 1
+    assert found >= 2  # most of these frames are misses the region search recovers

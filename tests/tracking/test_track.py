@@ -72,6 +72,24 @@ def test_the_track_state_follows_its_life():
     assert track.state is C and track.track_id == 2 and track.box_hint(8) is not None
 
 
+def test_a_rescued_detection_is_flagged_and_a_rejected_rescue_never_reacquires():
+    track = Track(TrackerConfig(reacquire_after=2))
+    assert track.search_box(0) is None  # nothing to look for before the first detection
+    for i in range(10):
+        track.step(i, [person(i)])
+    box = track.search_box(10)
+    assert box is not None and np.abs(box - person(10).bbox).max() < 20  # where it will be
+    assert track.continues(10, [person(10)]) and not track.continues(10, [])
+    assert not track.continues(10, [person(10, shift=600.0)])
+    rescued = track.step(10, [person(10)], rescued=True)
+    assert rescued.source == "detected" and rescued.flags == ["rescued"]
+    for i in (11, 12, 13):  # a wrong person found on a second look, again and again
+        answer = track.step(i, [person(i, shift=600.0)], rescued=True)
+        assert answer.source == "predicted" and answer.flags[:2] == ["rescue_rejected", "jump"]
+    assert track.track_id == 1  # unlike first-look rejections, these never re-acquire
+    assert track.search_box(13) is None  # a late frame is never searched again
+
+
 def test_keeps_following_the_same_person_when_another_appears():
     track = Track(TrackerConfig())
     for i in range(10):

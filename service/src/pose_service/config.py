@@ -241,6 +241,22 @@ class Settings:
     lite_min_detection_confidence: float = setting(
         0.5, "lite: MediaPipe's least detection confidence", check=SHARE
     )
+    rescue: bool = setting(
+        True,
+        "look again where the track predicts the person when a frame's first look finds nobody "
+        "the track accepts (lite: MediaPipe on a crop there; hmr2: ViTDet's low-score boxes)",
+    )
+    rescue_region_scale: float = setting(
+        2.0,
+        "side of the region searched again, in units of the predicted box's longer side",
+        check=at_least(1.0, "(1 = the predicted box itself)"),
+    )
+    rescue_min_score: float = setting(
+        0.1,
+        "hmr2: least ViTDet person score a box may have to be taken where the track predicts "
+        "the person (ByteTrack's second association)",
+        check=SHARE,
+    )
     replay_path: str = setting("", "replay: the .npz recorded sequence it answers from")
     replay_delay_ms: float = setting(0.0, "replay: simulated model latency", check=NON_NEGATIVE)
     allow_simulated_misses: bool = setting(

@@ -24,6 +24,7 @@ from .estimators.base import TransientInferenceError
 from .estimators.hmr2_hint import usable_hint
 from .imaging import decode_base64_image, decode_image, thumbnail_grey
 from .observability import get_logger, memory_report
+from .redetection import Look, Redetector
 from .scheduling import FifoGate, QueueFull, QueueTimeout, ShuttingDown, TurnBatcher
 from .tracking.sessions import Routing, Session, SessionRouter, SessionsFull
 from .tracking.store import SessionStore, move_aside, open_store
@@ -67,6 +68,7 @@ class HealthSnapshot:
     queue: dict[str, Any]
     sessions: int
     persistence: dict[str, object]
+    rescue: dict[str, int | bool]  # looks again where a track predicts its person, and finds
 
 
 @dataclass
@@ -88,6 +90,7 @@ class PosePipeline:
         self.gate = FifoGate(settings.queue_size, settings.queue_timeout_s)
         # Frames per estimator pass: only estimators that run several frames at once batch.
         self.batch_limit = settings.batch_frames if self.estimator.batches_frames else 1
+        self.redetector = Redetector(self.estimator, settings.rescue)
         self.batcher: TurnBatcher[_FrameRequest, FrameOutcome | SessionsFull] = TurnBatcher(
             self.gate, self.batch_limit
         )
@@ -180,6 +183,7 @@ class PosePipeline:
         routed: list[tuple[_FrameRequest, Routing, Frame, float]] = []
         refused: dict[int, SessionsFull] = {}
         sessions_seen: set[str] = set()
+        searchable: list[int] = []  # indices in routed whose region may be searched first
         for index, request in enumerate(requests):
             start = time.perf_counter()
             frame = request.frame
@@ -198,28 +202,46 @@ class PosePipeline:
             # stepped through the first, so its prediction would be a frame late.
             if not request.simulate_miss and session.session_id not in sessions_seen:
                 frame = self._with_box_hint(frame, session)
+                searchable.append(len(routed))
             sessions_seen.add(session.session_id)
             routed.append((request, routing, frame, (time.perf_counter() - start) * 1e3))
 
         start = time.perf_counter()
-        estimates = iter(self._estimate_frames([f for r, _, f, _ in routed if not r.simulate_miss]))
+        first_looks: dict[int, Look] = {}  # index in routed -> the region searched first
+        for i in searchable:
+            look = self.redetector.first_look(routed[i][2], routed[i][1].session)
+            if look is not None:
+                first_looks[i] = look
+        rescued_first = {i for i, look in first_looks.items() if look.rescued}
+        to_estimate = [
+            f
+            for i, (r, _, f, _) in enumerate(routed)
+            if not (r.simulate_miss or i in rescued_first)
+        ]
+        estimates = iter(self._estimate_frames(to_estimate))
         inference_ms = (time.perf_counter() - start) * 1e3
 
         outcomes = []
-        for request, routing, _, routed_ms in routed:
+        for index, (request, routing, frame, routed_ms) in enumerate(routed):
             session = routing.session
+            rescued = False
             if request.simulate_miss:
                 estimate = Estimate([], self._model_version, {})
             else:
-                estimate = next(estimates)
+                first = first_looks.get(index)
+                look = first if index in rescued_first else self.redetector.second_look(
+                    frame, session, next(estimates), looked=first is not None
+                )  # fmt: skip
+                estimate, rescued = look.estimate, look.rescued
                 self._model_version = estimate.model_version
                 session.frames_since_detector = (
                     0 if estimate.detector_ran else session.frames_since_detector + 1
                 )
+            session.rescue_streak = session.rescue_streak + 1 if rescued else 0
             timings = {"inference": inference_ms}
             timings.update({f"inference_{k}": v for k, v in estimate.timings_ms.items()})
             start = time.perf_counter()
-            tracked = session.track.step(request.frame.frame_number, estimate.people)
+            tracked = session.track.step(request.frame.frame_number, estimate.people, rescued)
             timings["tracking"] = routed_ms + (time.perf_counter() - start) * 1e3
             outcomes.append(
                 FrameOutcome(
@@ -306,6 +328,7 @@ class PosePipeline:
             },
             sessions=len(self.router),
             persistence=dict(self.persistence),
+            rescue=self.redetector.counts(),
         )
 
     # --- persistence -----------------------------------------------------------------------

@@ -99,6 +99,7 @@ def health() -> Response:
         "queue": state.queue,
         "sessions": state.sessions,
         "persistence": state.persistence,
+        "rescue": state.rescue,
         "tracker": {
             "max_gap_frames": settings.track_max_gap_frames,
             "smoothing": settings.track_smoothing,

@@ -29,7 +29,8 @@ class Estimator(abc.ABC):
     Required: :meth:`load`, :meth:`verify_install`, :meth:`estimate`, :meth:`model_status`,
     :meth:`describe`. Optional capabilities are plain members with defaults, so the pipeline
     asks them instead of probing with ``hasattr``: :attr:`batches_frames` with
-    :meth:`estimate_batch`, :attr:`takes_box_hints`, :meth:`faces`. Estimators with a body
+    :meth:`estimate_batch`, :attr:`takes_box_hints`, :attr:`looks_again` with
+    :meth:`look_again`, :meth:`faces`. Estimators with a body
     model (SMPL) derive from :class:`BodyModelEstimator`.
     """
 
@@ -39,6 +40,10 @@ class Estimator(abc.ABC):
     #: :meth:`estimate` uses ``Frame.hint`` (the track's predicted box) to skip its person
     #: detector; the pipeline sends hints only then.
     takes_box_hints: bool = False
+    #: :meth:`look_again` can search the region where a track predicts its person.
+    looks_again: bool = False
+    #: ... and needs no earlier pass over the same frame, so it may be tried first (a crop).
+    looks_again_first: bool = False
 
     @abc.abstractmethod
     def load(self) -> None:
@@ -58,6 +63,11 @@ class Estimator(abc.ABC):
         """Several frames (of any videos); the answers in order. Frame by frame unless the
         estimator :attr:`batches_frames`."""
         return [self.estimate(frame) for frame in frames]
+
+    def look_again(self, frame: Frame, box: np.ndarray) -> Estimate:
+        """The people near ``box`` (a track's predicted x0 y0 x1 y1) in a frame where the first
+        look found nobody the track accepts. Nobody, unless the estimator :attr:`looks_again`."""
+        return Estimate([], self.name, {}, detector_ran=False)
 
     @abc.abstractmethod
     def model_status(self) -> dict[str, str]:

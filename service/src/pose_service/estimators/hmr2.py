@@ -36,7 +36,7 @@ from .hmr2_camera import (
     project_to_image,
 )
 from .hmr2_crop import prepare_crops
-from .hmr2_detector import ViTDetPersonDetector, select_people
+from .hmr2_detector import ViTDetPersonDetector, low_score_people, select_people
 from .hmr2_hint import box_around_joints, confirms_hint
 from .hmr2_light_detector import MediaPipePersonDetector
 from .hmr2_paths import (
@@ -48,6 +48,7 @@ from .hmr2_paths import (
     vitdet_config_path,
     vitdet_weights_path,
 )
+from .search_region import best_overlap
 
 log = structlog.get_logger(__name__)
 
@@ -55,6 +56,7 @@ MODEL_VERSION = "4D-Humans HMR2.0b + ViTDet-H"  # as 4D-Humans' demo runs it
 DETECTOR_LABELS = {"vitdet": "ViTDet-H", "mediapipe": "MediaPipe Pose person box"}
 PersonDetector = ViTDetPersonDetector | MediaPipePersonDetector
 SMPL_VERTICES = 6890
+RESCUE_MIN_IOU = 0.3  # a low-score box must overlap the track's predicted box this much
 DEFAULT_BATCH_SIZE = 8  # people per HMR2 forward pass (demo.py's DataLoader batch size)
 _WEIGHTS_ONLY_VARS = ("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "TORCH_FORCE_WEIGHTS_ONLY_LOAD")
 
@@ -65,6 +67,7 @@ class HMR2Estimator(BodyModelEstimator):
     name = "hmr2"
     takes_box_hints = True  # the pipeline may send Frame.hint to skip the detector
     batches_frames = True  # one ViTDet pass and batched HMR2 crops for several frames
+    looks_again = True  # ViTDet's low-score boxes where the track predicts the person
 
     def __init__(
         self, settings: Settings, *, fp16: bool | None = None, batch_size: int | None = None
@@ -84,6 +87,9 @@ class HMR2Estimator(BodyModelEstimator):
         self._smpl_forward: Callable[..., Any] | None = None
         self._faces: np.ndarray | None = None
         self._paths: dict[str, str] = {}
+        # The last detector pass's person boxes scoring below the threshold but at least
+        # RESCUE_MIN_SCORE, per frame of that pass (by image identity): look_again's candidates.
+        self._second_look: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     # --- loading ---------------------------------------------------------------------------
 
@@ -166,10 +172,16 @@ class HMR2Estimator(BodyModelEstimator):
                 Path(self._paths["vitdet_config"]),
                 Path(self._paths["vitdet_weights"]),
                 self._device,
-                self._settings.detector_score_threshold,
+                self._detector_floor(),
             )
         except ImportError as exc:  # detectron2 missing, or its model_zoo without pkg_resources
             raise import_failure("detectron2", exc) from exc
+
+    def _detector_floor(self) -> float:
+        """The least score the detector returns: the threshold, or lower for look_again."""
+        settings = self._settings
+        floor = settings.detector_score_threshold
+        return min(floor, settings.rescue_min_score) if settings.rescue else floor
 
     def _choose_device(self, torch: Any) -> str:
         wanted = self._settings.device
@@ -286,6 +298,10 @@ class HMR2Estimator(BodyModelEstimator):
                 detections = self._detector.detect_many([frames[i].rgb for i in need])
                 threshold = self._settings.detector_score_threshold
                 people_boxes = [select_people(*d, threshold) for d in detections]
+                self._second_look = {
+                    id(frames[i].rgb): low_score_people(*d, self._detector_floor(), threshold)
+                    for i, d in zip(need, detections, strict=True)
+                }
                 timings["detect"] = _ms_since(start)
                 groups = [
                     (frames[i], b, s)
@@ -299,6 +315,24 @@ class HMR2Estimator(BodyModelEstimator):
             Estimate(people or [], self._model_version, dict(timings), detector_ran=i in need)
             for i, people in enumerate(found)
         ]
+
+    def look_again(self, frame: Frame, box: np.ndarray) -> Estimate:
+        """HMR2 on the person box of this frame's detector pass that scored below the threshold
+        (down to ``POSE_SERVICE_RESCUE_MIN_SCORE``) and overlaps the track's predicted box most
+        (IoU at least ``RESCUE_MIN_IOU``): ByteTrack's second association. Nobody when the
+        detector did not run on this frame or found no such box."""
+        candidates = self._second_look.get(id(frame.rgb))
+        if candidates is None or not len(candidates[0]):
+            return Estimate([], self._model_version, {}, detector_ran=False)
+        boxes, scores = candidates
+        best, overlap = best_overlap(boxes, np.asarray(box, dtype=np.float32))
+        if overlap < RESCUE_MIN_IOU:
+            return Estimate([], self._model_version, {}, detector_ran=False)
+        timings: dict[str, float] = {}
+        with self._torch.inference_mode():
+            group = (frame, boxes[best : best + 1], scores[best : best + 1])
+            people = self._people_in_boxes([group], timings)[0]
+        return Estimate(people, self._model_version, timings, detector_ran=False)
 
     def _people_in_hints(
         self, frames: list[Frame], hinted: list[int], timings: dict[str, float]

@@ -85,6 +85,16 @@ class ViTDetPersonDetector:
         return results
 
 
+def low_score_people(
+    boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, floor: float, threshold: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Person boxes scoring at least ``floor`` but not above ``threshold`` (the ones
+    :func:`select_people` leaves out), best first."""
+    keep = (classes == PERSON_CLASS) & (scores >= floor) & (scores <= threshold)
+    order = np.argsort(-scores[keep], kind="stable")
+    return boxes[keep][order], scores[keep][order]
+
+
 def select_people(
     boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, threshold: float
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -17,12 +17,15 @@ from ..config import Settings
 from ..types import Estimate, Frame, PersonPose
 from .base import Estimator, ModelUnavailable
 from .mediapipe_to_smpl import to_smpl
+from .search_region import search_region
 
 
 class MediaPipeEstimator(Estimator):
     """MediaPipe Pose behind the estimator interface."""
 
     name = "lite"
+    looks_again = True  # MediaPipe on a crop around the track's box finds small, blurred people
+    looks_again_first = True  # the crop needs no full-frame pass before it
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -58,9 +61,38 @@ class MediaPipeEstimator(Estimator):
         person = self._to_person(result, frame.width, frame.height)
         return Estimate([person], self.model_version, timings)
 
-    def _to_person(self, result: Any, width: int, height: int) -> PersonPose:
+    def look_again(self, frame: Frame, box: np.ndarray) -> Estimate:
+        """MediaPipe on the square region around the track's predicted box
+        (``POSE_SERVICE_RESCUE_REGION_SCALE``): MediaPipe resizes its input to a fixed size,
+        so a person who is small in the whole frame is large in the crop."""
+        if self._pose is None:
+            raise ModelUnavailable("the lite estimator is not loaded")
+        region = search_region(box, frame.width, frame.height, self._settings.rescue_region_scale)
+        if region is None:
+            return Estimate([], self.model_version, {}, detector_ran=False)
+        x0, y0, x1, y1 = region
+        start = time.perf_counter()
+        result = self._pose.process(np.ascontiguousarray(frame.rgb[y0:y1, x0:x1]))
+        timings = {"rescue": (time.perf_counter() - start) * 1000.0}
+        if result.pose_landmarks is None or result.pose_world_landmarks is None:
+            return Estimate([], self.model_version, timings, detector_ran=False)
+        person = self._to_person(result, frame.width, frame.height, region)
+        return Estimate([person], self.model_version, timings, detector_ran=False)
+
+    def _to_person(
+        self,
+        result: Any,
+        width: int,
+        height: int,
+        region: tuple[int, int, int, int] | None = None,
+    ) -> PersonPose:
+        """The person in full-frame pixels (``region``: the crop MediaPipe saw, if any)."""
+        x0, y0, x1, y1 = region or (0, 0, width, height)
         image = np.array(
-            [(p.x * width, p.y * height, p.visibility) for p in result.pose_landmarks.landmark],
+            [
+                (x0 + p.x * (x1 - x0), y0 + p.y * (y1 - y0), p.visibility)
+                for p in result.pose_landmarks.landmark
+            ],
             dtype=np.float32,
         )
         world = np.array(

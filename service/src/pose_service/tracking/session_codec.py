@@ -48,6 +48,7 @@ def encode_session(session: Session) -> bytes:
                 "frames_seen": session.frames_seen,
                 "created": session.created,
                 "frames_since_detector": session.frames_since_detector,
+                "rescue_streak": session.rescue_streak,
                 "track": session.track.to_state(),
             },
             arrays,
@@ -77,6 +78,7 @@ def decode_session(blob: bytes, config: TrackerConfig, last_seen: float) -> Sess
             frames_seen=int(saved["frames_seen"]),
             created=float(saved["created"]),
             frames_since_detector=int(saved["frames_since_detector"]),
+            rescue_streak=int(saved.get("rescue_streak", 0)),
         )
     except UnreadableSession:
         raise

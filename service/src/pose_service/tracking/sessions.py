@@ -63,6 +63,7 @@ class Session:
     frames_seen: int = 0
     created: float = field(default_factory=time.time)
     frames_since_detector: int = 0  # frames estimated from the track's box since ViTDet ran
+    rescue_streak: int = 0  # frames in a row answered by looking again (``redetection``)
 
     @property
     def newest_frame(self) -> int:

@@ -111,8 +111,16 @@ class Track:
         self.history: OrderedDict[int, TrackedPose] = OrderedDict()
         self.record = FrameRecord(config.record_max_frames) if config.record_max_frames else None
 
-    def step(self, frame_number: int, people: list[PersonPose]) -> TrackedPose:
-        """The answer for one frame, given everyone the estimator found in it."""
+    def step(
+        self, frame_number: int, people: list[PersonPose], rescued: bool = False
+    ) -> TrackedPose:
+        """The answer for one frame, given everyone the estimator found in it.
+
+        ``rescued``: ``people`` were found by looking again where the track predicted the person
+        (:meth:`search_box`), after the first look found nobody the track accepts. They pass the
+        same coherence checks; accepted, the answer is flagged ``rescued``; rejected, the frame is
+        predicted and, unlike a first-look detection, never counts towards re-acquiring.
+        """
         self._observed: PersonPose | None = None
         behind = self.newest_frame - frame_number
         if not people and behind > self.config.history_frames:
@@ -123,7 +131,7 @@ class Track:
         if frame_number <= self.newest_frame:
             answer = self._late_frame(frame_number, people)
         else:
-            answer = self._next_frame(frame_number, people)
+            answer = self._next_frame(frame_number, people, rescued)
             self.newest_frame = frame_number
         self._remember(frame_number, answer)
         if self.record is not None:
@@ -174,7 +182,9 @@ class Track:
         return track
 
     # --- frames in order -----------------------------------------------------------------
-    def _next_frame(self, frame_number: int, people: list[PersonPose]) -> TrackedPose:
+    def _next_frame(
+        self, frame_number: int, people: list[PersonPose], rescued: bool = False
+    ) -> TrackedPose:
         gap = frame_number - self._anchor_frame
         tracking = self.state in (TrackState.CONFIRMED, TrackState.COASTING)
         if tracking and gap > self.config.max_gap_frames:
@@ -195,12 +205,42 @@ class Track:
         flags, scores = incoherence(predicted, people[best], costs[best], self.gates)
         if not flags:
             self._rejections = 0
-            return self._accept(frame_number, people[best], costs[best])
+            answer = self._accept(frame_number, people[best], costs[best])
+            answer.flags = ["rescued"] if rescued else answer.flags
+            return answer
+        if rescued:
+            return self._predict(frame_number, predicted, ["rescue_rejected", *flags], scores)
         self._rejections += 1
         if self._rejections >= self.config.reacquire_after:
             chosen = max(people, key=person_salience)
             return self._acquire(frame_number, chosen, ["reacquired"])
         return self._predict(frame_number, predicted, ["outlier_rejected", *flags], scores)
+
+    def search_box(self, frame_number: int) -> np.ndarray | None:
+        """Where to look again for the person in a new frame whose first look found nobody the
+        track accepts: the predicted box around the person (x0, y0, x1, y1: the box filter's
+        and the keypoints' extent together) while the track is alive; None for a
+        late frame, before the first detection, or once the track is past its gap limit."""
+        if self.state not in (TrackState.CONFIRMED, TrackState.COASTING):
+            return None
+        if frame_number <= self.newest_frame:
+            return None
+        if frame_number - self._anchor_frame > self.config.max_gap_frames:
+            return None
+        predicted = self.prediction(frame_number)
+        # The box and the keypoints together: a box from a few visible joints can be a sliver.
+        points = np.vstack([predicted.keypoints_2d, predicted.bbox.reshape(2, 2)])
+        return np.concatenate([points.min(axis=0), points.max(axis=0)]).astype(np.float32)
+
+    def continues(self, frame_number: int, people: list[PersonPose]) -> bool:
+        """Whether one of ``people`` would continue the live track at this new frame (the
+        association and coherence checks of :meth:`step`, without stepping)."""
+        if self.search_box(frame_number) is None or not people:
+            return False
+        predicted = self.prediction(frame_number)
+        costs = [association_cost(predicted, p) for p in people]
+        best = int(np.argmin(costs))
+        return not incoherence(predicted, people[best], costs[best], self.gates)[0]
 
     def prediction(self, frame_number: int) -> PersonPose:
         """The track's pose at a later frame: every filtered field moved by the motion model;

@@ -1,0 +1,95 @@
+"""Track-guided re-detection: where a frame's first look found nobody the track accepts, look
+again where the track predicts the person (the estimator's ``look_again``: lite, MediaPipe on a
+crop there; hmr2, ViTDet's low-score box there, ByteTrack's second association).
+
+A rescued person goes through the track's coherence checks like any detection
+(``Track.step(rescued=True)``) and is answered flagged ``rescued``. While a video keeps needing
+rescues (a small or blurred subject), an estimator whose search needs no full-frame pass
+(``looks_again_first``) is asked there first, and the whole frame only when that finds nobody
+the track accepts: a run of rescued frames then costs one crop each, not a frame and a crop.
+Every ``RECHECK_EVERY``-th frame of such a run the whole frame is looked at first again, so a
+subject that became easy to find is soon answered ``detected`` again.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from .estimators import Estimator
+from .observability import get_logger
+from .tracking.sessions import Session
+from .types import Estimate, Frame
+
+log = get_logger("pose_service.redetection")
+
+RECHECK_EVERY = 5  # in a run of rescued frames, the whole frame first again this often
+
+
+@dataclass
+class Look:
+    """What a frame's second look found: the estimate, and whether the track takes it."""
+
+    estimate: Estimate
+    rescued: bool
+
+
+class Redetector:
+    """Decides when to look again, asks the estimator, and counts (for ``/health``)."""
+
+    def __init__(self, estimator: Estimator, enabled: bool) -> None:
+        self.estimator = estimator
+        self.enabled = enabled and estimator.looks_again
+        self._lock = threading.Lock()
+        self._counts = {"looked_again": 0, "rescued": 0, "looked_first": 0}
+
+    def first_look(self, frame: Frame, session: Session) -> Look | None:
+        """The search region first, for a video whose last frame was rescued (None: not tried).
+        Unless it is ``rescued``, the whole frame is estimated next."""
+        streak = session.rescue_streak
+        if not (self.enabled and self.estimator.looks_again_first and streak):
+            return None
+        if streak % RECHECK_EVERY == 0:
+            return None
+        return self._look(frame, session, first=True)
+
+    def second_look(
+        self, frame: Frame, session: Session, estimate: Estimate, looked: bool = False
+    ) -> Look:
+        """The whole frame's estimate when the track takes it (or there is no live track, or
+        the region was ``looked`` at first already); otherwise what looking again where the
+        track predicts the person found, if the track takes that."""
+        if not self.enabled or looked:
+            return Look(estimate, False)
+        if session.track.continues(frame.frame_number, estimate.people):
+            return Look(estimate, False)
+        if session.track.search_box(frame.frame_number) is None:
+            return Look(estimate, False)
+        look = self._look(frame, session, first=False)
+        if not look.rescued:
+            timings = {**estimate.timings_ms, **look.estimate.timings_ms}
+            return Look(Estimate(estimate.people, estimate.model_version, timings,
+                                 estimate.detector_ran), False)  # fmt: skip
+        look.estimate.detector_ran = estimate.detector_ran
+        look.estimate.timings_ms = {**estimate.timings_ms, **look.estimate.timings_ms}
+        return look
+
+    def _look(self, frame: Frame, session: Session, first: bool) -> Look:
+        box = session.track.search_box(frame.frame_number)
+        if box is None:
+            return Look(Estimate([], self.estimator.name, {}, detector_ran=False), False)
+        found = self.estimator.look_again(frame, box)
+        rescued = session.track.continues(frame.frame_number, found.people)
+        with self._lock:
+            self._counts["looked_first" if first else "looked_again"] += 1
+            self._counts["rescued"] += int(rescued)
+        if rescued:
+            log.info("frame_rescued", session=session.session_id, frame_number=frame.frame_number,
+                     first_look=first, score=round(max(p.score for p in found.people), 3),
+                     ms=round(sum(found.timings_ms.values()), 1))  # fmt: skip
+        return Look(found, rescued)
+
+    def counts(self) -> dict[str, int | bool]:
+        """Looks and rescues so far (``/health``'s ``rescue``)."""
+        with self._lock:
+            return {"enabled": self.enabled, **self._counts}
