@@ -121,14 +121,12 @@ def measure_case(name: str, originals: list[np.ndarray], references: list[Any]) 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     from pose_service.evaluation.degrade import CASES
-    from pose_service.observability import configure_logging
     from pose_service.video_frames import read_frames
 
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--frames", type=int, default=180)
     p.add_argument("--cases", default=",".join(CASES))
     args = p.parse_args(argv)
-    configure_logging("warning")  # the pipeline's per-frame lines would drown the table
     originals = list(islice(read_frames(RUNNER_CLIP, WIDTH), args.frames))
     references = _reference(originals)
     cases = {name: measure_case(name, originals, references) for name in args.cases.split(",")}
@@ -155,4 +153,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
+    from pose_service.observability import configure_logging
+
+    configure_logging("warning")  # the pipeline's per-frame lines would drown the table
     main()

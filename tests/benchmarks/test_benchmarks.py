@@ -15,6 +15,7 @@ from benchmarks import (
     job_memory,
     lite,
     overhead,
+    redetection,
     slow_clients,
     throughput,
     tracker,
@@ -53,6 +54,18 @@ def test_lite(capsys):
     pytest.importorskip("mediapipe")
     out = _run(lite, ["--frames", "3"], capsys)
     assert out["frames"] == 3 and out["cpu_ms"]["p50"] > 0
+
+
+def test_redetection(capsys):
+    """The first 60 frames of the small-subject case: the runner is missed in the whole frame
+    and found by looking where the track expects him (figures of the full run: README)."""
+    pytest.importorskip("mediapipe")
+    out = _run(redetection, ["--frames", "60", "--cases", "small"], capsys)
+    case = out["cases"]["small"]
+    on, off = case["rescue_on"], case["rescue_off"]
+    assert out["synthetic"] is True and case["frames"] == 60
+    assert on["rescued"] > 0 and on["wrong_person_rescues"] == 0
+    assert on["detected"] + on["rescued"] > off["detected"] + off["rescued"]
 
 
 def test_gpu_detect_skips_or_runs(capsys):
