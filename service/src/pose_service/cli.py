@@ -123,6 +123,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
             report["predicted_keypoint_error_px"] = demo.keypoint_pixel_error(
                 result.answers, reference.answers, dropped
             )
+        if args.report:
+            from .demo_report import write_report
+            from .video_frames import read_frames
+
+            pictures = list(read_frames(video, args.width))[: len(frames)]
+            hidden = 0 if dropped is None else int(dropped.sum())
+            report["report"] = write_report(
+                Path(args.report), pictures, result.answers, dropped,
+                reference.answers if dropped is not None else None,
+                f"{video.name}: {args.estimator}, {hidden} of {len(frames)} frames hidden",
+            )  # fmt: skip
     finally:
         if process is not None:
             stop_service(process)
@@ -143,7 +154,8 @@ def _print_report(report: dict[str, object], as_json: bool) -> None:
         f"{summary['coverage_after_first_detection']:.1%} after the first detection)"
     )
     print(
-        f"detected: {summary['detected']}  predicted by the tracker: {summary['predicted']}  "
+        f"detected: {summary['detected']} (of which rescued: {summary['rescued']})  "
+        f"predicted by the tracker: {summary['predicted']}  "
         f"hidden from the estimator: {summary['dropped']}"
     )
     print(
@@ -155,6 +167,8 @@ def _print_report(report: dict[str, object], as_json: bool) -> None:
             f"predicted keypoints vs the undropped run: "
             f"{report['predicted_keypoint_error_px']} px mean error"
         )
+    if "report" in report:
+        print(f"report: {', '.join(report['report'].values())}")  # type: ignore[union-attr]
 
 
 def cmd_settings(args: argparse.Namespace) -> int:
@@ -226,6 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--spacing-ms", type=float, default=50.0)
     demo.add_argument("--max-frames", type=int, default=0)
     demo.add_argument("--json", action="store_true", help="print the report as JSON")
+    demo.add_argument(
+        "--report", metavar="DIR", help="write annotated.mp4, timeline.png and frames.json there"
+    )
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(func=cmd_demo)
 

@@ -21,6 +21,7 @@ import numpy as np
 import orjson
 import requests
 
+from .demo_report import frame_source
 from .video_frames import read_frames
 
 DEFAULT_SPACING_MS = 50.0  # the backend waits at least this long between requests
@@ -81,6 +82,7 @@ class StreamResult:
                 if after_first else 0.0
             ),
             "detected": sources.count("detected"),
+            "rescued": [frame_source(a) for a in self.answers].count("rescued"),
             "predicted": sources.count("predicted"),
             "dropped": int(dropped.sum()) if dropped is not None else 0,
             "round_trip_ms_p50": round(statistics.median(self.round_trip_ms), 1) if n else None,
