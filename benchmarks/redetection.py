@@ -40,13 +40,14 @@ def _mediapipe_found(frames: list[np.ndarray], video_mode: bool) -> int:
         return sum(pose.process(rgb).pose_landmarks is not None for rgb in frames)
 
 
-def _stream(frames: list[np.ndarray], rescue: bool) -> list[tuple[Any, float]]:
+def _stream(frames: list[np.ndarray], rescue: bool, scale: float) -> list[tuple[Any, float]]:
     """Each frame's answer and wall time through the pipeline (lite, one video)."""
     from pose_service.config import Settings
     from pose_service.pipeline import PosePipeline
     from pose_service.types import Frame
 
-    pipeline = PosePipeline(Settings(session_persist=False, rescue=rescue))
+    settings = Settings(session_persist=False, rescue=rescue, rescue_region_scale=scale)
+    pipeline = PosePipeline(settings)
     pipeline.load()
     out = []
     for n, rgb in enumerate(frames):
@@ -78,7 +79,9 @@ def _reference_diagonal(reference: Any, case: Any) -> float:
     return float(np.hypot(x1 - x0, y1 - y0) * case.scale)
 
 
-def measure_case(name: str, originals: list[np.ndarray], references: list[Any]) -> dict:
+def measure_case(
+    name: str, originals: list[np.ndarray], references: list[Any], scale: float
+) -> dict:
     from pose_service.evaluation.degrade import CASES
 
     case = CASES[name]
@@ -90,7 +93,7 @@ def measure_case(name: str, originals: list[np.ndarray], references: list[Any]) 
         "mediapipe_video": _mediapipe_found(frames, video_mode=True),
     }
     for label, rescue in (("rescue_off", False), ("rescue_on", True)):
-        answers = _stream(frames, rescue)
+        answers = _stream(frames, rescue, scale)
         counts = {"detected": 0, "rescued": 0, "predicted": 0, "none": 0}
         errors, wrong, rescued_ms, detected_ms = [], 0, [], []
         for n, (tracked, ms) in enumerate(answers):
@@ -126,12 +129,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--frames", type=int, default=180)
     p.add_argument("--cases", default=",".join(CASES))
+    p.add_argument("--region-scale", type=float, default=None,
+                   help="POSE_SERVICE_RESCUE_REGION_SCALE (default: the setting's)")  # fmt: skip
     args = p.parse_args(argv)
     originals = list(islice(read_frames(RUNNER_CLIP, WIDTH), args.frames))
     references = _reference(originals)
-    cases = {name: measure_case(name, originals, references) for name in args.cases.split(",")}
+    from pose_service.config import Settings
+
+    scale = args.region_scale or Settings.from_env().rescue_region_scale
+    cases = {
+        name: measure_case(name, originals, references, scale) for name in args.cases.split(",")
+    }
     result = {"benchmark": "redetection", "clip": RUNNER_CLIP.name, "synthetic": True,
-              "cases": cases}  # fmt: skip
+              "region_scale": scale, "cases": cases}  # fmt: skip
     header = ["case", "frames", "mp image", "mp video", "service detected+rescued (off → on)",
               "rescued", "predicted", "no pose", "wrong", "rescued err px p50",
               "ms/frame off → on", "rescued frame ms p50", "detected frame ms p50"]  # fmt: skip

@@ -247,8 +247,10 @@ class Settings:
         "the track accepts (lite: MediaPipe on a crop there; hmr2: ViTDet's low-score boxes)",
     )
     rescue_region_scale: float = setting(
-        2.0,
-        "side of the region searched again, in units of the predicted box's longer side",
+        4.0,
+        "side of the region searched again, in units of the predicted box's longer side (4: "
+        "MediaPipe's detector needs context around a small person; measured 2-5 with "
+        "benchmarks.redetection)",
         check=at_least(1.0, "(1 = the predicted box itself)"),
     )
     rescue_min_score: float = setting(
