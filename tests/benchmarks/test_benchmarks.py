@@ -17,6 +17,7 @@ from benchmarks import (
     overhead,
     redetection,
     slow_clients,
+    smoothing,
     throughput,
     tracker,
 )
@@ -66,6 +67,14 @@ def test_redetection(capsys):
     assert out["synthetic"] is True and case["frames"] == 60
     assert on["rescued"] > 0 and on["wrong_person_rescues"] == 0
     assert on["detected"] + on["rescued"] > off["detected"] + off["rescued"]
+
+
+def test_smoothing(capsys):
+    pytest.importorskip("mediapipe")
+    out = _run(smoothing, ["--frames", "30", "--cases", "none"], capsys)
+    modes = out["cases"]["none"]
+    assert set(modes) == {"off", "one_euro", "kalman"}
+    assert modes["kalman"]["jitter_mm_per_frame2"] < modes["off"]["jitter_mm_per_frame2"]
 
 
 def test_gpu_detect_skips_or_runs(capsys):
