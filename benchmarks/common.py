@@ -110,7 +110,10 @@ _OFFSETS = np.random.default_rng(9).normal(0, 0.03, (MESH_VERTICES, 3)).astype(n
 
 
 def walking_person(frame_number: int, width: int, height: int, mesh: bool) -> Any:
-    """A person crossing the picture smoothly, as an estimator would return it (fresh arrays)."""
+    """A person crossing the picture smoothly, as an estimator would return it (fresh arrays;
+    with ``mesh``, hmr2's fields: vertices and the 24 joint rotations)."""
+    from scipy.spatial.transform import Rotation
+
     from pose_service.types import PersonPose
 
     t = frame_number / 30.0
@@ -126,6 +129,13 @@ def walking_person(frame_number: int, width: int, height: int, mesh: bool) -> An
         camera_translation=np.array([0.1 * t, 0.1, 8.0], np.float32),
         focal_length=5000.0 / 256 * max(width, height),
         vertices=(joints[_OWNER] + _OFFSETS) if mesh else None,
+        rotations=(
+            Rotation.from_rotvec(np.tile([0.0, 0.3 * np.sin(2 * np.pi * t), 0.0], (24, 1)))
+            .as_matrix()
+            .astype(np.float32)
+            if mesh
+            else None
+        ),
     )
 
 
