@@ -283,6 +283,7 @@ class HMR2Estimator(BodyModelEstimator):
 
     def _estimate_batch(self, frames: list[Frame]) -> list[Estimate]:
         assert self._detector is not None
+        self._second_look = {}  # only this pass's frames: an id() may be reused by a later frame
         timings: dict[str, float] = {}
         found: list[list[PersonPose] | None] = [None] * len(frames)
         with self._torch.inference_mode():
