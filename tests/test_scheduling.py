@@ -47,6 +47,44 @@ def test_gate_serves_waiters_in_arrival_order():
     assert gate.served == 8 and not gate.busy
 
 
+def test_the_session_save_goes_ahead_of_a_full_queue_of_frames():
+    """The periodic save takes the turn right after the holder's, even with the queue full, so
+    a SIGKILL loses about one save interval, not that plus the queue's wait."""
+    gate = FifoGate(capacity=3, timeout_s=10)
+    order: list[str] = []
+    holder = threading.Event()
+
+    def hold() -> None:
+        with gate.turn():
+            holder.set()
+            time.sleep(0.2)
+            order.append("holder")
+
+    def frame(i: int) -> None:
+        with gate.turn():
+            order.append(f"frame {i}")
+
+    def save() -> None:
+        with gate.priority_turn():
+            order.append("save")
+
+    threads = [threading.Thread(target=hold)]
+    threads[0].start()
+    holder.wait()
+    for i in range(3):
+        threads.append(threading.Thread(target=frame, args=(i,)))
+        threads[-1].start()
+        while gate.waiting < i + 1:
+            time.sleep(0.001)
+    with pytest.raises(QueueFull):
+        _enter(gate)  # the queue is full for frames...
+    threads.append(threading.Thread(target=save))  # ...not for the save
+    threads[-1].start()
+    for t in threads:
+        t.join()
+    assert order == ["holder", "save", "frame 0", "frame 1", "frame 2"]
+
+
 def test_gate_refuses_beyond_capacity_and_after_close():
     gate = FifoGate(capacity=1, timeout_s=0.2)
     with gate.turn():

@@ -25,7 +25,7 @@ from .estimators.hmr2_hint import usable_hint
 from .imaging import decode_base64_image, decode_image, thumbnail_grey
 from .observability import get_logger, memory_report
 from .redetection import Look, Redetector
-from .scheduling import FifoGate, QueueFull, QueueTimeout, ShuttingDown, TurnBatcher
+from .scheduling import FifoGate, QueueTimeout, ShuttingDown, TurnBatcher
 from .tracking.sessions import Routing, Session, SessionRouter, SessionsFull
 from .tracking.store import SessionStore, move_aside, open_store
 from .types import Estimate, Frame, TrackedPose
@@ -382,9 +382,11 @@ class PosePipeline:
     def _persist_loop(self) -> None:
         while not self._stopping.wait(self.settings.session_persist_interval_s):
             try:
-                with self.gate.turn():  # no frame is being tracked while sessions are saved
+                # No frame is tracked while sessions are saved, and the save goes ahead of the
+                # frames waiting, so what a SIGKILL loses stays about one interval.
+                with self.gate.priority_turn():
                     self.persist_sessions()
-            except (QueueFull, QueueTimeout, ShuttingDown):
+            except (QueueTimeout, ShuttingDown):
                 continue  # busy: the next round saves
 
     def persist_sessions(self) -> int:

@@ -89,20 +89,35 @@ class FifoGate:
         finally:
             self._leave()
 
-    def _enter(self) -> None:
+    @contextmanager
+    def priority_turn(self) -> Iterator[None]:
+        """The next turn after the current holder's, ahead of the frames waiting: for the
+        periodic session save, which must not wait behind a queue of frames (a SIGKILL loses
+        what was answered since the last save, so a save delayed by the queue loses more).
+        Not bounded by ``capacity``: its one caller holds at most one ticket."""
+        self._enter(first=True)
+        try:
+            yield
+        finally:
+            self._leave()
+
+    def _enter(self, first: bool = False) -> None:
         with self._lock:
             if self._closed:
                 raise ShuttingDown("the service is shutting down")
             if not self._busy and not self._waiters:
                 self._busy = True
                 return
-            if len(self._waiters) >= self.capacity:
+            if len(self._waiters) >= self.capacity and not first:
                 self.refused += 1
                 raise QueueFull(
                     f"{len(self._waiters)} frames already waiting (limit {self.capacity})"
                 )
             ticket = threading.Event()
-            self._waiters.append(ticket)
+            if first:
+                self._waiters.appendleft(ticket)
+            else:
+                self._waiters.append(ticket)
         if ticket.wait(self.timeout_s):
             return  # _leave handed the gate to us: _busy stays True
         with self._lock:
