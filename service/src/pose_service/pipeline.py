@@ -24,7 +24,7 @@ from .estimators.base import TransientInferenceError
 from .estimators.hmr2_hint import usable_hint
 from .imaging import decode_base64_image, decode_image, thumbnail_grey
 from .observability import get_logger, memory_report
-from .redetection import Look, Redetector
+from .redetection import Redetector
 from .scheduling import FifoGate, QueueTimeout, ShuttingDown, TurnBatcher
 from .tracking.sessions import Routing, Session, SessionRouter, SessionsFull
 from .tracking.store import SessionStore, move_aside, open_store
@@ -207,11 +207,11 @@ class PosePipeline:
             routed.append((request, routing, frame, (time.perf_counter() - start) * 1e3))
 
         start = time.perf_counter()
-        first_looks: dict[int, Look] = {}  # index in routed -> the region searched first
-        for i in searchable:
-            look = self.redetector.first_look(routed[i][2], routed[i][1].session)
-            if look is not None:
-                first_looks[i] = look
+        first_looks = {  # index in routed -> the region searched first (rescue runs)
+            i: look
+            for i in searchable
+            if (look := self.redetector.first_look(routed[i][2], routed[i][1].session))
+        }
         rescued_first = {i for i, look in first_looks.items() if look.rescued}
         to_estimate = [
             f
