@@ -35,7 +35,7 @@ class SecondLookWalker(HintedWalkerEstimator):
         self.whole_frame.append(frame.frame_number)
         return super().estimate(frame)
 
-    def look_again(self, frame: Frame, box: np.ndarray) -> Estimate:
+    def look_again(self, frame: Frame, box: np.ndarray, first: Estimate | None) -> Estimate:
         self.searched.append(frame.frame_number)
         keypoints = TRUTH["keypoints_2d"][frame.frame_number]
         inside = (keypoints >= box[:2] - 5).all() and (keypoints <= box[2:] + 5).all()
@@ -69,7 +69,9 @@ def test_missed_frames_are_rescued_flagged_and_counted():
     assert all("rescued" not in a.flags for n, a in enumerate(answers) if n not in missed)
     assert estimator.searched == list(range(10, 20))
     counts = pipeline.health_snapshot().rescue
-    assert counts == {"enabled": True, "looked_again": 10, "rescued": 10, "looked_first": 0}
+    assert counts == {
+        "enabled": True, "looked_again": 10, "rescued": 10, "looked_first": 0, "failed": 0
+    }  # fmt: skip
 
 
 def test_a_run_of_rescues_searches_the_region_first_and_skips_the_whole_frame():
@@ -90,6 +92,29 @@ def test_a_wrong_person_on_the_second_look_is_not_taken():
     answers, pipeline = _stream(estimator, frames=16)
     assert [answers[n].source for n in range(10, 14)] == ["predicted"] * 4
     assert pipeline.health_snapshot().rescue["rescued"] == 0
+
+
+def test_a_second_look_that_fails_leaves_the_frame_as_it_was():
+    """A crash in look_again (e.g. the GPU out of memory on the extra crop) is counted and
+    logged; the frame keeps its first look's answer (predicted), the request does not fail."""
+
+    class Failing(SecondLookWalker):
+        def look_again(self, frame: Frame, box: np.ndarray, first: Estimate | None) -> Estimate:
+            raise RuntimeError("CUDA out of memory (stand-in)")
+
+    answers, pipeline = _stream(Failing(set(range(10, 13))), frames=15)
+    assert [answers[n].source for n in range(10, 13)] == ["predicted"] * 3
+    assert pipeline.health_snapshot().rescue["failed"] == 3
+
+
+def test_the_second_looks_timings_are_reported_apart_from_the_first():
+    estimator = SecondLookWalker(set(range(10, 12)))
+    pipeline = PosePipeline(Settings(session_persist=False), estimator)
+    pipeline.load()
+    outcomes = [pipeline.process(Frame(RGB, n), video_id="v") for n in range(12)]
+    assert outcomes[10].tracked.flags == ["rescued"]
+    assert outcomes[10].timings_ms["inference_rescue"] == 1.0
+    assert "inference_detect" in outcomes[10].timings_ms  # the first look's stays
 
 
 def test_off_by_setting_and_never_for_a_hidden_frame():

@@ -288,16 +288,17 @@ def test_look_again_takes_the_low_score_box_where_the_track_predicts(stack: Simp
     ]
     est = _loaded()
     frame = _frame()
-    assert [p.score for p in est.estimate(frame).people] == pytest.approx([0.9])
-    again = est.look_again(frame, np.array([205, 35, 285, 310], np.float32))
+    first = est.estimate(frame)
+    assert [p.score for p in first.people] == pytest.approx([0.9])
+    tracked = np.array([205, 35, 285, 310], np.float32)
+    again = est.look_again(frame, tracked, first)
     assert [p.score for p in again.people] == pytest.approx([0.3])
     assert again.detector_ran is False and "pose" in again.timings_ms
-    assert est.look_again(frame, np.array([560, 300, 600, 340], np.float32)).people == []
-    assert est.look_again(_frame(), np.array([205, 35, 285, 310], np.float32)).people == []
-    # with rescue off the detector keeps demo.py's 0.25 per stage and nothing is kept aside
+    assert est.look_again(frame, np.array([560, 300, 600, 340], np.float32), first).people == []
+    assert est.look_again(frame, tracked, None).people == []  # no detector pass to reuse
+    # with rescue off the detector keeps demo.py's 0.25 per stage and keeps no candidates
     off = _loaded(rescue=False)
-    off.estimate(frame)
-    assert off.look_again(frame, np.array([205, 35, 285, 310], np.float32)).people == []
+    assert off.look_again(frame, tracked, off.estimate(frame)).people == []
 
 
 def test_batches_are_capped(stack: SimpleNamespace) -> None:

@@ -21,7 +21,7 @@ import pytest
 from pose_service.config import Settings
 from pose_service.estimators.base import ModelUnavailable
 from pose_service.estimators.hmr2 import HMR2Estimator
-from pose_service.types import BoxHint, Frame
+from pose_service.types import BoxHint, Estimate, Frame
 
 RUNNER_BOX = np.array([505.0, 195.0, 810.0, 875.0], dtype=np.float32)  # the runner in frame 0
 
@@ -123,16 +123,17 @@ def test_a_batch_answers_as_each_frame_alone(loaded: SimpleNamespace, runner_fra
 
 
 def test_look_again_runs_the_real_hmr2_on_a_low_score_box(loaded, runner_frames) -> None:
-    """The second look's HMR2 path on the real model. The detector pass is set by hand (a box
-    that scored 0.3 around the runner): the stand-in ViTDet scores every proposal high."""
+    """The second look's HMR2 path on the real model. The first look's candidates are set by
+    hand (a box that scored 0.3 around the runner): the stand-in ViTDet scores every proposal
+    high."""
     rgb = runner_frames[0]
     estimator = loaded.estimator
-    estimator._second_look = {id(rgb): (RUNNER_BOX[None].astype(np.float32), np.array([0.3]))}
-    again = estimator.look_again(Frame(rgb, 0), RUNNER_BOX + 6.0)
+    first = Estimate([], "hmr2", candidates=(RUNNER_BOX[None].astype(np.float32), np.array([0.3])))
+    again = estimator.look_again(Frame(rgb, 0), RUNNER_BOX + 6.0, first)
     (person,) = again.people
     assert person.score == pytest.approx(0.3) and not again.detector_ran
     assert person.vertices.shape == (6890, 3) and person.joints_3d.shape == (24, 3)
-    assert estimator.look_again(Frame(rgb, 0), RUNNER_BOX + 900.0).people == []  # elsewhere
+    assert estimator.look_again(Frame(rgb, 0), RUNNER_BOX + 900.0, first).people == []
 
 
 def test_the_real_vitdet_runs_when_there_is_no_hint(loaded: SimpleNamespace, runner_frames) -> None:

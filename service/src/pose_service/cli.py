@@ -7,6 +7,7 @@ Every option can also come from the ``POSE_SERVICE_*`` environment; the command 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import sys
@@ -127,7 +128,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             from .demo_report import write_report
             from .video_frames import read_frames
 
-            pictures = list(read_frames(video, args.width))[: len(frames)]
+            pictures = list(itertools.islice(read_frames(video, args.width), len(frames)))
             hidden = 0 if dropped is None else int(dropped.sum())
             report["report"] = write_report(
                 Path(args.report), pictures, result.answers, dropped,

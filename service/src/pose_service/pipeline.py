@@ -68,7 +68,7 @@ class HealthSnapshot:
     queue: dict[str, Any]
     sessions: int
     persistence: dict[str, object]
-    rescue: dict[str, int | bool]  # looks again where a track predicts its person, and finds
+    rescue: dict[str, int | bool]  # second looks where a track predicts its person (counts)
 
 
 @dataclass
@@ -388,6 +388,10 @@ class PosePipeline:
                     self.persist_sessions()
             except (QueueTimeout, ShuttingDown):
                 continue  # busy: the next round saves
+            except Exception as exc:  # noqa: BLE001 - the saver must outlive any one bad round
+                log.error("session_persist_failed", error=f"{type(exc).__name__}: {exc}",
+                          retry="every save interval")  # fmt: skip
+                self.persistence.update(ok=False, error=f"{type(exc).__name__}: {exc}")
 
     def persist_sessions(self) -> int:
         """Write changed sessions to the state directory (call with no frame in flight)."""

@@ -16,6 +16,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+import numpy as np
+
 from .estimators import Estimator
 from .observability import get_logger
 from .tracking.sessions import Session
@@ -28,7 +30,7 @@ RECHECK_EVERY = 5  # in a run of rescued frames, the whole frame first again thi
 
 @dataclass
 class Look:
-    """What a frame's second look found: the estimate, and whether the track takes it."""
+    """A frame's estimate after the looks it got, and whether it came from looking again."""
 
     estimate: Estimate
     rescued: bool
@@ -41,7 +43,7 @@ class Redetector:
         self.estimator = estimator
         self.enabled = enabled and estimator.looks_again
         self._lock = threading.Lock()
-        self._counts = {"looked_again": 0, "rescued": 0, "looked_first": 0}
+        self._counts = {"looked_again": 0, "rescued": 0, "looked_first": 0, "failed": 0}
 
     def first_look(self, frame: Frame, session: Session) -> Look | None:
         """The search region first, for a video whose last frame was rescued (None: not tried).
@@ -51,41 +53,50 @@ class Redetector:
             return None
         if streak % RECHECK_EVERY == 0:
             return None
-        return self._look(frame, session, first=True)
+        box = session.track.search_box(frame.frame_number)
+        if box is None:
+            return None
+        return self._look(frame, session, box, None)
 
     def second_look(
         self, frame: Frame, session: Session, estimate: Estimate, looked: bool = False
     ) -> Look:
         """The whole frame's estimate when the track takes it (or there is no live track, or
         the region was ``looked`` at first already); otherwise what looking again where the
-        track predicts the person found, if the track takes that."""
+        track predicts the person found, if the track takes that. The second look's timings
+        join the first's as ``rescue_*``."""
         if not self.enabled or looked:
             return Look(estimate, False)
-        if session.track.continues(frame.frame_number, estimate.people):
-            return Look(estimate, False)
-        if session.track.search_box(frame.frame_number) is None:
-            return Look(estimate, False)
-        look = self._look(frame, session, first=False)
-        if not look.rescued:
-            timings = {**estimate.timings_ms, **look.estimate.timings_ms}
-            return Look(Estimate(estimate.people, estimate.model_version, timings,
-                                 estimate.detector_ran), False)  # fmt: skip
-        look.estimate.detector_ran = estimate.detector_ran
-        look.estimate.timings_ms = {**estimate.timings_ms, **look.estimate.timings_ms}
-        return look
-
-    def _look(self, frame: Frame, session: Session, first: bool) -> Look:
         box = session.track.search_box(frame.frame_number)
-        if box is None:
+        if box is None or session.track.continues(frame.frame_number, estimate.people):
+            return Look(estimate, False)
+        look = self._look(frame, session, box, estimate)
+        timings = {**estimate.timings_ms, **_as_rescue(look.estimate.timings_ms)}
+        chosen = look.estimate if look.rescued else estimate
+        merged = Estimate(chosen.people, chosen.model_version, timings, estimate.detector_ran)
+        return Look(merged, look.rescued)
+
+    def _look(
+        self, frame: Frame, session: Session, box: np.ndarray, first: Estimate | None
+    ) -> Look:
+        """Ask the estimator to look at ``box``; a failure there (it is only a second chance)
+        is logged and counted, and the frame keeps what it had."""
+        try:
+            found = self.estimator.look_again(frame, box, first)
+        except Exception as exc:  # noqa: BLE001 - a failed rescue must not fail the frame
+            with self._lock:
+                self._counts["failed"] += 1
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning("rescue_failed", session=session.session_id,
+                        frame_number=frame.frame_number, error=error)  # fmt: skip
             return Look(Estimate([], self.estimator.name, {}, detector_ran=False), False)
-        found = self.estimator.look_again(frame, box)
         rescued = session.track.continues(frame.frame_number, found.people)
         with self._lock:
-            self._counts["looked_first" if first else "looked_again"] += 1
+            self._counts["looked_first" if first is None else "looked_again"] += 1
             self._counts["rescued"] += int(rescued)
         if rescued:
             log.info("frame_rescued", session=session.session_id, frame_number=frame.frame_number,
-                     first_look=first, score=round(max(p.score for p in found.people), 3),
+                     first_look=first is None, score=round(max(p.score for p in found.people), 3),
                      ms=round(sum(found.timings_ms.values()), 1))  # fmt: skip
         return Look(found, rescued)
 
@@ -93,3 +104,8 @@ class Redetector:
         """Looks and rescues so far (``/health``'s ``rescue``)."""
         with self._lock:
             return {"enabled": self.enabled, **self._counts}
+
+
+def _as_rescue(timings: dict[str, float]) -> dict[str, float]:
+    """A second look's timings, named apart from the first look's (hmr2 uses the same keys)."""
+    return {k if k.startswith("rescue") else f"rescue_{k}": v for k, v in timings.items()}

@@ -75,6 +75,9 @@ class Estimate:
     model_version: str
     timings_ms: dict[str, float] = field(default_factory=dict)  # e.g. detect, pose
     detector_ran: bool = True  # False when the person was found from the frame's BoxHint
+    # What the estimator may reuse if asked to look again at this frame (hmr2: the detector
+    # pass's low-score person boxes); opaque to everyone else.
+    candidates: object = None
 
 
 @dataclass

@@ -50,7 +50,13 @@ TEMPORAL = {
         "track_id": {"type": ["integer", "null"]},
         "session_id": {"type": "string"},
         "session_rule": {"type": "string"},
-        "flags": {"type": "array", "items": {"type": "string"}},
+        "flags": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "e.g. track_started, outlier_rejected, reacquired, late_frame, "
+            "rescued (found by looking again where the track predicted the person), "
+            "rescue_rejected, back_filled, forward_filled",
+        },
         "scores": {"type": "object", "additionalProperties": _NUM},
     },
 }
@@ -176,6 +182,29 @@ HEALTH = {
                     "type": "array",
                     "items": {"enum": ["service", "phalp"]},
                     "description": "what POST /pose/video accepts as tracker on this host",
+                },
+            },
+        },
+        "persistence": {
+            "type": "object",
+            "description": "whether live sessions are being saved for a restart",
+            "properties": {
+                "enabled": {"type": "boolean"},
+                "ok": {"type": "boolean"},
+                "error": {"type": ["string", "null"]},
+                "path": {"type": "string"},
+                "moved_aside": {"type": "string"},
+                "last_saved_at": {"type": "number"},
+            },
+        },
+        "rescue": {
+            "type": "object",
+            "description": "looking again where a track predicts its person (POSE_SERVICE_RESCUE)",
+            "properties": {
+                "enabled": {"type": "boolean"},
+                **{
+                    k: {"type": "integer", "minimum": 0}
+                    for k in ("looked_again", "looked_first", "rescued", "failed")
                 },
             },
         },

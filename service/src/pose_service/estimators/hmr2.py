@@ -87,9 +87,6 @@ class HMR2Estimator(BodyModelEstimator):
         self._smpl_forward: Callable[..., Any] | None = None
         self._faces: np.ndarray | None = None
         self._paths: dict[str, str] = {}
-        # The last detector pass's person boxes scoring below the threshold but at least
-        # RESCUE_MIN_SCORE, per frame of that pass (by image identity): look_again's candidates.
-        self._second_look: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     # --- loading ---------------------------------------------------------------------------
 
@@ -283,7 +280,6 @@ class HMR2Estimator(BodyModelEstimator):
 
     def _estimate_batch(self, frames: list[Frame]) -> list[Estimate]:
         assert self._detector is not None
-        self._second_look = {}  # only this pass's frames: an id() may be reused by a later frame
         timings: dict[str, float] = {}
         found: list[list[PersonPose] | None] = [None] * len(frames)
         with self._torch.inference_mode():
@@ -294,13 +290,15 @@ class HMR2Estimator(BodyModelEstimator):
                 if person is not None:
                     found[i] = [person]
             need = [i for i in range(len(frames)) if found[i] is None]
+            low_boxes: dict[int, tuple[np.ndarray, np.ndarray]] = {}
             if need:
                 start = time.perf_counter()
                 detections = self._detector.detect_many([frames[i].rgb for i in need])
                 threshold = self._settings.detector_score_threshold
                 people_boxes = [select_people(*d, threshold) for d in detections]
-                self._second_look = {
-                    id(frames[i].rgb): low_score_people(*d, self._detector_floor(), threshold)
+                # Each frame's low-score person boxes travel on its Estimate, for look_again.
+                low_boxes = {
+                    i: low_score_people(*d, self._detector_floor(), threshold)
                     for i, d in zip(need, detections, strict=True)
                 }
                 timings["detect"] = _ms_since(start)
@@ -313,26 +311,39 @@ class HMR2Estimator(BodyModelEstimator):
                 for i, (boxes, _) in zip(need, people_boxes, strict=True):
                     found[i] = next(results) if len(boxes) else []
         return [
-            Estimate(people or [], self._model_version, dict(timings), detector_ran=i in need)
+            Estimate(
+                people or [],
+                self._model_version,
+                dict(timings),
+                detector_ran=i in need,
+                candidates=low_boxes.get(i),
+            )  # fmt: skip
             for i, people in enumerate(found)
         ]
 
-    def look_again(self, frame: Frame, box: np.ndarray) -> Estimate:
-        """HMR2 on the person box of this frame's detector pass that scored below the threshold
+    def look_again(self, frame: Frame, box: np.ndarray, first: Estimate | None) -> Estimate:
+        """HMR2 on the person box of ``first``'s detector pass that scored below the threshold
         (down to ``POSE_SERVICE_RESCUE_MIN_SCORE``) and overlaps the track's predicted box most
         (IoU at least ``RESCUE_MIN_IOU``): ByteTrack's second association. Nobody when the
         detector did not run on this frame or found no such box."""
-        candidates = self._second_look.get(id(frame.rgb))
-        if candidates is None or not len(candidates[0]):
+        candidates = None if first is None else first.candidates
+        if not isinstance(candidates, tuple) or not len(candidates[0]):
             return Estimate([], self._model_version, {}, detector_ran=False)
         boxes, scores = candidates
         best, overlap = best_overlap(boxes, np.asarray(box, dtype=np.float32))
         if overlap < RESCUE_MIN_IOU:
             return Estimate([], self._model_version, {}, detector_ran=False)
         timings: dict[str, float] = {}
-        with self._torch.inference_mode():
-            group = (frame, boxes[best : best + 1], scores[best : best + 1])
-            people = self._people_in_boxes([group], timings)[0]
+        torch = self._torch
+        try:
+            with torch.inference_mode():
+                group = (frame, boxes[best : best + 1], scores[best : best + 1])
+                people = self._people_in_boxes([group], timings)[0]
+        except RuntimeError as exc:
+            if not _is_cuda_oom(torch, exc):
+                raise
+            torch.cuda.empty_cache()
+            raise TransientInferenceError(f"CUDA out of memory: {exc}") from exc
         return Estimate(people, self._model_version, timings, detector_ran=False)
 
     def _people_in_hints(

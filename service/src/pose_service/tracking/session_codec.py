@@ -78,7 +78,7 @@ def decode_session(blob: bytes, config: TrackerConfig, last_seen: float) -> Sess
             frames_seen=int(saved["frames_seen"]),
             created=float(saved["created"]),
             frames_since_detector=int(saved["frames_since_detector"]),
-            rescue_streak=int(saved.get("rescue_streak", 0)),
+            rescue_streak=int(saved["rescue_streak"]),
         )
     except UnreadableSession:
         raise

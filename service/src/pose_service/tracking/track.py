@@ -108,6 +108,7 @@ class Track:
         self._rejections = 0
         self._lost_reason: str | None = None
         self.newest_frame = -1
+        self._observed: PersonPose | None = None  # the detection the current step accepted
         self.history: OrderedDict[int, TrackedPose] = OrderedDict()
         self.record = FrameRecord(config.record_max_frames) if config.record_max_frames else None
 
@@ -121,7 +122,7 @@ class Track:
         same coherence checks; accepted, the answer is flagged ``rescued``; rejected, the frame is
         predicted and, unlike a first-look detection, never counts towards re-acquiring.
         """
-        self._observed: PersonPose | None = None
+        self._observed = None
         behind = self.newest_frame - frame_number
         if not people and behind > self.config.history_frames:
             # Beyond the answers kept: a pose from there would be one from far away.
