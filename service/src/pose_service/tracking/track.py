@@ -109,6 +109,9 @@ class Track:
         self._lost_reason: str | None = None
         self.newest_frame = -1
         self._observed: PersonPose | None = None  # the detection the current step accepted
+        # The prediction for the frame about to be stepped: the re-detection checks
+        # (search_box, continues) and the step itself share it; cleared by every step.
+        self._predicted: tuple[int, PersonPose] | None = None
         self.history: OrderedDict[int, TrackedPose] = OrderedDict()
         self.record = FrameRecord(config.record_max_frames) if config.record_max_frames else None
 
@@ -137,6 +140,7 @@ class Track:
         self._remember(frame_number, answer)
         if self.record is not None:
             self.record.add(frame_number, self._observed, self.track_id)
+        self._predicted = None  # the step changed what the track predicts
         return answer
 
     # --- saving and restoring (see ``session_codec``) -----------------------------------------
@@ -247,11 +251,15 @@ class Track:
         """The track's pose at a later frame: every filtered field moved by the motion model;
         the rest (confidences, score, focal length) as last detected."""
         assert self._anchor is not None
+        if self._predicted is not None and self._predicted[0] == frame_number:
+            return self._predicted[1]
         gap = frame_number - self._anchor_frame
         changes = {}
         for group in self._filters.values():
             changes.update(group.predicted(gap))
-        return dataclasses.replace(self._anchor, **changes)
+        pose = dataclasses.replace(self._anchor, **changes)
+        self._predicted = (frame_number, pose)
+        return pose
 
     def box_hint(self, frame_number: int) -> BoxHint | None:
         """Where the person should be in the frame right after a detected one (the box's
