@@ -21,7 +21,7 @@ import numpy as np
 import orjson
 import requests
 
-from .demo_report import frame_source
+from .demo_report import frame_source, keypoint_error
 from .video_frames import read_frames
 
 DEFAULT_SPACING_MS = 50.0  # the backend waits at least this long between requests
@@ -142,15 +142,9 @@ def keypoint_pixel_error(
     predicted: list[dict[str, Any]], reference: list[dict[str, Any]], frames: np.ndarray
 ) -> float | None:
     """Mean distance (pixels) between the keypoints of two runs on the chosen frames."""
-    errors = []
-    for i in np.flatnonzero(frames):
-        a, b = predicted[i], reference[i]
-        if not (a.get("has_3d") and b.get("has_3d")):
-            continue
-        pa = np.array([[k["x"], k["y"]] for k in a["keypoints"]])
-        pb = np.array([[k["x"], k["y"]] for k in b["keypoints"]])
-        errors.append(float(np.linalg.norm(pa - pb, axis=1).mean()))
-    return round(float(np.mean(errors)), 2) if errors else None
+    errors = [keypoint_error(predicted[i], reference[i]) for i in np.flatnonzero(frames)]
+    known = [e for e in errors if e is not None]
+    return round(float(np.mean(known)), 2) if known else None
 
 
 def _progress(total: int, enabled: bool) -> Any:

@@ -47,6 +47,14 @@ def keypoints(answer: dict[str, Any]) -> np.ndarray | None:
     return None if not points else np.array([[p["x"], p["y"]] for p in points], np.float32)
 
 
+def keypoint_error(answer: dict[str, Any], reference: dict[str, Any]) -> float | None:
+    """Mean distance (pixels) between two answers' keypoints; None unless both have a pose."""
+    ours, theirs = keypoints(answer), keypoints(reference)
+    if ours is None or theirs is None:
+        return None
+    return float(np.linalg.norm(ours - theirs, axis=1).mean())
+
+
 def per_frame(
     answers: Sequence[dict[str, Any]],
     dropped: np.ndarray | None = None,
@@ -58,9 +66,8 @@ def per_frame(
         hidden = bool(dropped[index]) if dropped is not None else False
         error = None
         if hidden and reference is not None:
-            ours, theirs = keypoints(answer), keypoints(reference[index])
-            if ours is not None and theirs is not None:
-                error = round(float(np.linalg.norm(ours - theirs, axis=1).mean()), 2)
+            error = keypoint_error(answer, reference[index])
+            error = None if error is None else round(error, 2)
         rows.append({
             "frame": index,
             "source": frame_source(answer),

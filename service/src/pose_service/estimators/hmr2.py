@@ -265,15 +265,21 @@ class HMR2Estimator(BodyModelEstimator):
         answer is what :meth:`estimate` alone would give; the timings are the shared passes'."""
         if self._model is None or self._detector is None:
             raise ModelUnavailable("the hmr2 estimator is not loaded")
+        with self._out_of_memory_is_transient([f.frame_number for f in frames]):
+            return self._estimate_batch(list(frames))
+
+    @contextlib.contextmanager
+    def _out_of_memory_is_transient(self, frame_numbers: list[int]) -> Iterator[None]:
+        """A CUDA out-of-memory error frees the allocator cache and becomes
+        :class:`TransientInferenceError` (the next pass may fit); anything else propagates."""
         torch = self._torch
         try:
-            return self._estimate_batch(list(frames))
+            yield
         except RuntimeError as exc:
             if not _is_cuda_oom(torch, exc):
                 raise
             torch.cuda.empty_cache()
-            numbers = [f.frame_number for f in frames]
-            log.warning("cuda_out_of_memory", frame_numbers=numbers, error=str(exc))
+            log.warning("cuda_out_of_memory", frame_numbers=frame_numbers, error=str(exc))
             raise TransientInferenceError(f"CUDA out of memory: {exc}") from exc
 
     # --- inference -------------------------------------------------------------------------
@@ -334,16 +340,9 @@ class HMR2Estimator(BodyModelEstimator):
         if overlap < RESCUE_MIN_IOU:
             return Estimate([], self._model_version, {}, detector_ran=False)
         timings: dict[str, float] = {}
-        torch = self._torch
-        try:
-            with torch.inference_mode():
-                group = (frame, boxes[best : best + 1], scores[best : best + 1])
-                people = self._people_in_boxes([group], timings)[0]
-        except RuntimeError as exc:
-            if not _is_cuda_oom(torch, exc):
-                raise
-            torch.cuda.empty_cache()
-            raise TransientInferenceError(f"CUDA out of memory: {exc}") from exc
+        group = (frame, boxes[best : best + 1], scores[best : best + 1])
+        with self._out_of_memory_is_transient([frame.frame_number]), self._torch.inference_mode():
+            people = self._people_in_boxes([group], timings)[0]
         return Estimate(people, self._model_version, timings, detector_ran=False)
 
     def _people_in_hints(

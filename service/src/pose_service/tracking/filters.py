@@ -109,9 +109,11 @@ class Gains:
 class LinearState:
     """Position and velocity of an array of coordinates in a vector space."""
 
-    def __init__(self, z: np.ndarray, dtype: type = np.float64) -> None:
+    def __init__(
+        self, z: np.ndarray, dtype: type = np.float64, v: np.ndarray | None = None
+    ) -> None:
         self.x = z.astype(dtype)
-        self.v = np.zeros_like(self.x)
+        self.v = np.zeros_like(self.x) if v is None else np.asarray(v, dtype=dtype)
 
     def predicted(self, steps: int, decay: float) -> tuple[np.ndarray, np.ndarray]:
         return self.x + self.v * damped_travel(steps, decay), self.v * decay ** max(steps, 0)
@@ -136,9 +138,9 @@ class RotationState:
     ``exp(w * travel)``, a correction by the residual rotation vector times the same gains.
     """
 
-    def __init__(self, z: np.ndarray) -> None:
-        self.r = Rotation.from_matrix(z)
-        self.w = np.zeros((len(z), 3))
+    def __init__(self, r: Rotation, w: np.ndarray | None = None) -> None:
+        self.r = r
+        self.w = np.zeros((len(r), 3)) if w is None else np.asarray(w, dtype=np.float64)
 
     def predicted(self, steps: int, decay: float) -> tuple[Rotation, np.ndarray]:
         turn = Rotation.from_rotvec(self.w * damped_travel(steps, decay))
@@ -175,7 +177,7 @@ class FieldFilter:
     def start(self, values: dict[str, np.ndarray]) -> None:
         self.schedule.start()
         self.states = {
-            name: RotationState(z)
+            name: RotationState(Rotation.from_matrix(z))
             if name == "rotations"
             else LinearState(z, np.float32 if name in self.compact else np.float64)
             for name, z in values.items()
@@ -225,14 +227,13 @@ class FieldFilter:
         self.schedule.P = np.asarray(saved["covariance"], dtype=np.float64).reshape(2, 2)
         self.states = {}
         for name, values in saved["fields"].items():
-            if name == "rotations":
-                state = RotationState(np.eye(3)[None])
-                state.r = Rotation.from_quat(values["quaternions"])
-                state.w = np.asarray(values["angular_velocity"], dtype=np.float64)
-            else:
-                state = LinearState(np.asarray(values["position"]), values["position"].dtype.type)
-                state.v = np.asarray(values["velocity"], dtype=state.x.dtype)
-            self.states[name] = state
+            self.states[name] = (
+                RotationState(Rotation.from_quat(values["quaternions"]), values["angular_velocity"])
+                if name == "rotations"
+                else LinearState(
+                    values["position"], values["position"].dtype.type, values["velocity"]
+                )  # fmt: skip
+            )
 
 
 def rts_smooth(

@@ -56,8 +56,9 @@ class FrameRecord:
         record = cls(max_frames)
         record.base = saved["base"]
         arrays = saved["arrays"]
-        size = min(len(next(iter(arrays.values()), [])), max_frames)
-        record.truncated = bool(saved["truncated"]) or size < len(next(iter(arrays.values()), []))
+        saved_size = len(next(iter(arrays.values()), []))
+        size = min(saved_size, max_frames)
+        record.truncated = bool(saved["truncated"]) or size < saved_size
         if size:
             record._grow(size)
             for name, values in arrays.items():
