@@ -16,6 +16,7 @@ from benchmarks import (
     lite,
     overhead,
     redetection,
+    session_codec,
     slow_clients,
     smoothing,
     throughput,
@@ -75,6 +76,11 @@ def test_smoothing(capsys):
     modes = out["cases"]["none"]
     assert set(modes) == {"off", "one_euro", "kalman"}
     assert modes["kalman"]["jitter_mm_per_frame2"] < modes["off"]["jitter_mm_per_frame2"]
+
+
+def test_session_codec(capsys):
+    out = _run(session_codec, ["--frames", "40", "--repeats", "2"], capsys)
+    assert out["frames"] == 40 and out["kib"] > 0 and out["write_ms"] > 0 and out["read_ms"] > 0
 
 
 def test_gpu_detect_skips_or_runs(capsys):
