@@ -86,3 +86,30 @@ def test_a_small_runner_missed_in_the_whole_frame_is_found_by_looking_where_he_s
         assert np.median(error) < 6.0, (index, error)  # pixels of the 640-wide frame
         found += 1
     assert found >= 2  # most of these frames are misses the region search recovers
+
+
+def test_a_collapsed_pose_on_a_dark_frame_does_not_throw_the_track_off(estimator):
+    """Real footage made hard (the runner at 50%, dark and noisy): on frame 2 MediaPipe returns
+    a confident pose with every keypoint in his upper body (spread 0.4x). Before, the track took
+    it, its velocity carried the prediction (and the search region) off him, frames 3-6 were
+    predicted and frames 7-11's good detections rejected as jumps. Now it is a jump, and every
+    frame after the first detection is answered from a detection or a rescue at his place."""
+    from pose_service.evaluation.degrade import CASES
+    from pose_service.pipeline import PosePipeline
+
+    dark = CASES["small_dark"]
+    pipeline = PosePipeline(Settings(session_persist=False), estimator)
+    pipeline.load()
+    answers, references = [], []
+    for index in range(14):
+        rgb = decode(runner_pngs(640)[index])
+        references.append(estimator.estimate(Frame(rgb, index)).people[0])
+        answers.append(pipeline.process(Frame(dark(rgb, index), index), video_id="v").tracked)
+    first = next(n for n, a in enumerate(answers) if a.source == "detected")
+    assert first <= 2
+    height, width = 360, 640
+    for n in range(first, 14):
+        assert answers[n].source == "detected", (n, answers[n].flags)
+        expected = dark.map_points(references[n].keypoints_2d, width, height)
+        error = np.median(np.linalg.norm(answers[n].pose.keypoints_2d - expected, axis=1))
+        assert error < 4.0, (n, error)  # pixels: at the runner, not a collapsed pose

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
+import pytest
 
 from pose_service.tracking.track import Track, TrackerConfig, TrackState
 from pose_service.types import PersonPose
@@ -179,3 +182,58 @@ def test_causal_smoothing_reduces_jitter_without_visible_lag():
         assert error < raw_error, mode  # smoothing gets closer to the truth, lag included
     off = Track(TrackerConfig())
     assert off.step(0, [noisy[0]]).pose.joints_3d is noisy[0].joints_3d  # default: as detected
+
+
+def _resized(pose: PersonPose, factor: float) -> PersonPose:
+    """The pose with every keypoint pulled towards (or pushed from) their centroid."""
+    centre = pose.keypoints_2d.mean(axis=0)
+    keypoints = (centre + factor * (pose.keypoints_2d - centre)).astype(np.float32)
+    bbox = np.array([*keypoints.min(0), *keypoints.max(0)], dtype=np.float32)
+    return dataclasses.replace(pose, keypoints_2d=keypoints, bbox=bbox)
+
+
+def test_a_detection_that_collapses_every_keypoint_is_a_jump_and_does_not_steer_the_track():
+    """What lite does on a dark or blurred small subject: a confident pose with every keypoint
+    in the upper body (spread 0.45x). Before, it was accepted (its mean keypoint distance is well
+    inside the image gate), its velocity carried the prediction off the person, and the good
+    detections after it were rejected as jumps."""
+    track = Track(TrackerConfig())
+    for i in range(10):
+        track.step(i, [person(i)])
+    collapsed = track.step(10, [_resized(person(10), 0.45)])
+    assert collapsed.source == "predicted" and "jump" in collapsed.flags
+    assert collapsed.scores["spread_ratio"] == pytest.approx(0.45, abs=0.05)
+    assert collapsed.scores["association_cost"] < track.config.gate  # the old gates took it
+    for i in range(11, 15):
+        answer = track.step(i, [person(i)])
+        assert answer.source == "detected" and answer.flags == [], i
+    assert pixel_error(answer.pose, 14) < 1e-3
+
+
+def test_a_person_changing_size_stays_tracked_and_only_a_collapse_is_a_jump():
+    for factor in (1.04, 0.97):  # every frame: a runner coming at the camera, or leaving
+        track = Track(TrackerConfig(gate_scale=1.5))
+        for i in range(30):
+            answer = track.step(i, [_resized(person(i), factor**i)])
+            assert answer.source == "detected", (factor, i)
+    track = Track(TrackerConfig(gate_scale=1.5))
+    for i in range(10):
+        track.step(i, [person(i)])
+    for i in range(10, 14):
+        track.step(i, [])
+    # Larger after a gap: the estimator seeing the whole person again (the other gates hold).
+    assert track.step(14, [_resized(person(14), 1.8)]).source == "detected"
+    # Smaller than the running size by more than the gate, after a restart too: a jump.
+    restored = Track.from_state(TrackerConfig(gate_scale=1.5), track.to_state())
+    assert "jump" in restored.step(15, [_resized(person(15), 0.6)]).flags
+
+
+def test_a_predicted_box_never_turns_inside_out():
+    """Each corner moves by its own velocity: a box that shrank fast used to be predicted with
+    its bottom above its top (answered to clients as is)."""
+    track = Track(TrackerConfig())
+    for i in range(3):
+        track.step(i, [_resized(person(i), 1.0 - 0.1 * i)])
+    for i in range(3, 30):
+        x0, y0, x1, y1 = track.step(i, []).pose.bbox
+        assert x0 <= x1 and y0 <= y1, i

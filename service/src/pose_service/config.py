@@ -182,6 +182,12 @@ class Settings:
     track_gate_3d_m: float = tracker_knob(
         "gate_3d_m", "mean 3D joint jump that marks a detection incoherent", check=POSITIVE
     )
+    track_gate_scale: float = tracker_knob(
+        "gate_scale",
+        "a detection whose keypoints spread this many times less than the track's running size"
+        " is a jump (an estimator's collapsed pose on a hard frame)",
+        check=above(1.0),
+    )
     track_record_max_frames: int = tracker_knob(
         "record_max_frames", "frames per session kept for GET /sessions/<id>", check=NON_NEGATIVE
     )

@@ -18,6 +18,15 @@ from ..types import PersonPose
 LINEAR_FIELDS = ("joints_3d", "keypoints_2d", "camera_translation", "vertices", "bbox")
 
 
+def ordered_box(box: np.ndarray) -> np.ndarray:
+    """Boxes (..., 4) as (x0, y0, x1, y1) with x0 <= x1 and y0 <= y1: each corner moves by its
+    own velocity in a prediction, and a shrinking box's would otherwise cross over."""
+    xs, ys = box[..., 0::2], box[..., 1::2]
+    return np.stack(
+        [xs.min(axis=-1), ys.min(axis=-1), xs.max(axis=-1), ys.max(axis=-1)], axis=-1
+    ).astype(box.dtype)
+
+
 def interpolate(before: PersonPose, after: PersonPose, t: float) -> PersonPose:
     """The pose a fraction ``t`` (0..1) of the way from ``before`` to ``after`` (slerp on SO(3))."""
     changes = {}

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..types import PersonPose, TrackedPose
 from .filters import rts_smooth
-from .motion import interpolate
+from .motion import interpolate, ordered_box
 from .motion_model import SMOOTHED_FIELDS, MotionModel
 from .track import TrackerConfig, no_pose
 
@@ -73,6 +73,8 @@ def _fill_one_track(
         position, velocity = rts_smooth(values, observed, model.smoother_noise(name))
         _extend_ends(position, velocity, first, last, model.group_of(name).decay)
         smoothed[name] = position.astype(np.float32)
+    if "bbox" in smoothed:
+        smoothed["bbox"] = ordered_box(smoothed["bbox"])
     settled = model.settled_schedule()
     answers = []
     previous = np.maximum.accumulate(np.where(observed, np.arange(T), -1))

@@ -23,7 +23,7 @@ from ..types import PersonPose, TrackedPose
 from .sessions import Session
 from .track import Track, TrackerConfig
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the track keeps its running size ("spread")
 FORMAT = "pose-service-session"
 _RECORDS = {"PersonPose": PersonPose, "TrackedPose": TrackedPose}  # the only types a file names
 _ARRAY, _RECORD = "$array", "$record"

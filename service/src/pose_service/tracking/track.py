@@ -41,9 +41,16 @@ from typing import Any
 import numpy as np
 
 from ..types import BoxHint, PersonPose, TrackedPose
-from .association import Gates, association_cost, incoherence, person_salience
+from .association import (
+    Gates,
+    association_cost,
+    follow_spread,
+    incoherence,
+    keypoint_spread,
+    person_salience,
+)
 from .filters import FieldFilter, OneEuro
-from .motion import interpolate
+from .motion import interpolate, ordered_box
 from .motion_model import (
     ONE_EURO_BETA,
     ONE_EURO_MIN_CUTOFF_HZ,
@@ -79,6 +86,7 @@ class TrackerConfig:
     confidence_error_scale_m: float = 0.1  # expected error at which confidence falls to 1/e
     gate_3d_m: float = 0.35  # mean body-frame joint jump beyond which a detection is rejected
     flip_ratio: float = 0.5  # left/right-swapped pose this much closer to the track = a flip
+    gate_scale: float = 1.5  # keypoint spread this many times smaller than the track's = a jump
     record_max_frames: int = 10_000  # frames of a video kept for whole-video mode (0 = none)
 
 
@@ -97,12 +105,13 @@ class Track:
     def __init__(self, config: TrackerConfig) -> None:
         self.config = config
         self.model = MotionModel.from_config(config)
-        self.gates = Gates(config.gate, config.gate_3d_m, config.flip_ratio)
+        self.gates = Gates(config.gate, config.gate_3d_m, config.flip_ratio, config.gate_scale)
         self.state = TrackState.EMPTY
         self.track_id = 0  # 0 = no track yet; increments at each (re)acquisition
         self._anchor: PersonPose | None = None  # last accepted detection
         self._anchor_frame = -1
         self._anchor_confidence = 0.0
+        self._spread = 0.0  # the person's running size in the picture (``follow_spread``)
         self._filters: dict[str, FieldFilter] = {}  # per motion-model group
         self._euro: dict[str, OneEuro] = {}
         self._rejections = 0
@@ -153,6 +162,7 @@ class Track:
             "anchor": self._anchor,
             "anchor_frame": self._anchor_frame,
             "anchor_confidence": self._anchor_confidence,
+            "spread": self._spread,
             "filters": {name: f.to_state() for name, f in self._filters.items()},
             "one_euro": {name: f.to_state() for name, f in self._euro.items()},
             "rejections": self._rejections,
@@ -171,6 +181,7 @@ class Track:
         track._anchor = saved["anchor"]
         track._anchor_frame = int(saved["anchor_frame"])
         track._anchor_confidence = float(saved["anchor_confidence"])
+        track._spread = float(saved["spread"])
         groups = {g.name: g for g in track.model.groups}
         for name, state in saved["filters"].items():
             track._filters[name] = groups[name].new_filter()
@@ -207,7 +218,7 @@ class Track:
             return self._predict(frame_number, predicted, [], {})
         costs = [association_cost(predicted, p) for p in people]
         best = int(np.argmin(costs))
-        flags, scores = incoherence(predicted, people[best], costs[best], self.gates)
+        flags, scores = incoherence(predicted, people[best], costs[best], self.gates, self._spread)
         if not flags:
             self._rejections = 0
             answer = self._accept(frame_number, people[best], costs[best])
@@ -245,7 +256,8 @@ class Track:
         predicted = self.prediction(frame_number)
         costs = [association_cost(predicted, p) for p in people]
         best = int(np.argmin(costs))
-        return not incoherence(predicted, people[best], costs[best], self.gates)[0]
+        flags, _ = incoherence(predicted, people[best], costs[best], self.gates, self._spread)
+        return not flags
 
     def prediction(self, frame_number: int) -> PersonPose:
         """The track's pose at a later frame: every filtered field moved by the motion model;
@@ -257,6 +269,8 @@ class Track:
         changes = {}
         for group in self._filters.values():
             changes.update(group.predicted(gap))
+        if "bbox" in changes:
+            changes["bbox"] = ordered_box(changes["bbox"])
         pose = dataclasses.replace(self._anchor, **changes)
         self._predicted = (frame_number, pose)
         return pose
@@ -316,6 +330,7 @@ class Track:
         self.state = TrackState.CONFIRMED
         self._anchor, self._anchor_frame = person, frame_number
         self._start_filters(person)
+        self._spread = keypoint_spread(person)
         self._rejections = 0
         self._lost_reason = None
         self._anchor_confidence = _detected_confidence(person)
@@ -338,6 +353,7 @@ class Track:
         self.state = TrackState.CONFIRMED
         self._anchor, self._anchor_frame = person, frame_number
         self._anchor_confidence = _detected_confidence(person)
+        self._spread = follow_spread(self._spread, person)
         self._observed = person
         return TrackedPose(
             pose=self._smoothed(person, gap),
