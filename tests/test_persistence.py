@@ -6,19 +6,9 @@ import requests
 
 from tests.support.frames import b64, png_bytes
 from tests.support.motion import HEIGHT, WIDTH
-from tests.support.server import launch
+from tests.support.server import launch, replay_env
 
 FRAME = b64(png_bytes(WIDTH, HEIGHT))
-
-
-def replay_env(replay_path, state, **extra: str) -> dict[str, str]:
-    """The replay service keeping its sessions in ``state``."""
-    return {
-        "POSE_SERVICE_ESTIMATOR": "replay",
-        "POSE_SERVICE_REPLAY_PATH": str(replay_path),
-        "POSE_SERVICE_STATE_DIR": str(state),
-        **{f"POSE_SERVICE_{k.upper()}": v for k, v in extra.items()},
-    }
 
 
 def send(url: str, n: int) -> dict:
