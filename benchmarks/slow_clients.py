@@ -3,7 +3,8 @@
 ``--clients`` connections each either send a request's headers one byte every ``--drip-s``
 seconds (``headers``), or announce a 10 MB body and send 1 KB of it, then stall (``body``).
 Meanwhile one client probes ``/health`` (5 s timeout, as the backend) every 0.25 s and another
-sends a real frame every second. Reports the probes' latency and how many got no answer.
+sends a real frame every second. Reports the probes' latency, how many got no answer (a 5xx
+counts as none) and how many were a 200.
 
     .venv/bin/python -m benchmarks.slow_clients [--url URL] [--attack headers] [--clients 20]
 
@@ -52,8 +53,8 @@ def _attacker(host: str, port: int, attack: str, drip_s: float, stop: float) -> 
         sock.close()
 
 
-def _probe(url: str, stop: float, latencies: list[float], missed: list[str], path: str,
-           body: dict | None, every_s: float) -> None:  # fmt: skip
+def _probe(url: str, stop: float, latencies: list[float], missed: list[str], codes: list[int],
+           path: str, body: dict | None, every_s: float) -> None:  # fmt: skip
     while time.perf_counter() < stop:
         start = time.perf_counter()
         try:
@@ -62,6 +63,7 @@ def _probe(url: str, stop: float, latencies: list[float], missed: list[str], pat
             else:
                 response = requests.post(url + path, json=body, timeout=PROBE_TIMEOUT_S * 4)
             latencies.append((time.perf_counter() - start) * 1e3)
+            codes.append(response.status_code)
             if response.status_code >= 500:
                 missed.append(f"{response.status_code}")
         except requests.RequestException as exc:
@@ -78,6 +80,8 @@ def attack(url: str, kind: str, clients: int, seconds: float, drip_s: float) -> 
     frames: list[float] = []
     health_missed: list[str] = []
     frames_missed: list[str] = []
+    health_codes: list[int] = []
+    frame_codes: list[int] = []
     threads = [
         threading.Thread(target=_attacker, args=(parts.hostname, parts.port, kind, drip_s, stop))
         for _ in range(clients)
@@ -86,9 +90,10 @@ def attack(url: str, kind: str, clients: int, seconds: float, drip_s: float) -> 
         thread.start()
     time.sleep(1.0)  # let the attackers take their connections
     probes = [
-        threading.Thread(target=_probe, args=(url, stop, health, health_missed, "/health",
-                                              None, 0.25)),
-        threading.Thread(target=_probe, args=(url, stop, frames, frames_missed, "/pose/hybrid",
+        threading.Thread(target=_probe, args=(url, stop, health, health_missed, health_codes,
+                                              "/health", None, 0.25)),
+        threading.Thread(target=_probe, args=(url, stop, frames, frames_missed, frame_codes,
+                                              "/pose/hybrid",
                                               {"image_base64": frame, "frame_number": 0}, 1.0)),
     ]  # fmt: skip
     for thread in probes:
@@ -102,9 +107,11 @@ def attack(url: str, kind: str, clients: int, seconds: float, drip_s: float) -> 
         "health_ms": percentiles(health),
         "health_probes": len(health) + len(health_missed),
         "health_unanswered": len(health_missed),
+        "health_ok": health_codes.count(200),
         "frame_ms": percentiles(frames),
         "frame_probes": len(frames) + len(frames_missed),
         "frame_unanswered": len(frames_missed),
+        "frame_ok": frame_codes.count(200),
     }
 
 

@@ -17,6 +17,7 @@ from benchmarks import (
     overhead,
     redetection,
     session_codec,
+    sigkill_loss,
     slow_clients,
     smoothing,
     throughput,
@@ -101,6 +102,13 @@ def test_slow_clients(capsys):
     out = _run(slow_clients, argv, capsys)
     assert out["attack"] == "body" and out["health_probes"] > 0 and out["frame_probes"] > 0
     assert set(out["health_ms"]) == {"p50", "p95", "mean"}
+
+
+def test_sigkill_loss(capsys):
+    out = _run(sigkill_loss, ["--kills", "1", "--videos", "2", "--seconds", "1"], capsys)
+    (kill,) = out["rounds"]
+    assert len(kill["answered"]) == 2 and min(kill["answered"]) > 0
+    assert out["lost_max"] == max(kill["lost"]) and out["bound_frames"] >= 1
 
 
 def test_job_memory(capsys):

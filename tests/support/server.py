@@ -30,6 +30,17 @@ class RunningService:
         return stop_service(self.process)
 
 
+def replay_env(replay_path: Path, state: Path, **extra: str) -> dict[str, str]:
+    """The replay service keeping its sessions in ``state`` (``extra``: settings without the
+    ``POSE_SERVICE_`` prefix, lower case), so each test names only what it changes."""
+    return {
+        "POSE_SERVICE_ESTIMATOR": "replay",
+        "POSE_SERVICE_REPLAY_PATH": str(replay_path),
+        "POSE_SERVICE_STATE_DIR": str(state),
+        **{f"POSE_SERVICE_{k.upper()}": v for k, v in extra.items()},
+    }
+
+
 def launch(log_dir: Path, env: dict[str, str], ready_timeout: float = 120.0) -> RunningService:
     port = free_port()
     log_path = log_dir / f"service-{port}.log"
