@@ -15,6 +15,10 @@ Per case, side by side on the same frames:
   rescues (median keypoint error above a quarter of the reference box's diagonal) and the time
   per frame (rescued frames against lite's whole-frame look).
 
+For every method, ``wrong_poses`` counts the frames it answered from a detection whose median
+keypoint error is above a tenth of the reference box's diagonal: on these frames that is a pose
+with its keypoints collapsed into the part of the body the model saw, not the runner's.
+
     .venv/bin/python -m benchmarks.redetection [--frames 180] [--cases small,small_blur] [--json]
 """
 
@@ -30,14 +34,27 @@ from benchmarks.common import RUNNER_CLIP, emit, parser, percentiles
 
 WIDTH = 640  # the backend's frame width
 WRONG_PERSON_SHARE = 0.25  # of the reference box diagonal: a rescue this far off is someone else
+WRONG_POSE_SHARE = 0.1  # of the reference box diagonal: a pose this far off is not the runner's
 
 
-def _mediapipe_found(frames: list[np.ndarray], video_mode: bool) -> int:
+def _mediapipe_keypoints(frames: list[np.ndarray], video_mode: bool) -> list[Any]:
+    """MediaPipe's own keypoints per frame, in the service's 24 joints (None: nobody found)."""
     import mediapipe as mp
 
+    from pose_service.estimators.mediapipe_to_smpl import to_smpl
+
+    found = []
     with mp.solutions.pose.Pose(static_image_mode=not video_mode, model_complexity=1,
                                 min_detection_confidence=0.5) as pose:  # fmt: skip
-        return sum(pose.process(rgb).pose_landmarks is not None for rgb in frames)
+        for rgb in frames:
+            height, width = rgb.shape[:2]
+            landmarks = pose.process(rgb).pose_landmarks
+            if landmarks is None:
+                found.append(None)
+                continue
+            points = [(p.x * width, p.y * height) for p in landmarks.landmark]
+            found.append(to_smpl(np.array(points, dtype=np.float32)))
+    return found
 
 
 def _stream(frames: list[np.ndarray], rescue: bool, scale: float) -> list[tuple[Any, float]]:
@@ -68,10 +85,23 @@ def _reference(frames: list[np.ndarray]) -> list[Any]:
     return [(lite.estimate(Frame(rgb, n)).people or [None])[0] for n, rgb in enumerate(frames)]
 
 
-def _keypoint_error(answer: Any, reference: Any, case: Any, width: int, height: int) -> float:
+def _keypoint_error(
+    keypoints: np.ndarray, reference: Any, case: Any, width: int, height: int
+) -> float:
     """Median keypoint distance (pixels) to the reference mapped into the degraded frame."""
     expected = case.map_points(reference.keypoints_2d, width, height)
-    return float(np.median(np.linalg.norm(answer.pose.keypoints_2d - expected, axis=1)))
+    return float(np.median(np.linalg.norm(keypoints - expected, axis=1)))
+
+
+def _wrong_poses(
+    keypoints: list[Any], references: list[Any], case: Any, width: int, height: int
+) -> int:
+    """Frames whose keypoints lie further than ``WRONG_POSE_SHARE`` from the reference's."""
+    return sum(
+        _keypoint_error(k, r, case, width, height) > WRONG_POSE_SHARE * _reference_diagonal(r, case)
+        for k, r in zip(keypoints, references, strict=True)
+        if k is not None and r is not None
+    )
 
 
 def _reference_diagonal(reference: Any, case: Any) -> float:
@@ -87,15 +117,19 @@ def measure_case(
     case = CASES[name]
     frames = [case(rgb, n) for n, rgb in enumerate(originals)]
     height, width = frames[0].shape[:2]
-    result: dict[str, Any] = {
-        "frames": len(frames),
-        "mediapipe_image": _mediapipe_found(frames, video_mode=False),
-        "mediapipe_video": _mediapipe_found(frames, video_mode=True),
-    }
+    result: dict[str, Any] = {"frames": len(frames)}
+    for label, video_mode in (("mediapipe_image", False), ("mediapipe_video", True)):
+        found = _mediapipe_keypoints(frames, video_mode)
+        result[label] = sum(k is not None for k in found)
+        result[f"{label}_wrong_poses"] = _wrong_poses(found, references, case, width, height)
     for label, rescue in (("rescue_off", False), ("rescue_on", True)):
         answers = _stream(frames, rescue, scale)
         counts = {"detected": 0, "rescued": 0, "predicted": 0, "none": 0}
         errors, wrong, rescued_ms, detected_ms = [], 0, [], []
+        answered = [
+            t.pose.keypoints_2d if t.pose is not None and t.source == "detected" else None
+            for t, _ in answers
+        ]
         for n, (tracked, ms) in enumerate(answers):
             if tracked.pose is None:
                 counts["none"] += 1
@@ -105,7 +139,9 @@ def measure_case(
                 counts["rescued"] += 1
                 rescued_ms.append(ms)
                 if references[n] is not None:
-                    error = _keypoint_error(tracked, references[n], case, width, height)
+                    error = _keypoint_error(
+                        tracked.pose.keypoints_2d, references[n], case, width, height
+                    )
                     errors.append(error)
                     wrong += error > WRONG_PERSON_SHARE * _reference_diagonal(references[n], case)
             else:
@@ -113,6 +149,7 @@ def measure_case(
                 detected_ms.append(ms)
         result[label] = {
             **counts,
+            "wrong_poses": _wrong_poses(answered, references, case, width, height),
             "wrong_person_rescues": wrong,
             "rescued_keypoint_error_px": percentiles(errors) if errors else None,
             "ms_per_frame": round(float(np.mean([ms for _, ms in answers])), 1),
@@ -142,16 +179,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     result = {"benchmark": "redetection", "clip": RUNNER_CLIP.name, "synthetic": True,
               "region_scale": scale, "cases": cases}  # fmt: skip
-    header = ["case", "frames", "mp image", "mp video", "service detected+rescued (off → on)",
-              "rescued", "predicted", "no pose", "wrong", "rescued err px p50",
+    header = ["case", "frames", "mp image (wrong)", "mp video (wrong)",
+              "service detected+rescued (wrong), off → on", "rescued", "predicted", "no pose",
+              "wrong person", "rescued err px p50",
               "ms/frame off → on", "rescued frame ms p50", "detected frame ms p50"]  # fmt: skip
     rows = []
     for name, c in cases.items():
         off, on = c["rescue_off"], c["rescue_on"]
         error = on["rescued_keypoint_error_px"]
         rows.append([
-            name, c["frames"], c["mediapipe_image"], c["mediapipe_video"],
-            f"{off['detected'] + off['rescued']} → {on['detected'] + on['rescued']}",
+            name, c["frames"],
+            f"{c['mediapipe_image']} ({c['mediapipe_image_wrong_poses']})",
+            f"{c['mediapipe_video']} ({c['mediapipe_video_wrong_poses']})",
+            f"{off['detected'] + off['rescued']} ({off['wrong_poses']}) → "
+            f"{on['detected'] + on['rescued']} ({on['wrong_poses']})",
             on["rescued"], on["predicted"], on["none"], on["wrong_person_rescues"],
             "–" if error is None else error["p50"],
             f"{off['ms_per_frame']} → {on['ms_per_frame']}",

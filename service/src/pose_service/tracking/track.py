@@ -234,19 +234,23 @@ class Track:
 
     def search_box(self, frame_number: int) -> np.ndarray | None:
         """Where to look again for the person in a new frame whose first look found nobody the
-        track accepts: the predicted box around the person (x0, y0, x1, y1: the box filter's
-        and the keypoints' extent together) while the track is alive; None for a
-        late frame, before the first detection, or once the track is past its gap limit."""
+        track accepts (x0, y0, x1, y1): the last accepted detection's extent (its keypoints and
+        box together: a box from a few visible joints can be a sliver) moved to the prediction's
+        centre. A person's size changes by a few per cent a frame, while the prediction's own
+        extent moves each corner and keypoint by its velocity and inflates or shrinks the region
+        after one noisy detection. None for a late frame, before the first detection, or once
+        the track is past its gap limit."""
         if self.state not in (TrackState.CONFIRMED, TrackState.COASTING):
             return None
         if frame_number <= self.newest_frame:
             return None
         if frame_number - self._anchor_frame > self.config.max_gap_frames:
             return None
-        predicted = self.prediction(frame_number)
-        # The box and the keypoints together: a box from a few visible joints can be a sliver.
-        points = np.vstack([predicted.keypoints_2d, predicted.bbox.reshape(2, 2)])
-        return np.concatenate([points.min(axis=0), points.max(axis=0)]).astype(np.float32)
+        assert self._anchor is not None
+        low, high = _extent(self.prediction(frame_number))
+        anchor_low, anchor_high = _extent(self._anchor)
+        centre, half = (low + high) / 2.0, (anchor_high - anchor_low) / 2.0
+        return np.concatenate([centre - half, centre + half]).astype(np.float32)
 
     def continues(self, frame_number: int, people: list[PersonPose]) -> bool:
         """Whether one of ``people`` would continue the live track at this new frame (the
@@ -437,6 +441,12 @@ class Track:
                 self.history[older] = dataclasses.replace(
                     entry, pose=dataclasses.replace(entry.pose, vertices=None)
                 )
+
+
+def _extent(person: PersonPose) -> tuple[np.ndarray, np.ndarray]:
+    """The corners of the rectangle around a person's keypoints and box."""
+    points = np.vstack([person.keypoints_2d, person.bbox.reshape(2, 2)])
+    return points.min(axis=0), points.max(axis=0)
 
 
 def _detected_confidence(person: PersonPose) -> float:
