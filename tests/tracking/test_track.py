@@ -228,6 +228,24 @@ def test_a_person_changing_size_stays_tracked_and_only_a_collapse_is_a_jump():
     assert "jump" in restored.step(15, [_resized(person(15), 0.6)]).flags
 
 
+def test_the_search_box_has_the_last_detections_size_where_the_track_predicts_the_person():
+    """After a shrinking detection the prediction's own extent keeps shrinking (each corner by
+    its velocity); the search box keeps the last detection's size, centred on the prediction."""
+    track = Track(TrackerConfig())
+    for i in range(10):
+        track.step(i, [person(i)])
+    track.step(10, [_resized(person(10), 0.8)])  # within the gate, but its velocity shrinks
+    predicted = track.prediction(14)
+    box = track.search_box(14)
+    last = _resized(person(10), 0.8)
+    size = np.ptp(np.vstack([last.keypoints_2d, last.bbox.reshape(2, 2)]), axis=0)
+    np.testing.assert_allclose(box[2:] - box[:2], size, rtol=1e-5)
+    points = np.vstack([predicted.keypoints_2d, predicted.bbox.reshape(2, 2)])
+    centre = (points.min(axis=0) + points.max(axis=0)) / 2
+    np.testing.assert_allclose((box[:2] + box[2:]) / 2, centre, rtol=1e-5)
+    assert (np.ptp(points, axis=0) < size).all()  # the prediction's extent shrank further
+
+
 def test_a_predicted_box_never_turns_inside_out():
     """Each corner moves by its own velocity: a box that shrank fast used to be predicted with
     its bottom above its top (answered to clients as is)."""
