@@ -9,9 +9,11 @@ the real MediaPipe crop search is tested on real footage in ``tests/estimators/t
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from pose_service.config import Settings
 from pose_service.pipeline import PosePipeline
+from pose_service.redetection import REFRAME_SHRINK
 from pose_service.types import Estimate, Frame
 from tests.test_pipeline_hints import TRUTH, HintedWalkerEstimator
 
@@ -70,7 +72,8 @@ def test_missed_frames_are_rescued_flagged_and_counted():
     assert estimator.searched == list(range(10, 20))
     counts = pipeline.health_snapshot().rescue
     assert counts == {
-        "enabled": True, "looked_again": 10, "rescued": 10, "looked_first": 0, "failed": 0
+        "enabled": True, "looked_again": 10, "rescued": 10, "looked_first": 0, "reframed": 0,
+        "failed": 0,
     }  # fmt: skip
 
 
@@ -105,6 +108,50 @@ def test_a_second_look_that_fails_leaves_the_frame_as_it_was():
     answers, pipeline = _stream(Failing(set(range(10, 13))), frames=15)
     assert [answers[n].source for n in range(10, 13)] == ["predicted"] * 3
     assert pipeline.health_snapshot().rescue["failed"] == 3
+
+
+def test_a_look_the_track_refuses_is_tried_once_more_framed_tighter():
+    """A crop model finds a blurred person in one framing and collapses them in another
+    (lite's ``reframes``): a refused look gets one more, the box ``REFRAME_SHRINK`` times
+    tighter; its time is added to the rescue's."""
+
+    class FramingSensitive(SecondLookWalker):
+        reframes = True
+
+        widths: list[float] = []
+
+        def look_again(self, frame: Frame, box: np.ndarray, first: Estimate | None) -> Estimate:
+            self.widths.append(float(box[2] - box[0]))
+            framing = len(self.widths) % 2
+            if framing:  # the first framing: the walker's box, he collapses into a bystander
+                self.box = box
+            found = super().look_again(frame, self.box, first)
+            if framing:
+                for person in found.people:
+                    person.keypoints_2d = person.keypoints_2d + 400.0
+            return found
+
+    estimator = FramingSensitive(set(range(10, 13)))
+    estimator.missed = set(range(10, 13))  # whole-frame looks miss here
+    answers, pipeline = _stream(estimator, frames=14)
+    assert [answers[n].flags for n in range(10, 13)] == [["rescued"]] * 3
+    assert estimator.widths[1] == pytest.approx(estimator.widths[0] * REFRAME_SHRINK, rel=1e-4)
+    counts = pipeline.health_snapshot().rescue
+    assert counts["reframed"] == 3 and counts["rescued"] == 3 and counts["looked_again"] == 6
+
+
+def test_a_failed_look_is_not_reframed():
+    class Failing(SecondLookWalker):
+        reframes = True
+
+        def look_again(self, frame: Frame, box: np.ndarray, first: Estimate | None) -> Estimate:
+            raise RuntimeError("stand-in failure")
+
+    estimator = Failing(set(range(10, 12)))
+    estimator.missed = set(range(10, 12))
+    _, pipeline = _stream(estimator, frames=13)
+    counts = pipeline.health_snapshot().rescue
+    assert counts["failed"] == 2 and counts["reframed"] == 0
 
 
 def test_the_second_looks_timings_are_reported_apart_from_the_first():

@@ -204,7 +204,7 @@ HEALTH = {
                 "enabled": {"type": "boolean"},
                 **{
                     k: {"type": "integer", "minimum": 0}
-                    for k in ("looked_again", "looked_first", "rescued", "failed")
+                    for k in ("looked_again", "looked_first", "reframed", "rescued", "failed")
                 },
             },
         },

@@ -44,6 +44,9 @@ class Estimator(abc.ABC):
     looks_again: bool = False
     #: ... and needs no earlier pass over the same frame, so it may be tried first (a crop).
     looks_again_first: bool = False
+    #: ... and a look at the same place framed tighter is another chance: a model run on a
+    #: crop finds a blurred person in one framing and collapses them in another.
+    reframes: bool = False
 
     @abc.abstractmethod
     def load(self) -> None:

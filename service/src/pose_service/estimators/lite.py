@@ -26,6 +26,7 @@ class MediaPipeEstimator(Estimator):
     name = "lite"
     looks_again = True  # MediaPipe on a crop around the track's box finds small, blurred people
     looks_again_first = True  # the crop needs no full-frame pass before it
+    reframes = True  # MediaPipe on a blurred crop depends on the framing
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
