@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import time
@@ -96,12 +97,19 @@ def test_health_is_answered_while_every_request_thread_is_held(service):
             start = time.perf_counter()
             status, _, _ = _raw(service, HEALTH + b"Connection: close\r\n\r\n")
             assert status == 200 and time.perf_counter() - start < 1.0
-        with socket.create_connection(("127.0.0.1", service.port), timeout=5) as sock:
+        kept = http.client.HTTPConnection("127.0.0.1", service.port, timeout=5)
+        try:
+            kept.connect()
             time.sleep(0.3)  # a connection silent at first waits in the poller, then is served
-            sock.sendall(HEALTH + b"\r\n")
-            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
-            sock.sendall(HEALTH + b"\r\n")  # and its next request too (kept alive)
-            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+            sockets = []
+            for _ in range(2):  # and its next request too (kept alive)
+                kept.request("GET", "/health")
+                response = kept.getresponse()
+                assert response.status == 200 and json.loads(response.read())["ready"]
+                sockets.append(kept.sock)
+            assert sockets[0] is sockets[1] is not None  # one connection for both
+        finally:
+            kept.close()
     finally:
         for sock in stalled:
             sock.close()
