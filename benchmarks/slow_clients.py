@@ -20,11 +20,8 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
-
-from benchmarks.common import clip_frame, emit, encode, parser, percentiles, replay_service
-
-PROBE_TIMEOUT_S = 5.0  # the backend's /health timeout
+from benchmarks.common import clip_frame, emit, encode, parser, replay_service
+from benchmarks.probes import PROBE_TIMEOUT_S, Probe
 
 
 def _attacker(host: str, port: int, attack: str, drip_s: float, stop: float) -> None:
@@ -53,35 +50,11 @@ def _attacker(host: str, port: int, attack: str, drip_s: float, stop: float) -> 
         sock.close()
 
 
-def _probe(url: str, stop: float, latencies: list[float], missed: list[str], codes: list[int],
-           path: str, body: dict | None, every_s: float) -> None:  # fmt: skip
-    while time.perf_counter() < stop:
-        start = time.perf_counter()
-        try:
-            if body is None:
-                response = requests.get(url + path, timeout=PROBE_TIMEOUT_S)
-            else:
-                response = requests.post(url + path, json=body, timeout=PROBE_TIMEOUT_S * 4)
-            latencies.append((time.perf_counter() - start) * 1e3)
-            codes.append(response.status_code)
-            if response.status_code >= 500:
-                missed.append(f"{response.status_code}")
-        except requests.RequestException as exc:
-            missed.append(type(exc).__name__)
-        time.sleep(max(0.0, every_s - (time.perf_counter() - start)))
-
-
 def attack(url: str, kind: str, clients: int, seconds: float, drip_s: float) -> dict[str, Any]:
     """Run the attack against ``url`` for ``seconds``; the probes' figures."""
     parts = urlsplit(url)
     frame = base64.b64encode(encode(clip_frame(640, 360), "PNG")).decode("ascii")
     stop = time.perf_counter() + seconds
-    health: list[float] = []
-    frames: list[float] = []
-    health_missed: list[str] = []
-    frames_missed: list[str] = []
-    health_codes: list[int] = []
-    frame_codes: list[int] = []
     threads = [
         threading.Thread(target=_attacker, args=(parts.hostname, parts.port, kind, drip_s, stop))
         for _ in range(clients)
@@ -89,29 +62,20 @@ def attack(url: str, kind: str, clients: int, seconds: float, drip_s: float) -> 
     for thread in threads:
         thread.start()
     time.sleep(1.0)  # let the attackers take their connections
-    probes = [
-        threading.Thread(target=_probe, args=(url, stop, health, health_missed, health_codes,
-                                              "/health", None, 0.25)),
-        threading.Thread(target=_probe, args=(url, stop, frames, frames_missed, frame_codes,
-                                              "/pose/hybrid",
-                                              {"image_base64": frame, "frame_number": 0}, 1.0)),
-    ]  # fmt: skip
-    for thread in probes:
-        thread.start()
-    for thread in probes + threads:
+    health = Probe(url, "/health").start(until=stop)
+    body = {"image_base64": frame, "frame_number": 0}
+    frames = Probe(url, "/pose/hybrid", body, every_s=1.0, timeout_s=PROBE_TIMEOUT_S * 4)
+    frames.start(until=stop)
+    for thread in threads:
         thread.join()
+    health.join()
+    frames.join()
     return {
         "attack": kind,
         "clients": clients,
         "seconds": seconds,
-        "health_ms": percentiles(health),
-        "health_probes": len(health) + len(health_missed),
-        "health_unanswered": len(health_missed),
-        "health_ok": health_codes.count(200),
-        "frame_ms": percentiles(frames),
-        "frame_probes": len(frames) + len(frames_missed),
-        "frame_unanswered": len(frames_missed),
-        "frame_ok": frame_codes.count(200),
+        **health.figures("health"),
+        **frames.figures("frame"),
     }
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
+import time
 from pathlib import Path
 
 import pytest
 
+from pose_service.gunicorn_worker import is_whole_health_request
 from tests.support.server import RunningService, launch
 
 HEALTH = b"GET /health HTTP/1.1\r\nHost: x\r\n"
@@ -56,3 +59,65 @@ def test_other_refusals_and_normal_requests_are_unchanged(service, tmp_path: Pat
     assert status == 200 and json.loads(body)["service"] == "pose-service"
     status, _, _ = _raw(service, b"NOT A REQUEST\r\n\r\n")
     assert status == 400  # gunicorn's own answer to an unparsable request line
+
+
+@pytest.mark.parametrize(
+    ("head", "whole"),
+    [
+        (b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n", True),
+        (b"GET /health?verbose=1 HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n", True),
+        (b"GET /health HTTP/1.1\r\nHost: x\r\n", False),  # headers still coming
+        (b"GET /he", False),
+        (b"GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\n", False),  # a body
+        (b"GET /health HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", False),
+        (b"POST /health HTTP/1.1\r\nHost: x\r\n\r\n", False),
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", False),
+        (b"GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n", False),
+        (b"", False),
+    ],
+)
+def test_only_a_whole_health_request_takes_the_health_threads(head: bytes, whole: bool):
+    assert is_whole_health_request(head) is whole
+
+
+def _stalled_body(port: int) -> socket.socket:
+    """A frame request announcing 10 MB and sending 1 KB: it holds a request thread."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(b"POST /pose/hybrid HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: 10000000\r\n\r\n" + b"{" + b" " * 1023)  # fmt: skip
+    return sock
+
+
+def test_health_is_answered_while_every_request_thread_is_held(service):
+    """Before, /health queued behind the held threads (gunicorn alone: unanswered)."""
+    stalled = [_stalled_body(service.port) for _ in range(12)]  # more than its 8 threads
+    try:
+        time.sleep(0.5)  # each one in a thread, reading its body
+        for _ in range(3):
+            start = time.perf_counter()
+            status, _, _ = _raw(service, HEALTH + b"Connection: close\r\n\r\n")
+            assert status == 200 and time.perf_counter() - start < 1.0
+        kept = http.client.HTTPConnection("127.0.0.1", service.port, timeout=5)
+        try:
+            kept.connect()
+            time.sleep(0.3)  # a connection silent at first waits in the poller, then is served
+            sockets = []
+            for _ in range(2):  # and its next request too (kept alive)
+                kept.request("GET", "/health")
+                response = kept.getresponse()
+                assert response.status == 200 and json.loads(response.read())["ready"]
+                sockets.append(kept.sock)
+            assert sockets[0] is sockets[1] is not None  # one connection for both
+        finally:
+            kept.close()
+    finally:
+        for sock in stalled:
+            sock.close()
+
+
+def test_a_health_request_sent_slowly_is_still_answered(service):
+    with socket.create_connection(("127.0.0.1", service.port), timeout=10) as sock:
+        sock.sendall(b"GET /he")
+        time.sleep(0.3)
+        sock.sendall(b"alth HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")

@@ -6,13 +6,19 @@ import json
 import threading
 import time
 
+import numpy as np
 import pytest
 import requests
 
+from pose_service.config import Settings
+from pose_service.pipeline import PosePipeline
 from pose_service.scheduling import FifoGate, QueueFull, QueueTimeout, ShuttingDown
+from pose_service.tracking.sessions import SessionsFull
+from pose_service.types import Frame
 from tests.support.frames import b64, png_bytes
 from tests.support.queueing import queue_in_order, wait_until
 from tests.support.server import launch
+from tests.test_pipeline_hints import HintedWalkerEstimator
 
 FRAME = b64(png_bytes(64, 36))
 
@@ -104,6 +110,22 @@ def test_gate_refuses_beyond_capacity_and_after_close():
 def _enter(gate: FifoGate) -> None:
     with gate.turn():
         pass
+
+
+def test_a_new_video_without_room_is_refused_without_waiting_for_the_model():
+    """Before, its frame waited for the model's turn (a server thread and a place in the queue
+    held) only to be refused there: a flood of new ids filled the threads and the queue."""
+    settings = Settings(max_sessions=1, queue_size=4, queue_timeout_s=2.0, session_persist=False)
+    pipeline = PosePipeline(settings, HintedWalkerEstimator())
+    pipeline.load()
+    rgb = np.zeros((360, 640, 3), dtype=np.uint8)
+    pipeline.process(Frame(rgb, 0), video_id="live")
+    with pipeline.gate.turn():  # the model busy with another frame
+        start = time.perf_counter()
+        with pytest.raises(SessionsFull):
+            pipeline.process(Frame(rgb, 0), video_id="flood-1")
+        assert time.perf_counter() - start < 0.5
+    assert pipeline.gate.refused == 0 and pipeline.gate.served == 2  # "live", then the holder
 
 
 @pytest.fixture(scope="module")

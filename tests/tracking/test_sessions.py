@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from pose_service.tracking.sessions import SessionPolicy, SessionRouter, SessionsFull
 from pose_service.tracking.track import TrackerConfig
@@ -111,3 +112,25 @@ def test_an_idle_session_is_still_evicted_for_a_new_video():
     clock.now = 11.0
     routing = route(router, 0, video_id="c")
     assert routing.evicted == ("a",) and router.get(first.session_id) is None
+
+
+def test_check_room_refuses_what_route_would_refuse_and_changes_nothing():
+    """The pipeline asks before a frame queues for the model: the answer must be route's."""
+    clock = Clock()
+    router = SessionRouter(SessionPolicy(max_sessions=2, protect_s=10.0, idle_s=100.0),
+                           TrackerConfig(), clock=clock)  # fmt: skip
+    live = route(router, 0, BRIGHT).session
+    route(router, 0, DARK, video_id="a")
+    for frame_number, thumb, video_id in ((0, DARK, "b"), (0, BRIGHT, None), (20, DARK, None)):
+        with pytest.raises(SessionsFull):
+            router.check_room(frame_number, SIZE, thumb, video_id)
+        with pytest.raises(SessionsFull):
+            route(router, frame_number, thumb, video_id)
+    router.check_room(5, SIZE, DARK, "a")  # its own session
+    router.check_room(1, SIZE, BRIGHT)  # continues the live one
+    clock.now = 11.0  # past protect_s: the oldest may be evicted for a new video
+    router.check_room(0, SIZE, DARK, "b")
+    assert len(router) == 2 and router.get(live.session_id) is live  # nothing evicted by asking
+    clock.now = 200.0  # both idle past idle_s: room, and still nothing expired by asking
+    router.check_room(0, SIZE, DARK, "a")
+    assert len(router) == 2

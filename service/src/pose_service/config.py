@@ -67,7 +67,8 @@ class Settings:
     )
     threads: int = setting(
         8,
-        "gunicorn threads (≥ backend concurrency + 1): up to 4 streams, direct calls, /health",
+        "gunicorn request threads (≥ backend concurrency + 1): up to 4 streams, direct calls "
+        "(a whole `GET /health` has 2 threads of its own)",
         check=at_least(2, "so /health answers during inference"),
     )
     graceful_timeout_s: float = setting(

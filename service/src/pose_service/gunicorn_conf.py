@@ -26,7 +26,7 @@ wsgi_app = "pose_service.wsgi:app"
 bind = [f"{_settings.host}:{_settings.port}"]
 workers = 1  # one model instance per process; never more on one GPU
 worker_class = "pose_service.gunicorn_worker.JsonErrorThreadWorker"  # gthread, JSON refusals
-threads = _settings.threads  # >= backend concurrency (4) + direct calls + health probes
+threads = _settings.threads  # >= backend concurrency (4) + direct calls; /health has its own
 timeout = int(_settings.worker_timeout_s)  # heartbeat from the main thread, not per request
 graceful_timeout = int(_settings.graceful_timeout_s)
 keepalive = 5

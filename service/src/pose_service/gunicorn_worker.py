@@ -1,18 +1,35 @@
-"""gunicorn's threaded worker, with the service's JSON error shape for the requests gunicorn
-itself refuses before the app sees them (a request line or headers over its limits).
+"""gunicorn's threaded worker, with ``/health`` kept out of the queue for the request threads,
+and the service's JSON error shape for the requests gunicorn itself refuses before the app sees
+them (a request line or headers over its limits).
 
-gunicorn answers those with a small HTML page; a client of this service (the backend, or anyone
-reading ``{"error", "code"}``) gets the same JSON shape as every other error instead. Anything
-else gunicorn refuses keeps gunicorn's own answer.
+gthread hands every readable connection to one pool of ``threads`` threads, first come first
+served. A flood of requests (40 clients sending frames of videos the service has no room for,
+each answered in a few ms) keeps that queue tens deep, and ``/health`` waited behind it (p50
+~115 ms, p95 155-190 ms with 8 threads; ``tests/test_floods.py``), as it did behind clients
+holding every thread with a slow request. Here a connection whose whole request is already
+received and is ``GET /health`` goes to a small pool of its own instead. Only a complete request
+goes there, so no client can hold those threads by sending it slowly; anything else, a request
+still arriving included, goes to the main pool as before. A new connection that has sent nothing
+yet waits in the poller (as gunicorn's own deferred connections do) until it has, so it can be
+told apart; it never holds a thread meanwhile.
+
+gunicorn answers its own refusals with a small HTML page; a client of this service (the backend,
+or anyone reading ``{"error", "code"}``) gets the same JSON shape as every other error instead.
+Anything else gunicorn refuses keeps gunicorn's own answer.
 """
 
 from __future__ import annotations
 
+import selectors
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import orjson
 from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers.gthread import DEFAULT_WORKER_DATA_TIMEOUT, ThreadWorker
 
 # The refusals answered as JSON: exception -> (status, reason phrase, code, message), the
 # message formatted with gunicorn's config (``cfg``: the limits ``gunicorn_conf`` sets).
@@ -35,8 +52,63 @@ def json_error(status: int, reason: str, code: str, message: str) -> bytes:
     return head.encode("latin-1") + body
 
 
+HEALTH_THREADS = 2
+PEEK_BYTES = 2048  # a probe's whole request (the backend's is ~150 bytes); longer: main pool
+
+
+def is_whole_health_request(head: bytes) -> bool:
+    """Whether ``head`` (the first bytes waiting on a connection) is a whole ``GET /health``
+    request: its request line and every header, and no body announced (gunicorn would wait to
+    drain one), so answering it never waits on the client."""
+    line, _, _ = head.partition(b"\r\n")
+    method, _, rest = line.partition(b" ")
+    path = rest.split(b" ", 1)[0].split(b"?", 1)[0]
+    headers, complete, _ = head.partition(b"\r\n\r\n")
+    announced = any(f in headers.lower() for f in (b"\ncontent-length:", b"\ntransfer-encoding:"))
+    return method == b"GET" and path == b"/health" and bool(complete) and not announced
+
+
 class JsonErrorThreadWorker(ThreadWorker):
-    """``gthread`` with :data:`JSON_REFUSALS` answered in the service's error shape."""
+    """``gthread`` with whole ``/health`` requests served by threads of their own, and
+    :data:`JSON_REFUSALS` answered in the service's error shape."""
+
+    def init_process(self) -> None:
+        self.health_pool = ThreadPoolExecutor(HEALTH_THREADS, thread_name_prefix="health")
+        super().init_process()
+
+    def enqueue_req(self, conn: Any) -> None:
+        """Hand the connection to the health pool or the main one (see the module's doc)."""
+        try:
+            head = conn.sock.recv(PEEK_BYTES, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            if not conn.initialized and not conn.data_ready:
+                self._wait_for_first_bytes(conn)
+                return
+            head = b""  # its next request already read into the parser's buffer: main pool
+        except OSError:
+            head = b""  # the main pool's handle() meets the same error and closes it
+        if head:
+            conn.data_ready = True  # handle() need not wait for data in a thread
+        if not is_whole_health_request(head):
+            super().enqueue_req(conn)
+            return
+        done = self.health_pool.submit(self.handle, conn)
+        done.add_done_callback(lambda fut: self.method_queue.defer(self.finish_request, conn, fut))
+
+    def _wait_for_first_bytes(self, conn: Any) -> None:
+        """Park a new, silent connection in the poller, as gunicorn parks one whose thread
+        waited in vain; closed if nothing comes within the time gunicorn would give it (its
+        thread's wait, then the pending wait)."""
+        conn.timeout = time.monotonic() + DEFAULT_WORKER_DATA_TIMEOUT + self.cfg.keepalive
+        self.pending_conns.append(conn)
+        self.poller.register(conn.sock, selectors.EVENT_READ,
+                             partial(self.on_pending_socket_readable, conn))  # fmt: skip
+
+    def run(self) -> None:
+        try:
+            super().run()
+        finally:
+            self.health_pool.shutdown(wait=False)
 
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
         refusal = next((v for k, v in JSON_REFUSALS.items() if isinstance(exc, k)), None)

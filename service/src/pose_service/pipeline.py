@@ -162,7 +162,13 @@ class PosePipeline:
         if self.status != "ready":
             raise NotReady(self.status, self.load_error or "models are still loading")
         request = _FrameRequest(frame, video_id, simulate_miss, thumbnail_grey(frame.rgb))
-        outcome, waited_s = self.batcher.run(request, self._process_batch)
+        try:  # a new video without room is refused now, not after waiting for the model
+            self.router.check_room(frame.frame_number, (frame.width, frame.height),
+                                   request.thumbnail, video_id)  # fmt: skip
+        except SessionsFull as exc:
+            outcome: FrameOutcome | SessionsFull = exc
+        else:
+            outcome, waited_s = self.batcher.run(request, self._process_batch)
         if isinstance(outcome, SessionsFull):
             log.warning("session_refused", frame_number=frame.frame_number, reason=str(outcome))
             raise outcome

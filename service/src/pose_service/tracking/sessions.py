@@ -136,6 +136,30 @@ class SessionRouter:
             self._sessions.move_to_end(session.session_id)
             return Routing(session, rule, tuple(evicted))
 
+    def check_room(
+        self,
+        frame_number: int,
+        frame_size: tuple[int, int],
+        thumbnail: np.ndarray | None,
+        video_id: str | None = None,
+    ) -> None:
+        """Raise :class:`SessionsFull` if :meth:`route` would refuse this frame now (a new
+        video, no room); changes nothing. The pipeline asks before a frame queues for the
+        model: a flood of new videos is then refused at once, rather than each of its frames
+        holding a server thread and a place in the model's queue for a turn, only to be refused
+        (crowding out ``/health`` and the live streams' frames). :meth:`route` still decides."""
+        with self._lock:
+            now = self._clock()
+            live = [s for s in self._sessions.values() if now - s.last_seen <= self.policy.idle_s]
+            if video_id:
+                if any(s.session_id == video_id for s in live):
+                    return
+            elif frame_number != 0 and self._match(frame_number, frame_size, thumbnail)[0]:
+                return
+            full = self._no_room(now, live)
+        if full is not None:
+            raise full
+
     def _match(
         self, frame_number: int, frame_size: tuple[int, int], thumbnail: np.ndarray | None
     ) -> tuple[Session | None, str]:
@@ -182,15 +206,26 @@ class SessionRouter:
         :class:`SessionsFull` when even that one is live."""
         if len(self._sessions) < self.policy.max_sessions:
             return []
-        oldest = next(iter(self._sessions.values()))
-        if now - oldest.last_seen < self.policy.protect_s:
-            raise SessionsFull(
-                f"{len(self._sessions)} videos are being tracked, each with a frame in the last "
-                f"{self.policy.protect_s:g} s (POSE_SERVICE_MAX_SESSIONS, "
-                "POSE_SERVICE_SESSION_PROTECT_S): try again shortly"
-            )
-        del self._sessions[oldest.session_id]
-        return [oldest.session_id]
+        full = self._no_room(now, list(self._sessions.values()))
+        if full is not None:
+            raise full
+        oldest = next(iter(self._sessions))
+        del self._sessions[oldest]
+        return [oldest]
+
+    def _no_room(self, now: float, sessions: list[Session]) -> SessionsFull | None:
+        """The refusal of a new session among ``sessions`` (least recently used first) when
+        there are ``max_sessions`` of them and even the oldest had a frame within
+        ``protect_s``; None when there is room or an evictable one."""
+        if len(sessions) < self.policy.max_sessions:
+            return None
+        if now - sessions[0].last_seen >= self.policy.protect_s:
+            return None
+        return SessionsFull(
+            f"{len(sessions)} videos are being tracked, each with a frame in the last "
+            f"{self.policy.protect_s:g} s (POSE_SERVICE_MAX_SESSIONS, "
+            "POSE_SERVICE_SESSION_PROTECT_S): try again shortly"
+        )
 
     def _enforce_cap(self, keep: str) -> list[str]:
         evicted = []
