@@ -69,7 +69,7 @@ class Settings:
         8,
         "gunicorn request threads (≥ backend concurrency + 1): up to 4 streams, direct calls "
         "(a whole `GET /health` has 2 threads of its own)",
-        check=at_least(2, "so /health answers during inference"),
+        check=at_least(2, "so one request waiting for the model never holds every thread"),
     )
     graceful_timeout_s: float = setting(
         30.0, "seconds SIGTERM lets the in-flight frame finish", check=NON_NEGATIVE
