@@ -121,3 +121,59 @@ def test_a_health_request_sent_slowly_is_still_answered(service):
         time.sleep(0.3)
         sock.sendall(b"alth HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+
+
+def _read_ahead_attack(port: int) -> socket.socket:
+    """One write: a quick kept-alive request, then a POST whose headers end exactly where the
+    parser's first 8 KiB read does, then a body that starts like ``GET /health`` and stalls. After
+    the first answer the POST waits in the parser's buffer while the socket shows the body."""
+    first = b"GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n"
+    head = (b"POST /pose/hybrid HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 10000000\r\nX-Pad: ")  # fmt: skip
+    pad = b"p" * (8192 - len(first) - len(head) - 4)
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(first + head + pad + b"\r\n\r\n" + HEALTH + b"\r\n")
+    return sock
+
+
+def test_a_request_read_ahead_into_the_parser_never_takes_a_health_thread(service):
+    """Review finding: the peek saw the stalled body's "GET /health", the buffered POST went to
+    a health thread and blocked reading its 10 MB; two such connections held both and /health
+    queued for good. Bytes already in the parser's buffer now mean the main pool."""
+    attacks = [_read_ahead_attack(service.port) for _ in range(3)]
+    try:
+        time.sleep(0.5)
+        start = time.perf_counter()
+        status, _, _ = _raw(service, HEALTH + b"Connection: close\r\n\r\n")
+        assert status == 200 and time.perf_counter() - start < 1.0
+    finally:
+        for sock in attacks:
+            sock.close()
+
+
+def test_a_health_thread_gives_up_on_a_client_that_does_not_read(monkeypatch):
+    """The health threads answer with a kernel send timeout, cleared afterwards (a client that
+    never reads must not hold them in sendall)."""
+    import struct
+
+    from pose_service import gunicorn_worker
+
+    seen = []
+    left, right = socket.socketpair()
+
+    def handle(self, conn):
+        raw = conn.sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, 16)
+        seen.append(struct.unpack("ll", raw)[0])
+        return False
+
+    monkeypatch.setattr(gunicorn_worker.JsonErrorThreadWorker, "handle", handle)
+    worker = object.__new__(gunicorn_worker.JsonErrorThreadWorker)
+    conn = type("Conn", (), {"sock": left})()
+    try:
+        assert worker._handle_health(conn) is False
+        assert seen == [gunicorn_worker.HEALTH_SEND_TIMEOUT_S]
+        after = struct.unpack("ll", left.getsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, 16))
+        assert after == (0, 0)
+    finally:
+        left.close()
+        right.close()

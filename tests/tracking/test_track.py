@@ -224,8 +224,25 @@ def test_a_person_changing_size_stays_tracked_and_only_a_collapse_is_a_jump():
     # Larger after a gap: the estimator seeing the whole person again (the other gates hold).
     assert track.step(14, [_resized(person(14), 1.8)]).source == "detected"
     # Smaller than the running size by more than the gate, after a restart too: a jump.
+    # (the gate widens over a gap: see the test below)
     restored = Track.from_state(TrackerConfig(gate_scale=1.5), track.to_state())
     assert "jump" in restored.step(15, [_resized(person(15), 0.6)]).flags
+
+
+def test_a_person_who_grew_smaller_while_the_track_coasted_is_taken_when_found_again():
+    """Walking away, 3% smaller a frame, unseen for 14 frames: found at 0.65x the last size.
+    The size gate widens by ``SIZE_CHANGE_PER_FRAME`` a frame of the gap (before, the fixed 1.5x
+    refused him until the track was dropped); one frame on, the same shrink is a jump."""
+    track = Track(TrackerConfig(gate_scale=1.5))
+    for i in range(10):
+        track.step(i, [person(i)])
+    for i in range(10, 24):
+        track.step(i, [])
+    assert track.step(24, [_resized(person(24), 0.97**14)]).source == "detected"
+    fresh = Track(TrackerConfig(gate_scale=1.5))
+    for i in range(10):
+        fresh.step(i, [person(i)])
+    assert "jump" in fresh.step(10, [_resized(person(10), 0.97**14)]).flags
 
 
 def test_the_search_box_has_the_last_detections_size_where_the_track_predicts_the_person():

@@ -255,10 +255,11 @@ class Settings:
     )
     rescue_region_scale: float = setting(
         4.0,
-        "side of the region searched again, in units of the predicted box's longer side (4: "
+        "side of the region searched again, in units of the person's longer side (the last "
+        "detection's extent, centred where the track predicts them; 4: "
         "MediaPipe's detector needs context around a small person; measured 2-5 with "
         "benchmarks.redetection)",
-        check=at_least(1.0, "(1 = the predicted box itself)"),
+        check=at_least(1.0, "(1 = the search box itself)"),
     )
     rescue_min_score: float = setting(
         0.1,

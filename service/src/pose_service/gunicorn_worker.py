@@ -20,8 +20,10 @@ Anything else gunicorn refuses keeps gunicorn's own answer.
 
 from __future__ import annotations
 
+import contextlib
 import selectors
 import socket
+import struct
 import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -54,6 +56,9 @@ def json_error(status: int, reason: str, code: str, message: str) -> bytes:
 
 HEALTH_THREADS = 2
 PEEK_BYTES = 2048  # a probe's whole request (the backend's is ~150 bytes); longer: main pool
+# A health thread gives up on a client that does not read its answer within this (a client
+# that never reads could otherwise hold both health threads in ``sendall`` for good).
+HEALTH_SEND_TIMEOUT_S = 5
 
 
 def is_whole_health_request(head: bytes) -> bool:
@@ -77,7 +82,14 @@ class JsonErrorThreadWorker(ThreadWorker):
         super().init_process()
 
     def enqueue_req(self, conn: Any) -> None:
-        """Hand the connection to the health pool or the main one (see the module's doc)."""
+        """Hand the connection to the health pool or the main one (see the module's doc).
+        Bytes the parser has already read ahead (a kept-alive connection whose body drain read
+        into its next request) mean the socket no longer starts at a request: main pool; TLS
+        sockets cannot be peeked at: main pool."""
+        buffered = conn.parser is not None and conn.parser.unreader.buf.getvalue()
+        if buffered or self.cfg.is_ssl:
+            super().enqueue_req(conn)
+            return
         try:
             head = conn.sock.recv(PEEK_BYTES, socket.MSG_PEEK | socket.MSG_DONTWAIT)
         except BlockingIOError:
@@ -92,8 +104,18 @@ class JsonErrorThreadWorker(ThreadWorker):
         if not is_whole_health_request(head):
             super().enqueue_req(conn)
             return
-        done = self.health_pool.submit(self.handle, conn)
+        done = self.health_pool.submit(self._handle_health, conn)
         done.add_done_callback(lambda fut: self.method_queue.defer(self.finish_request, conn, fut))
+
+    def _handle_health(self, conn: Any) -> Any:
+        """gthread's ``handle`` with a send timeout (``SO_SNDTIMEO``: ``handle`` makes the socket
+        blocking, which clears Python's own timeout): a stalled reader's ``sendall`` fails, the
+        connection is closed, the thread is free again."""
+        _send_timeout(conn.sock, HEALTH_SEND_TIMEOUT_S)
+        try:
+            return self.handle(conn)
+        finally:
+            _send_timeout(conn.sock, 0)
 
     def _wait_for_first_bytes(self, conn: Any) -> None:
         """Park a new, silent connection in the poller, as gunicorn parks one whose thread
@@ -121,3 +143,9 @@ class JsonErrorThreadWorker(ThreadWorker):
             client.sendall(json_error(status, reason, code, message.format(cfg=self.cfg)))
         except OSError:
             self.log.debug("the client left before the refusal was sent")
+
+
+def _send_timeout(sock: socket.socket, seconds: int) -> None:
+    """Set the kernel's send timeout of ``sock`` (0: none); a closed socket is left alone."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", seconds, 0))

@@ -68,10 +68,10 @@ class Estimator(abc.ABC):
         return [self.estimate(frame) for frame in frames]
 
     def look_again(self, frame: Frame, box: np.ndarray, first: Estimate | None) -> Estimate:
-        """The people near ``box`` (a track's predicted x0 y0 x1 y1) in a frame where the first
-        look (``first``, this estimator's estimate of the frame; None when the region is
-        searched before the whole frame) found nobody the track accepts. Nobody, unless the
-        estimator :attr:`looks_again`."""
+        """The people near ``box`` (x0 y0 x1 y1: the track's search box, where it predicts its
+        person) in a frame where the first look (``first``, this estimator's estimate of the
+        frame; None when the region is searched before the whole frame) found nobody the track
+        accepts. Nobody, unless the estimator :attr:`looks_again`."""
         return Estimate([], self.name, {}, detector_ran=False)
 
     @abc.abstractmethod

@@ -56,7 +56,7 @@ MODEL_VERSION = "4D-Humans HMR2.0b + ViTDet-H"  # as 4D-Humans' demo runs it
 DETECTOR_LABELS = {"vitdet": "ViTDet-H", "mediapipe": "MediaPipe Pose person box"}
 PersonDetector = ViTDetPersonDetector | MediaPipePersonDetector
 SMPL_VERTICES = 6890
-RESCUE_MIN_IOU = 0.3  # a low-score box must overlap the track's predicted box this much
+RESCUE_MIN_IOU = 0.3  # a low-score box must overlap the track's search box this much
 DEFAULT_BATCH_SIZE = 8  # people per HMR2 forward pass (demo.py's DataLoader batch size)
 _WEIGHTS_ONLY_VARS = ("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "TORCH_FORCE_WEIGHTS_ONLY_LOAD")
 
@@ -329,7 +329,7 @@ class HMR2Estimator(BodyModelEstimator):
 
     def look_again(self, frame: Frame, box: np.ndarray, first: Estimate | None) -> Estimate:
         """HMR2 on the person box of ``first``'s detector pass that scored below the threshold
-        (down to ``POSE_SERVICE_RESCUE_MIN_SCORE``) and overlaps the track's predicted box most
+        (down to ``POSE_SERVICE_RESCUE_MIN_SCORE``) and overlaps the track's search box most
         (IoU at least ``RESCUE_MIN_IOU``): ByteTrack's second association. Nobody when the
         detector did not run on this frame or found no such box."""
         candidates = None if first is None else first.candidates

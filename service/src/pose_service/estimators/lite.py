@@ -63,7 +63,7 @@ class MediaPipeEstimator(Estimator):
         return Estimate([person], self.model_version, timings)
 
     def look_again(self, frame: Frame, box: np.ndarray, first: Estimate | None = None) -> Estimate:
-        """MediaPipe on the square region around the track's predicted box
+        """MediaPipe on the square region around the track's search box
         (``POSE_SERVICE_RESCUE_REGION_SCALE``): MediaPipe resizes its input to a fixed size,
         so a person who is small in the whole frame is large in the crop."""
         if self._pose is None:

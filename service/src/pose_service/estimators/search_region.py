@@ -1,5 +1,6 @@
 """Where an estimator looks again for a tracked person: a square region around the track's
-predicted box, clipped to the frame. Shared by the estimators' ``look_again``."""
+search box (``Track.search_box``), clipped to the frame. Shared by the estimators'
+``look_again``."""
 
 from __future__ import annotations
 

@@ -21,6 +21,10 @@ MIN_JOINT_CONFIDENCE = 0.3  # joints below this do not count in association cost
 FLIP_MIN_DISTANCE_M = 0.05  # below this mean joint distance a "flip" is noise, not a swap
 MIN_SPREAD_PX = 1.0  # a size below a pixel says nothing (and keeps the ratios finite)
 SPREAD_FOLLOW = 0.3  # share of a new detection's size in the track's running size
+# The most a person's size in the picture changed between two frames on the real runner clip
+# (5.4%): over a gap the size gate widens by this much a frame, so a person who really grew
+# smaller while the track coasted is still taken when found again.
+SIZE_CHANGE_PER_FRAME = 1.054
 
 
 @dataclass(frozen=True)
@@ -93,14 +97,16 @@ def incoherence(
     cost: float,
     gates: Gates,
     size: float | None = None,
+    gap: int = 1,
 ) -> tuple[list[str], dict[str, float]]:
     """Why a detection is inconsistent with the track (empty when it is fine), and the scores.
 
     - ``jump``: keypoints further than ``gates.image`` box diagonals from the prediction, the 3D
       body pose further than ``gates.body_m`` (mean joint distance), or the keypoints' spread
       more than ``gates.scale`` times smaller than the track's running ``size``
-      (:func:`follow_spread`; the prediction's spread without one). A person's size in the
-      picture changes by a few per cent a frame (at most 5.4% on the real runner clip); an
+      (:func:`follow_spread`; the prediction's spread without one), a limit that widens by
+      ``SIZE_CHANGE_PER_FRAME`` for every frame of a ``gap`` after the first. A person's size in
+      the picture changes by a few per cent a frame (at most 5.4% on the real runner clip); an
       estimator that collapses every keypoint into the part of the body it sees on a dark or
       blurred frame shrinks it 1.4-2.3x, and its velocity would carry the prediction off the
       person. The check is one-sided: a larger pose that passes the other gates is the estimator
@@ -113,7 +119,8 @@ def incoherence(
     ratio = keypoint_spread(candidate) / max(reference, MIN_SPREAD_PX)
     scores = {"association_cost": cost, "joint_distance_m": distance, "spread_ratio": ratio}
     flags = []
-    if cost > gates.image or distance > gates.body_m or ratio * gates.scale < 1.0:
+    limit = gates.scale * SIZE_CHANGE_PER_FRAME ** max(gap - 1, 0)
+    if cost > gates.image or distance > gates.body_m or ratio * limit < 1.0:
         flags.append("jump")
     if candidate.joints_3d.shape[0] == NUM_JOINTS and distance > FLIP_MIN_DISTANCE_M:
         flipped = joint_distance(predicted.joints_3d, swap_sides(candidate.joints_3d))

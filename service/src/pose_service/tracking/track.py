@@ -218,7 +218,9 @@ class Track:
             return self._predict(frame_number, predicted, [], {})
         costs = [association_cost(predicted, p) for p in people]
         best = int(np.argmin(costs))
-        flags, scores = incoherence(predicted, people[best], costs[best], self.gates, self._spread)
+        flags, scores = incoherence(
+            predicted, people[best], costs[best], self.gates, self._spread, gap
+        )
         if not flags:
             self._rejections = 0
             answer = self._accept(frame_number, people[best], costs[best])
@@ -260,7 +262,8 @@ class Track:
         predicted = self.prediction(frame_number)
         costs = [association_cost(predicted, p) for p in people]
         best = int(np.argmin(costs))
-        flags, _ = incoherence(predicted, people[best], costs[best], self.gates, self._spread)
+        gap = frame_number - self._anchor_frame
+        flags, _ = incoherence(predicted, people[best], costs[best], self.gates, self._spread, gap)
         return not flags
 
     def prediction(self, frame_number: int) -> PersonPose:
