@@ -114,21 +114,10 @@ class SessionRouter:
         with self._lock:
             now = self._clock()
             evicted = self._expire(now)
-            if video_id:
-                session = self._sessions.get(video_id)
-                rule = "video_id"
-                if session is None:
-                    evicted += self._make_room(now)
-                    session = self._create(video_id, True, frame_size, now)
-                    rule = "new_video_id"
-            elif frame_number == 0:
+            session, rule = self._existing(frame_number, frame_size, thumbnail, video_id)
+            if session is None:
                 evicted += self._make_room(now)
-                session, rule = self._create(None, False, frame_size, now), "frame_zero"
-            else:
-                session, rule = self._match(frame_number, frame_size, thumbnail)
-                if session is None:
-                    evicted += self._make_room(now)
-                    session = self._create(None, False, frame_size, now)
+                session = self._create(video_id, bool(video_id), frame_size, now)
             session.last_seen = now
             session.frames_seen += 1
             if thumbnail is not None:
@@ -150,15 +139,29 @@ class SessionRouter:
         (crowding out ``/health`` and the live streams' frames). :meth:`route` still decides."""
         with self._lock:
             now = self._clock()
-            live = [s for s in self._sessions.values() if now - s.last_seen <= self.policy.idle_s]
-            if video_id:
-                if any(s.session_id == video_id for s in live):
-                    return
-            elif frame_number != 0 and self._match(frame_number, frame_size, thumbnail)[0]:
+            session, _ = self._existing(frame_number, frame_size, thumbnail, video_id)
+            if session is not None and now - session.last_seen <= self.policy.idle_s:
                 return
+            live = [s for s in self._sessions.values() if now - s.last_seen <= self.policy.idle_s]
             full = self._no_room(now, live)
         if full is not None:
             raise full
+
+    def _existing(
+        self,
+        frame_number: int,
+        frame_size: tuple[int, int],
+        thumbnail: np.ndarray | None,
+        video_id: str | None,
+    ) -> tuple[Session | None, str]:
+        """The session this frame belongs to and the rule that says so; None, with the rule,
+        when it starts a new one (a new ``video_id``, a frame 0, no anonymous match)."""
+        if video_id:
+            session = self._sessions.get(video_id)
+            return session, "video_id" if session is not None else "new_video_id"
+        if frame_number == 0:
+            return None, "frame_zero"
+        return self._match(frame_number, frame_size, thumbnail)
 
     def _match(
         self, frame_number: int, frame_size: tuple[int, int], thumbnail: np.ndarray | None
