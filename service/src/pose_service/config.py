@@ -77,6 +77,12 @@ class Settings:
     worker_timeout_s: float = setting(
         120.0, "gunicorn heartbeat, seconds; equals the backend's request timeout", check=POSITIVE
     )
+    keepalive_s: int = setting(
+        75,
+        "seconds an idle kept-alive connection stays open; longer than Node's agent keeps an "
+        "idle socket (5 s), so the client always closes first and never reuses a closing one",
+        check=at_least(6, "(Node 20's default agent reuses idle sockets for 5 s)"),
+    )
     max_body_bytes: int = setting(
         32 * 1024 * 1024,
         "largest request body (32 MiB: a 4K PNG as base64 is ~30 MB); 413 above",

@@ -29,7 +29,7 @@ worker_class = "pose_service.gunicorn_worker.JsonErrorThreadWorker"  # gthread, 
 threads = _settings.threads  # >= backend concurrency (4) + direct calls; /health has its own
 timeout = int(_settings.worker_timeout_s)  # heartbeat from the main thread, not per request
 graceful_timeout = int(_settings.graceful_timeout_s)
-keepalive = 5
+keepalive = _settings.keepalive_s  # > Node's 5 s idle-socket reuse: the client closes first
 control_socket_disable = True  # gunicorn >= 27 would write $HOME/.gunicorn (no home here)
 accesslog = None  # the app logs one structured event per frame instead
 errorlog = "-"

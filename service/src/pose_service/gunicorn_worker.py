@@ -16,6 +16,8 @@ told apart; it never holds a thread meanwhile.
 gunicorn answers its own refusals with a small HTML page; a client of this service (the backend,
 or anyone reading ``{"error", "code"}``) gets the same JSON shape as every other error instead.
 Anything else gunicorn refuses keeps gunicorn's own answer.
+
+An answer sent before its request's body was read closes the connection (``http_connections``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from typing import Any
 import orjson
 from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
 from gunicorn.workers.gthread import DEFAULT_WORKER_DATA_TIMEOUT, ThreadWorker
+
+from .http_connections import close_when_body_unread, force_gunicorn_close
 
 # The refusals answered as JSON: exception -> (status, reason phrase, code, message), the
 # message formatted with gunicorn's config (``cfg``: the limits ``gunicorn_conf`` sets).
@@ -80,6 +84,12 @@ class JsonErrorThreadWorker(ThreadWorker):
     def init_process(self) -> None:
         self.health_pool = ThreadPoolExecutor(HEALTH_THREADS, thread_name_prefix="health")
         super().init_process()
+
+    def load_wsgi(self) -> None:
+        """The application, with every answer sent before its body was read closing the
+        connection (``http_connections``)."""
+        super().load_wsgi()
+        self.wsgi = close_when_body_unread(self.wsgi, force_gunicorn_close)
 
     def enqueue_req(self, conn: Any) -> None:
         """Hand the connection to the health pool or the main one (see the module's doc).
