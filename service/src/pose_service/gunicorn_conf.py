@@ -94,6 +94,7 @@ def worker_exit(server: Any, worker: Any) -> None:
     """Graceful stop: gunicorn has let the in-flight requests finish; save the sessions."""
     get_logger("pose_service.gunicorn").info("worker_exit", pid=worker.pid)
     app = getattr(worker, "wsgi", None)
+    app = getattr(app, "__wrapped__", app)  # the Flask app inside http_connections' wrapper
     pipeline = getattr(app, "extensions", {}).get("pose_pipeline")
     if pipeline is not None:
         pipeline.shutdown()

@@ -95,6 +95,7 @@ def close_when_body_unread(
 
         return app(environ, answer)
 
+    wrapped.__wrapped__ = app  # type: ignore[attr-defined]  # the application, for hooks
     return wrapped
 
 
