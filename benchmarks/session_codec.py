@@ -10,8 +10,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import numpy as np
-
 from benchmarks.common import detected, emit, parser, walking_person
 
 
@@ -25,7 +23,7 @@ def measure(frames: int, repeats: int) -> dict[str, Any]:
     track = Track(config)
     for n in range(frames):
         track.step(n, [walking_person(n, 640, 360, mesh=True)] if detected(n) else [])
-    session = Session("s", True, (640, 360), track, 0.0, np.zeros((9, 16), np.float32), frames)
+    session = Session.of_track("s", True, (640, 360), track, 0.0, frames)
     start = time.perf_counter()
     for _ in range(repeats):
         blob = encode_session(session)

@@ -43,3 +43,32 @@ def png_bytes(
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
+
+
+@lru_cache(maxsize=1)
+def runner_thumbnails() -> tuple[np.ndarray, ...]:
+    """The service's tiny grey picture of each frame of the real clip, at the backend's size."""
+    from pose_service.imaging import thumbnail_grey
+    from pose_service.video_frames import read_frames
+
+    return tuple(thumbnail_grey(rgb) for rgb in read_frames(RUNNER_CLIP, 640))
+
+
+def string_sorted(count: int) -> list[int]:
+    """The time index at each position of the backend's string-sorted ``frame-%d.png`` list."""
+    return [int(name) - 1 for name in sorted(str(k) for k in range(1, count + 1))]
+
+
+def pool_order(count: int, seed: int = 0, block: int = 4) -> list[int]:
+    """Positions 0..count-1 in the order the backend's 4-in-flight pool can deliver them:
+    position 0 first (released at once), then each block of ``block`` shuffled (released
+    together or overlapping; backend-calls.md §3 saw 0, 2, 3, 1)."""
+    import random
+
+    order = list(range(count))
+    rng = random.Random(seed)
+    for start in range(1, count, block):
+        part = order[start : start + block]
+        rng.shuffle(part)
+        order[start : start + block] = part
+    return order

@@ -35,7 +35,7 @@ def test_a_restored_session_answers_the_next_frames_exactly_as_the_original(smoo
     track = Track(config)
     for i in range(12):
         track.step(i, [hmr2_like(i)] if i % 4 else [])
-    original = Session("s-1", True, (640, 360), track, 5.0, np.zeros((9, 16), np.float32), 12)
+    original = Session.of_track("s-1", True, (640, 360), track, 5.0, 12)
     blob = encode_session(original)
     assert not blob.count(b"pickle") and blob[:2] == b"PK"  # a zip of arrays and a JSON index
     restored = decode_session(blob, config, last_seen=7.0)
@@ -61,7 +61,8 @@ def test_a_lost_track_is_restored_lost():
     for i, people in enumerate([[person(0)], [], [], [], []]):
         track.step(i, people)
     assert track.state is TrackState.LOST
-    restored = decode_session(encode_session(Session("x", False, (1, 1), track, 0.0)), config, 0.0)
+    blob = encode_session(Session.of_track("x", False, (1, 1), track, 0.0))
+    restored = decode_session(blob, config, 0.0)
     assert restored.track.state is TrackState.LOST
     assert restored.track.step(5, []).reason == "track_lost"
 
@@ -78,12 +79,13 @@ def _rewrite_index(blob: bytes, change) -> bytes:
 
 
 def test_another_schema_version_or_garbage_is_refused_with_the_reason():
-    blob = encode_session(Session("x", False, (1, 1), Track(TrackerConfig()), 0.0))
+    blob = encode_session(Session.of_track("x", False, (1, 1), Track(TrackerConfig()), 0.0))
     newer = _rewrite_index(blob, lambda d: d.update(schema=SCHEMA_VERSION + 1))
     with pytest.raises(UnreadableSession, match=f"schema {SCHEMA_VERSION + 1}"):
         decode_session(newer, TrackerConfig(), 0.0)
     with pytest.raises(UnreadableSession):
         decode_session(b"\x80\x04garbage", TrackerConfig(), 0.0)
-    bad_record = _rewrite_index(blob, lambda d: d["session"].update(track={"state": "bogus"}))
+    bogus = {"usual": None, "uses": 1, "segments": [{"track": {"state": "bogus"}}]}
+    bad_record = _rewrite_index(blob, lambda d: d["session"].update(segments=bogus))
     with pytest.raises(UnreadableSession):
         decode_session(bad_record, TrackerConfig(), 0.0)

@@ -7,6 +7,7 @@ import pytest
 
 from pose_service.tracking.sessions import SessionPolicy, SessionRouter, SessionsFull
 from pose_service.tracking.track import TrackerConfig
+from tests.support.frames import pool_order, runner_thumbnails, string_sorted
 
 SIZE = (640, 360)
 DARK = np.full((9, 16), 30.0, dtype=np.float32)
@@ -15,7 +16,7 @@ BRIGHT = np.full((9, 16), 200.0, dtype=np.float32)
 
 def route(router: SessionRouter, n: int, thumb=DARK, video_id=None, size=SIZE):
     routing = router.route(n, size, thumb, video_id)
-    routing.session.track.step(n, [])  # the pipeline steps the track right after routing
+    routing.track.step(routing.time_index, [])  # the pipeline steps the track right after
     return routing
 
 
@@ -134,3 +135,85 @@ def test_check_room_refuses_what_route_would_refuse_and_changes_nothing():
     clock.now = 200.0  # both idle past idle_s: room, and still nothing expired by asking
     router.check_room(0, SIZE, DARK, "a")
     assert len(router) == 2
+
+
+def _clip(name: str) -> list[np.ndarray]:
+    """The real clip's pictures: as is, time-reversed, cut (frames 40-139) or mirrored."""
+    pictures = list(runner_thumbnails())
+    return {
+        "runner": pictures,
+        "reversed": pictures[::-1],
+        "cut": pictures[40:140],
+        "mirrored": [p[:, ::-1] for p in pictures],
+    }[name]
+
+
+def test_the_live_routes_five_frame_batches_never_share_a_session():
+    """analyze-4d: positions 0-4 of each video (its frames 0, 9, 99, 100, 101), video after
+    video, the same clip twice (a retry) among them (backend-calls.md §6's mix-up)."""
+    router = SessionRouter(SessionPolicy(), TrackerConfig())
+    seen: dict[str, set[str]] = {}
+    for video, clip in enumerate(["runner", "cut", "runner", "reversed", "runner"]):
+        pictures = _clip(clip)
+        times = string_sorted(len(pictures))
+        ids = {route(router, p, pictures[times[p]]).session.session_id for p in range(5)}
+        seen[f"{video}-{clip}"] = ids
+    all_ids = [i for ids in seen.values() for i in ids]
+    assert len(all_ids) == len(set(all_ids)), seen  # no session holds two videos' frames
+    assert all(len(ids) == 1 for ids in seen.values()), seen  # each video is one session
+
+
+def test_a_number_a_session_already_had_with_another_picture_is_another_video():
+    router = SessionRouter(SessionPolicy(), TrackerConfig())
+    pictures = _clip("runner")
+    first = route(router, 0, pictures[0]).session
+    for n in range(1, 5):
+        route(router, n, pictures[n])
+    retried = route(router, 0, pictures[100]).session
+    for n in range(1, 5):  # the second video's 1-4: the first video had those numbers
+        assert route(router, n, pictures[100 + n]).session is retried is not first
+    again = router.route(3, SIZE, pictures[3], None)  # the very frame 3 again (a retry)
+    assert again.session is first and again.rule == "late_frame"
+
+
+@pytest.mark.parametrize("arrival", ["sequential", "pool"])
+def test_a_string_sorted_upload_is_one_session_tracked_at_its_true_times(arrival):
+    router = SessionRouter(SessionPolicy(), TrackerConfig())
+    pictures = _clip("runner")
+    times = string_sorted(len(pictures))
+    sent = range(len(pictures)) if arrival == "sequential" else pool_order(len(pictures))
+    routings = {p: route(router, p, pictures[times[p]]) for p in sent}
+    assert len({r.session.session_id for r in routings.values()}) == 1
+    right = sum(routings[p].time_index == times[p] for p in range(len(pictures)))
+    assert right >= len(pictures) - 45  # all but the frames before the order was recognised
+
+
+def test_two_uploads_at_once_are_kept_apart_by_their_pictures():
+    """Two videos of different pictures interleaved frame by frame, string-sorted, through the
+    pool (videos of one scene are told apart by their numbers: the next test)."""
+    router = SessionRouter(SessionPolicy(), TrackerConfig())
+    clips = {name: _clip(name) for name in ("runner", "mirrored")}
+    owners: dict[str, set[str]] = {name: set() for name in clips}
+    times = string_sorted(120)
+    for p in pool_order(120):
+        for name, pictures in clips.items():
+            owners[name].add(route(router, p, pictures[times[p]]).session.session_id)
+    assert owners["runner"].isdisjoint(owners["mirrored"]), owners
+    assert all(len(ids) == 1 for ids in owners.values()), owners
+
+
+def test_an_upload_queued_behind_another_of_the_same_scene_gets_its_own_session():
+    """The backend's pool queues a second upload's frames behind the first's (FIFO): the
+    videos overlap only where one ends and the other begins."""
+    router = SessionRouter(SessionPolicy(), TrackerConfig())
+    times = string_sorted(120)
+    first = [(p, _clip("runner")[times[p]]) for p in pool_order(120)]
+    second = [(p, _clip("reversed")[times[p]]) for p in pool_order(120, seed=1)]
+    overlap = [x for pair in zip(first[-4:], second[:4], strict=True) for x in pair]
+    sent = first[:-4] + overlap + second[4:]
+    owners = {id(x): name for name, frames in (("first", first), ("second", second))
+              for x in frames}  # fmt: skip
+    seen: dict[str, set[str]] = {"first": set(), "second": set()}
+    for frame in sent:
+        seen[owners[id(frame)]].add(route(router, frame[0], frame[1]).session.session_id)
+    assert seen["first"].isdisjoint(seen["second"]), seen

@@ -26,7 +26,9 @@ def session(session_id: str, frames_seen: int, size: int = 20_000) -> Session:
         track.step(i, [person(i)])
     side = max(int(size**0.5), 1)
     thumbnail = np.random.default_rng(0).integers(0, 255, (side, side), dtype=np.uint8)
-    return Session(session_id, False, (640, 360), track, 0.0, thumbnail, frames_seen)
+    made = Session.of_track(session_id, False, (640, 360), track, 0.0, frames_seen)
+    made.order.place(frames_seen, thumbnail)  # a picture of the video, kept in its state
+    return made
 
 
 def load(store: SessionStore) -> list[Session]:

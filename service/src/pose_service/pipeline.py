@@ -207,7 +207,7 @@ class PosePipeline:
             # A second frame of one video in a batch gets no box hint: the track has not yet
             # stepped through the first, so its prediction would be a frame late.
             if not request.simulate_miss and session.session_id not in sessions_seen:
-                frame = self._with_box_hint(frame, session)
+                frame = self._with_box_hint(frame, routing)
                 searchable.append(len(routed))
             sessions_seen.add(session.session_id)
             routed.append((request, routing, frame, (time.perf_counter() - start) * 1e3))
@@ -216,7 +216,7 @@ class PosePipeline:
         first_looks = {  # index in routed -> the region searched first (rescue runs)
             i: look
             for i in searchable
-            if (look := self.redetector.first_look(routed[i][2], routed[i][1].session))
+            if (look := self.redetector.first_look(routed[i][2], routed[i][1]))
         }
         rescued_first = {i for i, look in first_looks.items() if look.rescued}
         to_estimate = [
@@ -236,7 +236,7 @@ class PosePipeline:
             else:
                 first = first_looks.get(index)
                 look = first if index in rescued_first else self.redetector.second_look(
-                    frame, session, next(estimates), looked=first is not None
+                    frame, routing, next(estimates), looked=first is not None
                 )  # fmt: skip
                 estimate, rescued = look.estimate, look.rescued
                 self._model_version = estimate.model_version
@@ -247,7 +247,7 @@ class PosePipeline:
             timings = {"inference": inference_ms}
             timings.update({f"inference_{k}": v for k, v in estimate.timings_ms.items()})
             start = time.perf_counter()
-            tracked = session.track.step(request.frame.frame_number, estimate.people, rescued)
+            tracked = routing.track.step(routing.time_index, estimate.people, rescued)
             timings["tracking"] = routed_ms + (time.perf_counter() - start) * 1e3
             outcomes.append(
                 FrameOutcome(
@@ -279,15 +279,15 @@ class PosePipeline:
             log.warning("batch_retried_frame_by_frame", frames=len(frames), error=str(exc))
             return [self.estimator.estimate(f) for f in frames]
 
-    def _with_box_hint(self, frame: Frame, session: Session) -> Frame:
+    def _with_box_hint(self, frame: Frame, routing: Routing) -> Frame:
         """The frame with the track's predicted box when the detector may be skipped: the
         estimator takes hints, ``detect_every_frames`` > 1 and the detector ran recently."""
         every = self.settings.detect_every_frames
         if every <= 1 or not self.estimator.takes_box_hints:
             return frame
-        if session.frames_since_detector + 1 >= every:
+        if routing.session.frames_since_detector + 1 >= every or routing.new_segment:
             return frame
-        hint = session.track.box_hint(frame.frame_number)
+        hint = routing.track.box_hint(routing.time_index)
         if hint is None or not usable_hint(hint.box, frame.width, frame.height):
             return frame
         return dataclasses.replace(frame, hint=hint)

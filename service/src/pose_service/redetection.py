@@ -23,7 +23,7 @@ import numpy as np
 
 from .estimators import Estimator
 from .observability import get_logger
-from .tracking.sessions import Session
+from .tracking.sessions import Routing
 from .types import Estimate, Frame
 
 log = get_logger("pose_service.redetection")
@@ -54,21 +54,21 @@ class Redetector:
             "looked_again": 0, "rescued": 0, "looked_first": 0, "reframed": 0, "failed": 0
         }  # fmt: skip
 
-    def first_look(self, frame: Frame, session: Session) -> Look | None:
+    def first_look(self, frame: Frame, routing: Routing) -> Look | None:
         """The search region first, for a video whose last frame was rescued (None: not tried).
         Unless it is ``rescued``, the whole frame is estimated next."""
-        streak = session.rescue_streak
+        streak = routing.session.rescue_streak
         if not (self.enabled and self.estimator.looks_again_first and streak):
             return None
         if streak % RECHECK_EVERY == 0:
             return None
-        box = session.track.search_box(frame.frame_number)
+        box = routing.track.search_box(routing.time_index)
         if box is None:
             return None
-        return self._look(frame, session, box, None)
+        return self._look(frame, routing, box, None)
 
     def second_look(
-        self, frame: Frame, session: Session, estimate: Estimate, looked: bool = False
+        self, frame: Frame, routing: Routing, estimate: Estimate, looked: bool = False
     ) -> Look:
         """The whole frame's estimate when the track takes it (or there is no live track, or
         the region was ``looked`` at first already); otherwise what looking again where the
@@ -76,26 +76,26 @@ class Redetector:
         join the first's as ``rescue_*``."""
         if not self.enabled or looked:
             return Look(estimate, False)
-        box = session.track.search_box(frame.frame_number)
-        if box is None or session.track.continues(frame.frame_number, estimate.people):
+        box = routing.track.search_box(routing.time_index)
+        if box is None or routing.track.continues(routing.time_index, estimate.people):
             return Look(estimate, False)
-        look = self._look(frame, session, box, estimate)
+        look = self._look(frame, routing, box, estimate)
         timings = {**estimate.timings_ms, **_as_rescue(look.estimate.timings_ms)}
         chosen = look.estimate if look.rescued else estimate
         merged = Estimate(chosen.people, chosen.model_version, timings, estimate.detector_ran)
         return Look(merged, look.rescued)
 
     def _look(
-        self, frame: Frame, session: Session, box: np.ndarray, first: Estimate | None
+        self, frame: Frame, routing: Routing, box: np.ndarray, first: Estimate | None
     ) -> Look:
         """Look at ``box``, and once more framed tighter when the track does not take what
         that found and the estimator :attr:`~Estimator.reframes`."""
-        look = self._look_once(frame, session, box, first)
+        look = self._look_once(frame, routing, box, first)
         if look.rescued or look.failed or not self.estimator.reframes:
             return look
         with self._lock:
             self._counts["reframed"] += 1
-        again = self._look_once(frame, session, _tighter(box), first)
+        again = self._look_once(frame, routing, _tighter(box), first)
         timings = {**look.estimate.timings_ms}
         for key, ms in again.estimate.timings_ms.items():
             timings[key] = timings.get(key, 0.0) + ms
@@ -104,7 +104,7 @@ class Redetector:
         return Look(merged, again.rescued)
 
     def _look_once(
-        self, frame: Frame, session: Session, box: np.ndarray, first: Estimate | None
+        self, frame: Frame, routing: Routing, box: np.ndarray, first: Estimate | None
     ) -> Look:
         """Ask the estimator to look at ``box``; a failure there (it is only a second chance)
         is logged and counted, and the frame keeps what it had."""
@@ -114,15 +114,16 @@ class Redetector:
             with self._lock:
                 self._counts["failed"] += 1
             error = f"{type(exc).__name__}: {exc}"
-            log.warning("rescue_failed", session=session.session_id,
+            log.warning("rescue_failed", session=routing.session.session_id,
                         frame_number=frame.frame_number, error=error)  # fmt: skip
             return Look(Estimate([], self.estimator.name, {}, detector_ran=False), False, True)
-        rescued = session.track.continues(frame.frame_number, found.people)
+        rescued = routing.track.continues(routing.time_index, found.people)
         with self._lock:
             self._counts["looked_first" if first is None else "looked_again"] += 1
             self._counts["rescued"] += int(rescued)
         if rescued:
-            log.info("frame_rescued", session=session.session_id, frame_number=frame.frame_number,
+            log.info("frame_rescued", session=routing.session.session_id,
+                     frame_number=frame.frame_number,
                      first_look=first is None, score=round(max(p.score for p in found.people), 3),
                      ms=round(sum(found.timings_ms.values()), 1))  # fmt: skip
         return Look(found, rescued)

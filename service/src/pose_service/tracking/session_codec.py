@@ -3,8 +3,9 @@
 A saved session is one ``.npz`` archive (numpy's own container, read with
 ``allow_pickle=False``: a state file can hold no code): an ``index`` entry with a JSON document
 of the session's named values, and one entry per array. The names come from the objects'
-``to_state()`` (:meth:`Track.to_state`, :meth:`FieldFilter.to_state`,
-:meth:`FrameRecord.to_state`), never from private attribute names, so refactoring a class does
+``to_state()`` (:meth:`Segments.to_state` with each segment's :meth:`Track.to_state`,
+:meth:`FrameOrder.to_state`, :meth:`FieldFilter.to_state`, :meth:`FrameRecord.to_state`),
+never from private attribute names, so refactoring a class does
 not change the format; a change of the format raises :data:`SCHEMA_VERSION`, and a session saved
 under another version is refused with :class:`UnreadableSession` (logged, and the video starts a
 new track) rather than misread.
@@ -20,10 +21,12 @@ from typing import Any
 import numpy as np
 
 from ..types import PersonPose, TrackedPose
+from .frame_order import FrameOrder
+from .segments import Segments
 from .sessions import Session
-from .track import Track, TrackerConfig
+from .track import TrackerConfig
 
-SCHEMA_VERSION = 2  # 2: the track keeps its running size ("spread")
+SCHEMA_VERSION = 3  # 2: the track keeps its running size ("spread"); 3: segments and frame order
 FORMAT = "pose-service-session"
 _RECORDS = {"PersonPose": PersonPose, "TrackedPose": TrackedPose}  # the only types a file names
 _ARRAY, _RECORD = "$array", "$record"
@@ -44,12 +47,13 @@ def encode_session(session: Session) -> bytes:
                 "session_id": session.session_id,
                 "explicit": session.explicit,
                 "frame_size": list(session.frame_size),
-                "thumbnail": session.thumbnail,
                 "frames_seen": session.frames_seen,
                 "created": session.created,
                 "frames_since_detector": session.frames_since_detector,
                 "rescue_streak": session.rescue_streak,
-                "track": session.track.to_state(),
+                "newest_sent": session.newest_sent,
+                "segments": session.segments.to_state(),
+                "order": session.order.to_state(),
             },
             arrays,
         ),
@@ -72,13 +76,14 @@ def decode_session(blob: bytes, config: TrackerConfig, last_seen: float) -> Sess
             session_id=str(saved["session_id"]),
             explicit=bool(saved["explicit"]),
             frame_size=(int(saved["frame_size"][0]), int(saved["frame_size"][1])),
-            track=Track.from_state(config, saved["track"]),
+            segments=Segments.from_state(config, saved["segments"]),
             last_seen=last_seen,
-            thumbnail=saved["thumbnail"],
+            order=FrameOrder.from_state(saved["order"]),
             frames_seen=int(saved["frames_seen"]),
             created=float(saved["created"]),
             frames_since_detector=int(saved["frames_since_detector"]),
             rescue_streak=int(saved["rescue_streak"]),
+            newest_sent=int(saved["newest_sent"]),
         )
     except UnreadableSession:
         raise

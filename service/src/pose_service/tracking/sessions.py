@@ -6,11 +6,19 @@ Rules, in order (documented in the service README):
 3. Otherwise, among live anonymous sessions with the same frame size, a frame continues the one
    it fits: ``frame_number`` ahead of the session's newest frame by at most
    ``max_forward_gap``, or behind it by at most ``reorder_window`` (a late frame). When several
-   fit, a continuation beats a late frame, then the session whose last picture looks most like
-   this frame wins (tiny grey thumbnails), then the one whose expected next frame is nearest,
-   then the one seen most recently.
-   A candidate whose picture differs by more than ``match_threshold`` is not the same video.
+   fit, a continuation beats a late frame, then the session whose recent pictures look most like
+   this frame wins (tiny grey thumbnails, the nearest of its last 32), then the one whose
+   expected next frame is nearest, then the one seen most recently.
+   A candidate is not the same video when its nearest picture differs by more than
+   ``match_threshold``, or when it already had a frame sent with this number and another
+   picture (each video numbers its frames once: a new video numbered from 0 right after
+   another, or a retried one, never lands in the old one's session).
 4. A frame that fits no session starts a new one (e.g. a stream that begins mid-video).
+
+Inside its session, a frame is placed in time by its picture (``frame_order``: the backend's
+string-sorted frame order is recognised) and tracked in the stretch of the video it continues
+(``segments``: a jump in the picture starts a new one), so no pose is predicted, interpolated or
+smoothed across frames that are not neighbours in time.
 
 Memory is bounded: sessions idle for ``idle_s`` expire, and beyond ``max_sessions`` the least
 recently used is evicted, unless it received a frame in the last ``protect_s`` seconds: then the
@@ -30,7 +38,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .frame_order import FrameOrder, picture_difference
+from .segments import Segments
 from .track import Track, TrackerConfig
+
+SAME_PICTURE = 0.5  # grey levels: a frame sent again (a retry) has the same picture
 
 
 @dataclass(frozen=True)
@@ -52,31 +64,65 @@ class SessionsFull(RuntimeError):
 
 @dataclass
 class Session:
-    """One video being streamed: its track and what identifies it."""
+    """One video being streamed: its tracks, its frames' order and what identifies it."""
 
     session_id: str
     explicit: bool  # named by the client (video_id) rather than inferred
     frame_size: tuple[int, int]
-    track: Track
+    segments: Segments  # its tracks, one per continuous stretch of time (``segments``)
     last_seen: float
-    thumbnail: np.ndarray | None = None
+    order: FrameOrder = field(default_factory=FrameOrder)  # sent number -> time (``frame_order``)
     frames_seen: int = 0
     created: float = field(default_factory=time.time)
     frames_since_detector: int = 0  # frames estimated from the track's box since ViTDet ran
     rescue_streak: int = 0  # frames in a row answered by looking again (``redetection``)
+    newest_sent: int = -1  # the highest frame_number the client sent
+
+    @classmethod
+    def new(
+        cls, session_id: str, explicit: bool, frame_size: tuple[int, int], config: TrackerConfig,
+        last_seen: float,
+    ) -> Session:  # fmt: skip
+        return cls(session_id, explicit, frame_size, Segments(config), last_seen)
+
+    @classmethod
+    def of_track(
+        cls, session_id: str, explicit: bool, frame_size: tuple[int, int], track: Track,
+        last_seen: float, frames_seen: int = 0,
+    ) -> Session:  # fmt: skip
+        """A session whose frames so far are what ``track`` stepped (tests, benchmarks)."""
+        return cls(session_id, explicit, frame_size, Segments.of(track), last_seen,
+                   frames_seen=frames_seen, newest_sent=track.newest_frame)  # fmt: skip
+
+    @property
+    def track(self) -> Track:
+        """The track used last (a video sent in order has only one)."""
+        return self.segments.main
 
     @property
     def newest_frame(self) -> int:
-        return self.track.newest_frame
+        return self.newest_sent
+
+    def took(self, frame_number: int, thumbnail: np.ndarray | None) -> bool:
+        """Whether this video already had a frame sent as ``frame_number`` with another
+        picture (then this one is another video's: a session answers each number once)."""
+        seen = self.order.seen_picture(frame_number)
+        if seen is None or thumbnail is None:
+            return False
+        return picture_difference(seen, thumbnail) > SAME_PICTURE
 
 
 @dataclass(frozen=True)
 class Routing:
-    """Where a frame went and why (logged)."""
+    """Where a frame went and why (logged): its session, and in it the track and the time
+    index the frame is tracked at."""
 
     session: Session
     rule: str  # video_id | frame_zero | continues | late_frame | no_match | new_video_id
+    track: Track
+    time_index: int
     evicted: tuple[str, ...] = ()
+    new_segment: bool = False  # the frame's picture jumped: a new stretch of the video
 
 
 class SessionRouter:
@@ -120,10 +166,13 @@ class SessionRouter:
                 session = self._create(video_id, bool(video_id), frame_size, now)
             session.last_seen = now
             session.frames_seen += 1
-            if thumbnail is not None:
-                session.thumbnail = thumbnail
+            session.newest_sent = max(session.newest_sent, frame_number)
+            time_index, reordered = session.order.place(frame_number, thumbnail)
+            if reordered:  # the frames so far were tracked at the wrong times
+                session.segments.reset()
+            track, new_segment = session.segments.place(time_index, thumbnail)
             self._sessions.move_to_end(session.session_id)
-            return Routing(session, rule, tuple(evicted))
+            return Routing(session, rule, track, time_index, tuple(evicted), new_segment)
 
     def check_room(
         self,
@@ -169,16 +218,18 @@ class SessionRouter:
         policy = self.policy
         best: tuple[tuple[bool, float, int, float], Session, str] | None = None
         for session in self._sessions.values():
-            if session.explicit or session.frame_size != frame_size or session.newest_frame < 0:
+            if session.explicit or session.frame_size != frame_size or session.newest_sent < 0:
                 continue
-            ahead = frame_number - session.newest_frame
+            if session.took(frame_number, thumbnail):  # a number it has: another video's
+                continue
+            ahead = frame_number - session.newest_sent
             if 0 < ahead <= policy.max_forward_gap:
                 rule = "continues"
             elif -policy.reorder_window <= ahead <= 0:
                 rule = "late_frame"
             else:
                 continue
-            difference = _picture_difference(session.thumbnail, thumbnail)
+            difference = session.order.nearest_difference(thumbnail)
             if difference > policy.match_threshold:
                 continue
             # A continuation beats a late frame; then the closer picture; then the nearer frame;
@@ -194,7 +245,7 @@ class SessionRouter:
         self, session_id: str | None, explicit: bool, frame_size: tuple[int, int], now: float
     ) -> Session:
         session_id = session_id or f"s-{self._prefix}-{next(self._counter)}"
-        session = Session(session_id, explicit, frame_size, Track(self.tracker_config), now)
+        session = Session.new(session_id, explicit, frame_size, self.tracker_config, now)
         self._sessions[session_id] = session
         return session
 
@@ -256,9 +307,3 @@ class SessionRouter:
     def now(self) -> float:
         """The router's clock (monotonic seconds)."""
         return self._clock()
-
-
-def _picture_difference(a: np.ndarray | None, b: np.ndarray | None) -> float:
-    if a is None or b is None or a.shape != b.shape:
-        return 0.0
-    return float(np.abs(a - b).mean())
