@@ -165,6 +165,9 @@ def test_health_keeps_the_old_fields(replay_service):
     assert health["status"] == "ready" and health["ready"] is True
     assert set(health["models"]) >= {"hmr2", "vitdet"}
     assert set(health["models"].values()) <= {"loaded", "not_loaded"}
+    # hmr2 / vitdet are the body-model and person-detector roles; the recording fills both
+    assert health["models"] == {"hmr2": "loaded", "vitdet": "loaded", "replay": "loaded"}
+    assert health["model_roles"] == {"hmr2": "replay", "vitdet": "replay"}
     assert health["service"] == "pose-service"
     assert isinstance(health["timestamp"], str)
     assert health["queue"]["capacity"] >= 1

@@ -59,7 +59,8 @@ class HealthSnapshot:
     """The pipeline's state as ``/health`` reports it."""
 
     status: str  # warming_up | ready | not_ready
-    models: dict[str, str]
+    models: dict[str, str]  # the backend's roles (hmr2, vitdet), then each model by its name
+    model_roles: dict[str, str]  # role -> the model filling it
     estimator: str
     estimator_facts: dict[str, object]  # the estimator's own ``describe()``
     uptime_s: float
@@ -316,7 +317,8 @@ class PosePipeline:
         gate = self.gate
         return HealthSnapshot(
             status=self.status,
-            models=self.estimator.model_status(),
+            models=self.estimator.role_status(),
+            model_roles=self.estimator.model_roles(),
             estimator=self.estimator.name,
             estimator_facts=self.estimator.describe(),
             uptime_s=round(time.time() - self.started, 1),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import __version__
+from ..estimators.base import MODEL_ROLES
 from ..skeleton import JOINT_ANGLE_TRIPLETS, SMPL_JOINT_NAMES
 from ..tracking.track import SMOOTHING_MODES
 from .requests import MAX_FRAME_NUMBER
@@ -168,7 +169,17 @@ HEALTH = {
         "models": {
             "type": "object",
             "additionalProperties": {"enum": ["loaded", "not_loaded"]},
-            "required": ["hmr2", "vitdet"],
+            "required": list(MODEL_ROLES),
+            "description": "hmr2 and vitdet are roles: the 3D body model and the person "
+            "detector, loaded when the model filling the role (model_roles) is; then every "
+            "model by its own name (e.g. mediapipe_pose)",
+        },
+        "model_roles": {
+            "type": "object",
+            "required": list(MODEL_ROLES),
+            "additionalProperties": {"type": "string"},
+            "description": "which model fills each role, e.g. {hmr2: hmr2, vitdet: "
+            "mediapipe_pose} for hmr2 on a CPU host, both mediapipe_pose for lite",
         },
         "service": {"type": "string"},
         "timestamp": {"type": "string"},
