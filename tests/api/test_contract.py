@@ -84,6 +84,13 @@ def test_detected_frame_has_every_contract_field(stream, replay_path):
     assert answer["scaled_focal_length"] == pytest.approx(
         scaled_focal_length(WIDTH, HEIGHT), abs=1e-3
     )
+    tz = TRUTH["camera_translation"][5][2]
+    assert answer["camera_params"] == {
+        "scale": pytest.approx(2 * scaled_focal_length(WIDTH, HEIGHT) / (WIDTH * tz), rel=1e-4),
+        "tx": pytest.approx(float(TRUTH["camera_translation"][5][0]), abs=1e-4),
+        "ty": pytest.approx(float(TRUTH["camera_translation"][5][1]), abs=1e-4),
+        "type": "weak_perspective",
+    }
     recording = np.load(replay_path)
     assert answer["mesh_vertices"] == 6890
     assert np.array(answer["mesh_vertices_data"]).shape == (6890, 3)
@@ -114,6 +121,7 @@ def test_frames_before_the_first_detection_say_why(stream):
         assert answer["has_3d"] is False
         assert answer["keypoints"] == [] and answer["keypoint_count"] == 0
         assert answer["joints_3d_raw"] is None and answer["camera_translation"] is None
+        assert answer["camera_params"] is None
         assert answer["mesh_vertices_data"] is None and answer["mesh_faces_data"] is None
         assert answer["tracking_confidence"] == 0.0
         assert "no person detected" in answer["error"]

@@ -66,7 +66,8 @@ FRAME = {
     "type": "object",
     "required": [
         "frame_number", "frame_width", "frame_height", "has_3d", "keypoints", "keypoint_count",
-        "joints_3d_raw", "joint_angles_3d", "camera_translation", "scaled_focal_length",
+        "joints_3d_raw", "joint_angles_3d", "camera_translation", "camera_params",
+        "scaled_focal_length",
         "mesh_vertices", "mesh_vertices_data", "mesh_faces_data", "processing_time_ms",
         "model_version", "tracking_confidence",
     ],
@@ -84,6 +85,21 @@ FRAME = {
             "description": "degrees, measured at the named joint",
         },
         "camera_translation": {"type": ["array", "null"], "items": _NUM},
+        "camera_params": {
+            "type": ["object", "null"],
+            "required": ["scale", "tx", "ty", "type"],
+            "properties": {
+                "scale": {**_NUM, "exclusiveMinimum": 0},
+                "tx": _NUM,
+                "ty": _NUM,
+                "type": {"const": "weak_perspective"},
+            },
+            "description": "the weak-perspective camera of camera_translation [tx, ty, tz]: "
+            "scale = 2 * scaled_focal_length / (max(W, H) * tz), tx, ty as they are; a point X "
+            "lands at scale * (X + t) in image coordinates normalised to [-1, 1] across the "
+            "longer side (HMR2's pred_cam convention, the whole image as the box); null "
+            "without a pose",
+        },
         "scaled_focal_length": _NUM,
         "mesh_vertices": {"type": "integer"},
         "mesh_vertices_data": {
