@@ -21,7 +21,11 @@ from ..scheduling import QueueFull, QueueTimeout, ShuttingDown
 from ..tracking.sessions import SessionsFull
 from ..whole_video.errors import (
     BadVideo,
+    FrameOutOfRange,
+    JobFailed,
+    JobNotComplete,
     JobTooLarge,
+    NoRenderedOutput,
     NotReadyForJobs,
     PhalpUnavailable,
     UnknownJob,
@@ -66,6 +70,10 @@ FINAL: dict[type[Exception], Callable[[Any], Answer]] = {
     JobTooLarge: lambda e: (413, "job_too_large", str(e), None),
     UnknownSession: lambda e: (404, "unknown_session", str(e), None),
     UnknownJob: lambda e: (404, "unknown_job", str(e), None),
+    NoRenderedOutput: lambda e: (404, "no_output", str(e), None),
+    JobNotComplete: lambda e: (400, "job_not_complete", str(e), None),
+    FrameOutOfRange: lambda e: (400, "frame_out_of_range", str(e), None),
+    JobFailed: lambda e: (500, "job_failed", str(e), {"status": "error"}),
 }
 
 

@@ -182,6 +182,19 @@ class WholeVideos:
                 "POSE_SERVICE_LEGACY_OUTPUT_MAX_BYTES"
             ) from exc
 
+    def first_rendered_frames(self, job: Job, count: int) -> list[bytes]:
+        """The first ``count`` rendered frames of a done job (fewer, or none, if another job's
+        output pushed its files out meanwhile)."""
+        frames: list[bytes] = []
+        output = job.output
+        if isinstance(output, RenderedOutput):
+            for index in range(min(count, output.frame_count)):
+                try:
+                    frames.append(output.frame_path(index).read_bytes())
+                except FileNotFoundError:
+                    break
+        return frames
+
     def submit_images(self, images: list[str]) -> Job:
         """Queue a job for base64 images (headers checked now, pixels decoded by the job)."""
         settings = self.settings
