@@ -18,6 +18,7 @@ from pose_service.whole_video.errors import (
     JobTooLarge,
     NoRenderedOutput,
     NotReadyForJobs,
+    StillProcessing,
     UnknownJob,
 )
 from pose_service.whole_video.jobs import JobsFull
@@ -32,6 +33,13 @@ CASES = [  # raised, status, code, extra fields, Retry-After
     (ShuttingDown("bye"), 503, "shutting_down", {"status": "not_ready"}, True),
     (TransientInferenceError("oom"), 503, "inference_retryable", {"status": "ready"}, True),
     (JobsFull("8 jobs"), 503, "jobs_full", {}, True),
+    (
+        StillProcessing("j-1", "still"),
+        503,
+        "still_processing",
+        {"status": "processing", "job_id": "j-1"},
+        True,
+    ),
     (ImageError("image_too_large", "big", 413), 413, "image_too_large", {}, False),
     (JobTooLarge("too many pixels"), 413, "job_too_large", {}, False),
     (UnknownJob("no job"), 404, "unknown_job", {}, False),

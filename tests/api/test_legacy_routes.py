@@ -311,6 +311,20 @@ def test_a_full_job_queue_and_a_loading_model_are_503s(replay_path, cut):
     assert warming.status_code == 503 and warming.get_json()["code"] == "warming_up"
 
 
+def test_a_video_longer_than_the_wait_is_a_503_with_its_job_id(replay_path, cut):
+    """Behind the provisioned proxy (130 s) a longer wait would be cut and its result lost:
+    after PROCESS_VIDEO_TIMEOUT_S the answer names the job, which goes on."""
+    pipeline, client = _client(replay_path, process_video_timeout_s=0.3)
+    with pipeline.gate.turn():
+        response = client.post("/process_video", data=_upload(cut), content_type=MULTIPART)
+    assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+    body = response.get_json()
+    assert body["code"] == "still_processing" and body["status"] == "processing"
+    assert f"/job_status/{body['job_id']}" in body["error"]
+    done, _ = _poll(client, body["job_id"])
+    assert done["status"] == "complete" and done["result"]["processed_frames"] == CUT_FRAMES
+
+
 def test_waiting_requests_never_hold_more_than_half_the_threads(replay_path, cut):
     """POSE_SERVICE_THREADS=2: one /process_video may wait for its video; a second one is a
     503 naming the asynchronous route, so frames always find a thread."""

@@ -228,6 +228,12 @@ class Settings:
         "(the backend gives it 120 s)",
         check=POSITIVE,
     )
+    process_video_timeout_s: float = setting(
+        115.0,
+        "longest `/process_video` waits for its video, then 503 `still_processing` with the "
+        "job's id for `/job_status` (the job goes on; the provisioned proxy gives up at 130 s)",
+        check=POSITIVE,
+    )
     legacy_max_frames: int = setting(
         900,
         "most frames `/process_video` and `/process_video_async` track and render (the first "

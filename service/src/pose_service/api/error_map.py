@@ -28,6 +28,7 @@ from ..whole_video.errors import (
     NoRenderedOutput,
     NotReadyForJobs,
     PhalpUnavailable,
+    StillProcessing,
     UnknownJob,
     UnknownSession,
     UnknownTracker,
@@ -60,6 +61,12 @@ RETRYABLE: dict[type[Exception], Callable[[Any], Answer]] = {
     ShuttingDown: lambda e: (503, "shutting_down", str(e), {"status": "not_ready"}),
     TransientInferenceError: _transient,
     JobsFull: lambda e: (503, "jobs_full", f"{e}; try again later", None),
+    StillProcessing: lambda e: (
+        503,
+        "still_processing",
+        str(e),
+        {"status": "processing", "job_id": e.job_id},
+    ),  # fmt: skip
 }
 # Answered as they are: the request itself must change.
 FINAL: dict[type[Exception], Callable[[Any], Answer]] = {

@@ -516,7 +516,9 @@ def openapi_document() -> dict[str, Any]:
                                           "or a file that is not a video"),
                         "413": _json(err, "body or video too large"),
                         "500": _json(err, "the processing failed"),
-                        "503": busy,
+                        "503": {**busy, "description": "warming up, too many jobs, or "
+                                "still_processing after POSE_SERVICE_PROCESS_VIDEO_TIMEOUT_S "
+                                "(the job goes on: job_id for /job_status)"},
                     },
                 }
             },

@@ -48,3 +48,11 @@ class JobNotComplete(RuntimeError):
 
 class FrameOutOfRange(IndexError):
     """A rendered frame asked for beyond the frames the job rendered."""
+
+
+class StillProcessing(RuntimeError):
+    """A job waited for is still going after the wait allowed; it goes on (poll its id)."""
+
+    def __init__(self, job_id: str, message: str) -> None:
+        super().__init__(message)
+        self.job_id = job_id

@@ -30,6 +30,7 @@ from .errors import (
     NoRenderedOutput,
     NotReadyForJobs,
     PhalpUnavailable,
+    StillProcessing,
     UnknownJob,
     UnknownSession,
     UnknownTracker,
@@ -142,8 +143,9 @@ class WholeVideos:
     def process_rendered(
         self, save: Callable[[BinaryIO], None], filename: str | None, max_frames: int
     ) -> Job:
-        """:meth:`submit_rendered`, then wait for the job to end; the done job, or
-        :class:`JobFailed`. Refused (:class:`JobsFull`) while half the server's threads
+        """:meth:`submit_rendered`, then wait for the job to end, at most
+        ``process_video_timeout_s`` (then :class:`StillProcessing`; the job goes on); the done
+        job, or :class:`JobFailed`. Refused (:class:`JobsFull`) while half the server's threads
         already wait so."""
         if not self._waiters.acquire(blocking=False):
             raise JobsFull(
@@ -152,9 +154,17 @@ class WholeVideos:
             )
         try:
             job = self.submit_rendered(save, filename, max_frames)
-            job.wait()
+            ended = job.wait(self.settings.process_video_timeout_s)
         finally:
             self._waiters.release()
+        if not ended:
+            raise StillProcessing(
+                job.job_id,
+                f"job {job.job_id} is still processing after "
+                f"{self.settings.process_video_timeout_s:g} s "
+                f"(POSE_SERVICE_PROCESS_VIDEO_TIMEOUT_S); it goes on: poll GET /job_status/"
+                f"{job.job_id}",
+            )
         if isinstance(job.exception, BadVideo):  # found while decoding: the upload's fault
             raise job.exception
         if job.status != "done":
