@@ -421,3 +421,32 @@ def test_health_marks_each_role_loaded_and_names_its_model(client):
     assert health["models"]["hmr2"] == health["models"]["vitdet"] == "loaded"
     assert health["model_roles"] == {"hmr2": "replay", "vitdet": "replay"}
     jsonschema.validate(health, SCHEMAS["Health"])
+
+
+def test_through_real_gunicorn_as_the_backend_sends_it(replay_service, cut):
+    """multipart video + max_frames as a string (the mobile's 10-frames button through the
+    backend), then the async route, /job_status and /frame, against the real server."""
+    import requests
+
+    url = replay_service.url
+    files = {"video": ("clip.mp4", cut, "video/mp4")}
+    form = {"max_frames": "10", "output_format": "file_path"}
+    synced = requests.post(f"{url}/process_video", files=files, data=form, timeout=60)
+    assert synced.status_code == 200, synced.text
+    data = synced.json()["data"]
+    assert data["processed_frames"] == 10 and len(data["frames"]) == 10
+    assert _jpeg(base64.b64decode(data["frames"][9]["image_base64"])).shape[:2] == (362, 640)
+    accepted = requests.post(f"{url}/process_video_async", files=files,
+                             data={"max_frames": "999999"}, timeout=30).json()  # fmt: skip
+    assert accepted["status"] == "accepted"
+    deadline = time.monotonic() + 60
+    while (body := requests.get(f"{url}/job_status/{accepted['job_id']}", timeout=10).json())[
+        "status"
+    ] in {"queued", "processing"}:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert body["status"] == "complete" and body["result"]["frame_count"] == CUT_FRAMES
+    frame = requests.get(f"{url}/frame/{accepted['job_id']}/11", timeout=10)
+    assert frame.headers["Content-Type"] == "image/jpeg" and _jpeg(frame.content).size
+    assert requests.get(f"{url}/warmup", timeout=10).json()["status"] == "ready"
+    assert requests.post(f"{url}/reload", json={}, timeout=10).status_code == 409
