@@ -84,6 +84,13 @@ def test_detected_frame_has_every_contract_field(stream, replay_path):
     assert answer["scaled_focal_length"] == pytest.approx(
         scaled_focal_length(WIDTH, HEIGHT), abs=1e-3
     )
+    tz = TRUTH["camera_translation"][5][2]
+    assert answer["camera_params"] == {
+        "scale": pytest.approx(2 * scaled_focal_length(WIDTH, HEIGHT) / (WIDTH * tz), rel=1e-4),
+        "tx": pytest.approx(float(TRUTH["camera_translation"][5][0]), abs=1e-4),
+        "ty": pytest.approx(float(TRUTH["camera_translation"][5][1]), abs=1e-4),
+        "type": "weak_perspective",
+    }
     recording = np.load(replay_path)
     assert answer["mesh_vertices"] == 6890
     assert np.array(answer["mesh_vertices_data"]).shape == (6890, 3)
@@ -114,6 +121,7 @@ def test_frames_before_the_first_detection_say_why(stream):
         assert answer["has_3d"] is False
         assert answer["keypoints"] == [] and answer["keypoint_count"] == 0
         assert answer["joints_3d_raw"] is None and answer["camera_translation"] is None
+        assert answer["camera_params"] is None
         assert answer["mesh_vertices_data"] is None and answer["mesh_faces_data"] is None
         assert answer["tracking_confidence"] == 0.0
         assert "no person detected" in answer["error"]
@@ -165,6 +173,9 @@ def test_health_keeps_the_old_fields(replay_service):
     assert health["status"] == "ready" and health["ready"] is True
     assert set(health["models"]) >= {"hmr2", "vitdet"}
     assert set(health["models"].values()) <= {"loaded", "not_loaded"}
+    # hmr2 / vitdet are the body-model and person-detector roles; the recording fills both
+    assert health["models"] == {"hmr2": "loaded", "vitdet": "loaded", "replay": "loaded"}
+    assert health["model_roles"] == {"hmr2": "replay", "vitdet": "replay"}
     assert health["service"] == "pose-service"
     assert isinstance(health["timestamp"], str)
     assert health["queue"]["capacity"] >= 1

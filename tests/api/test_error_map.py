@@ -11,7 +11,16 @@ from pose_service.imaging import ImageError
 from pose_service.pipeline import NotReady, PosePipeline
 from pose_service.scheduling import QueueFull, QueueTimeout, ShuttingDown
 from pose_service.tracking.sessions import SessionsFull
-from pose_service.whole_video.errors import JobTooLarge, NotReadyForJobs, UnknownJob
+from pose_service.whole_video.errors import (
+    FrameOutOfRange,
+    JobFailed,
+    JobNotComplete,
+    JobTooLarge,
+    NoRenderedOutput,
+    NotReadyForJobs,
+    StillProcessing,
+    UnknownJob,
+)
 from pose_service.whole_video.jobs import JobsFull
 
 CASES = [  # raised, status, code, extra fields, Retry-After
@@ -24,9 +33,20 @@ CASES = [  # raised, status, code, extra fields, Retry-After
     (ShuttingDown("bye"), 503, "shutting_down", {"status": "not_ready"}, True),
     (TransientInferenceError("oom"), 503, "inference_retryable", {"status": "ready"}, True),
     (JobsFull("8 jobs"), 503, "jobs_full", {}, True),
+    (
+        StillProcessing("j-1", "still"),
+        503,
+        "still_processing",
+        {"status": "processing", "job_id": "j-1"},
+        True,
+    ),
     (ImageError("image_too_large", "big", 413), 413, "image_too_large", {}, False),
     (JobTooLarge("too many pixels"), 413, "job_too_large", {}, False),
     (UnknownJob("no job"), 404, "unknown_job", {}, False),
+    (NoRenderedOutput("pruned"), 404, "no_output", {}, False),
+    (JobNotComplete("running"), 400, "job_not_complete", {}, False),
+    (FrameOutOfRange("frame 9"), 400, "frame_out_of_range", {}, False),
+    (JobFailed("boom"), 500, "job_failed", {"status": "error"}, False),
 ]
 
 

@@ -69,3 +69,40 @@ def test_lighter_answers_keep_every_other_field(mesh_format):
     }
     if mesh_format == "none":
         assert light["mesh_vertices_data"] is None and light["mesh_faces_data"] is None
+
+
+def test_camera_params_is_the_weak_perspective_camera_of_the_translation():
+    """At the body's depth the weak-perspective camera projects where the full-image camera
+    does: ``scale * (X + t)`` in coordinates normalised to [-1, 1] across the longer side."""
+    from pose_service.camera import project, scaled_focal_length
+
+    width, height = 640, 360
+    translation = np.array([0.3, -0.1, 12.0], np.float32)
+    pose = PersonPose(
+        joints_3d=np.zeros((24, 3), np.float32),
+        keypoints_2d=np.zeros((24, 2), np.float32),
+        joint_confidence=np.full(24, 0.9, np.float32),
+        score=0.9,
+        bbox=np.array([0, 0, 10, 20], np.float32),
+        camera_translation=translation,
+        focal_length=scaled_focal_length(width, height),
+    )
+    frame = Frame(np.zeros((height, width, 3), np.uint8), 0)
+    outcome = FrameOutcome(frame, TrackedPose(pose, "detected", 0.9, 1, 0), "s", "r", "m")
+    params = build_frame_answer(outcome, FacesCache(None))["camera_params"]
+    assert params["type"] == "weak_perspective"
+    assert (params["tx"], params["ty"]) == pytest.approx((0.3, -0.1), abs=1e-5)
+    points = np.array([[0.0, 0.0, 0.0], [0.4, -0.8, 0.0], [-0.2, 0.9, 0.0]], np.float32)
+    pixels = project(points, translation, scaled_focal_length(width, height), width, height)
+    half = max(width, height) / 2.0
+    weak = params["scale"] * (points[:, :2] + translation[:2]) * half + [width / 2, height / 2]
+    np.testing.assert_allclose(weak, pixels, atol=0.01)
+
+
+def test_camera_params_is_null_without_a_pose_or_a_camera():
+    outcome = _outcome()
+    assert build_frame_answer(outcome, FacesCache(None))["camera_params"]["scale"] > 0
+    outcome.tracked.pose.camera_translation = None
+    assert build_frame_answer(outcome, FacesCache(None))["camera_params"] is None
+    outcome.tracked.pose = None
+    assert build_frame_answer(outcome, FacesCache(None))["camera_params"] is None

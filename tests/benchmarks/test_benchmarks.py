@@ -16,6 +16,7 @@ from benchmarks import (
     lite,
     overhead,
     redetection,
+    sampled_frames,
     session_codec,
     sigkill_loss,
     slow_clients,
@@ -77,6 +78,13 @@ def test_smoothing(capsys):
     modes = out["cases"]["none"]
     assert set(modes) == {"off", "one_euro", "kalman"}
     assert modes["kalman"]["jitter_mm_per_frame2"] < modes["off"]["jitter_mm_per_frame2"]
+
+
+def test_sampled_frames(capsys):
+    pytest.importorskip("mediapipe")
+    out = _run(sampled_frames, ["--frames", "24", "--steps", "1,6"], capsys)
+    assert set(out["steps"]) == {"1", "6"} and out["steps"]["6"]["frames"] == 4
+    assert out["steps"]["1"]["answered_mm"]["p50"] < out["steps"]["6"]["answered_mm"]["p50"]
 
 
 def test_session_codec(capsys):

@@ -120,9 +120,23 @@ def test_create_estimator_builds_hmr2_unloaded() -> None:
         est.estimate(_frame())
 
 
+def test_on_a_cpu_host_mediapipe_fills_the_detector_role() -> None:
+    """The backend's ``models.vitdet`` is the person detector's role: MediaPipe's box fills it
+    on a CPU host (it said ``not_used`` before, outside the contract's two values)."""
+    from pose_service.estimators.hmr2 import HMR2Estimator
+
+    est = HMR2Estimator(Settings(estimator="hmr2", hmr2_detector="mediapipe"))
+    assert est.model_status() == {"hmr2": "not_loaded", "mediapipe_pose": "not_loaded"}
+    assert est.model_roles() == {"hmr2": "hmr2", "vitdet": "mediapipe_pose"}
+    assert est.role_status() == {
+        "hmr2": "not_loaded", "vitdet": "not_loaded", "mediapipe_pose": "not_loaded"
+    }  # fmt: skip
+
+
 def test_load_builds_no_renderer_and_loads_local_files(stack: SimpleNamespace) -> None:
     est = _loaded()
     assert est.model_status() == {"hmr2": "loaded", "vitdet": "loaded"}
+    assert est.model_roles() == {"hmr2": "hmr2", "vitdet": "vitdet"}
     (call,) = stack.hmr2.LOAD_CALLS
     assert call["init_renderer"] is False
     assert call["weights_only"] is False

@@ -59,7 +59,12 @@ def test_the_solved_camera_reprojects_the_3d_joints_onto_the_keypoints(estimator
 def test_an_empty_picture_has_nobody(estimator):
     estimate = estimator.estimate(Frame(np.full((360, 640, 3), 128, dtype=np.uint8), 0))
     assert estimate.people == [] and estimate.model_version.startswith("mediapipe-pose-0.10.21")
-    assert estimator.model_status()["mediapipe_pose"] == "loaded"
+    assert estimator.model_status() == {"mediapipe_pose": "loaded"}
+    # MediaPipe Pose fills both of the backend's roles: the mobile app's marks say loaded
+    assert estimator.model_roles() == {"hmr2": "mediapipe_pose", "vitdet": "mediapipe_pose"}
+    assert estimator.role_status() == {
+        "hmr2": "loaded", "vitdet": "loaded", "mediapipe_pose": "loaded"
+    }  # fmt: skip
 
 
 def test_a_small_runner_missed_in_the_whole_frame_is_found_by_looking_where_he_should_be(

@@ -72,3 +72,25 @@ def pool_order(count: int, seed: int = 0, block: int = 4) -> list[int]:
         rng.shuffle(part)
         order[start : start + block] = part
     return order
+
+
+def write_runner_cut(path: Path, frames: int = 12, width: int = 640) -> Path:
+    """The real clip's first ``frames`` frames, ``width`` wide (the backend's size), as an
+    MPEG-4 file at its 30 fps: a short real upload."""
+    import cv2
+
+    from pose_service.video_frames import read_frames
+
+    writer = None
+    try:
+        for number, rgb in enumerate(read_frames(RUNNER_CLIP, width)):
+            if number == frames:
+                break
+            if writer is None:
+                fourcc = cv2.VideoWriter_fourcc(*"mp4v")
+                writer = cv2.VideoWriter(str(path), fourcc, 30.0, (rgb.shape[1], rgb.shape[0]))
+            writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    finally:
+        if writer is not None:
+            writer.release()
+    return path

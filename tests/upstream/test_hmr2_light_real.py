@@ -28,11 +28,11 @@ def test_on_a_cpu_mediapipe_finds_the_runner_for_hmr2(
     """The real MediaPipe on the real clip gives HMR2 its crop; ViTDet-H is not even loaded."""
     estimator = loaded_light.estimator
     assert estimator.describe()["detector"] == "mediapipe"
-    assert estimator.model_status() == {
-        "hmr2": "loaded",
-        "vitdet": "not_used",
-        "mediapipe_pose": "loaded",
-    }
+    assert estimator.model_status() == {"hmr2": "loaded", "mediapipe_pose": "loaded"}
+    assert estimator.model_roles() == {"hmr2": "hmr2", "vitdet": "mediapipe_pose"}
+    assert estimator.role_status() == {
+        "hmr2": "loaded", "vitdet": "loaded", "mediapipe_pose": "loaded"
+    }  # fmt: skip
     estimate = estimator.estimate(Frame(runner_frames[0], 0))
     assert estimate.detector_ran
     (person,) = estimate.people

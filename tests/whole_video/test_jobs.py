@@ -78,3 +78,22 @@ def test_background_work_waits_for_room_instead_of_failing():
     holder.__exit__(None, None, None)
     thread.join(5)
     assert got_turn.is_set()
+
+
+def test_a_failed_job_keeps_what_failed_but_not_its_frames():
+    """Its exception is kept (a request waiting for the job re-raises a bad upload's), without
+    the tracebacks that would keep the job's locals, a video's pixels, alive."""
+    runner = JobRunner(max_jobs=1, workers=1, result_ttl_s=60, max_results=1)
+
+    def failing(job, frames):
+        pixels = bytearray(10**6)  # noqa: F841 - a local the traceback would keep
+        try:
+            raise KeyError("inner")
+        except KeyError as exc:
+            raise ValueError("bad upload") from exc
+
+    job = runner.submit([], 1, failing)
+    assert job.wait(5)
+    assert job.status == "failed" and job.error == "ValueError: bad upload"
+    assert isinstance(job.exception, ValueError) and job.exception.__traceback__ is None
+    assert job.exception.__cause__.__traceback__ is None

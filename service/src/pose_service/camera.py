@@ -51,3 +51,20 @@ def solve_translation(
     if not np.all(np.isfinite(solution)) or solution[2] <= 0:
         return None
     return solution.astype(np.float32)
+
+
+def weak_perspective(
+    translation: np.ndarray, focal: float, width: int, height: int
+) -> tuple[float, float, float] | None:
+    """The weak-perspective camera ``(scale, tx, ty)`` equivalent to the full-image translation
+    ``(tx, ty, tz)``, in HMR2's convention (its ``pred_cam`` [s, tx, ty] with ``tz = 2 f /
+    (s b)``) with the whole image as the box: ``b = max(W, H)``, so ``scale = 2 f / (b tz)``.
+
+    A body-frame point ``X`` then lands at ``scale * (X + t)`` in image coordinates normalised
+    to [-1, 1] across the longer side from the centre, the perspective projection's value at the
+    body's depth. None when the depth is not in front of the camera.
+    """
+    tx, ty, tz = (float(v) for v in translation)
+    if not tz > 0:
+        return None
+    return 2.0 * focal / (float(max(width, height)) * tz), tx, ty

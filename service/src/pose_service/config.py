@@ -227,6 +227,33 @@ class Settings:
         check=POSITIVE,
     )
 
+    # --- the old service's routes the backend calls (README "Legacy routes") ---------------
+    warmup_timeout_s: float = setting(
+        110.0,
+        "longest `/warmup` waits for the model to load before answering 500 `warming_up` "
+        "(the backend gives it 120 s)",
+        check=POSITIVE,
+    )
+    process_video_timeout_s: float = setting(
+        115.0,
+        "longest `/process_video` waits for its video, then 503 `still_processing` with the "
+        "job's id for `/job_status` (the job goes on; the provisioned proxy gives up at 130 s)",
+        check=POSITIVE,
+    )
+    legacy_max_frames: int = setting(
+        900,
+        "most frames `/process_video` and `/process_video_async` track and render (the first "
+        "ones; 30 s at 30 fps): a larger `max_frames` (the backend's default is 999999) is "
+        "taken as this",
+        check=at_least(1),
+    )
+    legacy_output_max_bytes: int = setting(
+        2 * 1024**3,
+        "rendered frames (JPEG) and overlay videos kept under STATE_DIR/outputs at most; the "
+        "oldest job's go first (the newest is always kept)",
+        check=at_least(1),
+    )
+
     # --- estimators ----------------------------------------------------------------------
     device: str = setting(
         "auto", "hmr2: `cuda`, `cpu` or `auto`", check=one_of(("auto", "cuda", "cpu"))

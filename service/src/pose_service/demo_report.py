@@ -19,26 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from .skeleton import SMPL_PARENTS
-
-FPS = 30.0  # the backend's clips
-# Where each frame's pose came from -> BGR colour (OpenCV) and the timeline's colour.
-SOURCE_COLOURS: dict[str, tuple[int, int, int]] = {
-    "detected": (80, 200, 60),
-    "rescued": (230, 160, 20),
-    "predicted": (30, 140, 255),
-    "interpolated": (40, 220, 230),
-    "none": (120, 120, 120),
-}
+from .drawing import SOURCE_COLOURS, VIDEO_FPS, draw_pose, open_video_writer, pose_source
 
 
 def frame_source(answer: dict[str, Any]) -> str:
     """``detected`` / ``rescued`` / ``predicted`` / ``interpolated`` / ``none`` of an answer."""
     temporal = answer.get("temporal") or {}
-    source = temporal.get("source") if answer.get("has_3d") else None
-    if source == "detected" and "rescued" in (temporal.get("flags") or []):
-        return "rescued"
-    return source or "none"
+    flags = temporal.get("flags") or []
+    return pose_source(bool(answer.get("has_3d")), temporal.get("source"), flags)
 
 
 def keypoints(answer: dict[str, Any]) -> np.ndarray | None:
@@ -80,32 +68,15 @@ def per_frame(
 
 def draw(bgr: np.ndarray, answer: dict[str, Any]) -> np.ndarray:
     """The frame with the answer's skeleton and a label (source, confidence) drawn on it."""
-    import cv2
-
-    out = bgr.copy()
-    source = frame_source(answer)
-    colour = SOURCE_COLOURS[source]
-    points = keypoints(answer)
-    if points is not None:
-        for joint, parent in enumerate(SMPL_PARENTS):
-            if parent >= 0:
-                a, b = points[joint], points[parent]
-                cv2.line(out, (int(a[0]), int(a[1])), (int(b[0]), int(b[1])), colour, 2)
-        for x, y in points:
-            cv2.circle(out, (int(x), int(y)), 3, colour, -1)
-    label = f"{source}  conf {float(answer.get('tracking_confidence') or 0.0):.2f}"
-    cv2.rectangle(out, (0, 0), (8 + 9 * len(label), 26), (0, 0, 0), -1)
-    cv2.putText(out, label, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.55, colour, 1, cv2.LINE_AA)
-    return out
+    confidence = float(answer.get("tracking_confidence") or 0.0)
+    return draw_pose(bgr, keypoints(answer), frame_source(answer), confidence)
 
 
 def write_video(path: Path, frames_rgb: Sequence[np.ndarray], answers: Sequence[dict]) -> None:
     import cv2
 
     height, width = frames_rgb[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (width, height))
-    if not writer.isOpened():
-        raise RuntimeError(f"OpenCV cannot write {path}")
+    writer = open_video_writer(path, width, height, VIDEO_FPS)
     try:
         for rgb, answer in zip(frames_rgb, answers, strict=True):
             writer.write(draw(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), answer))

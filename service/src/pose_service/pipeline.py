@@ -59,7 +59,8 @@ class HealthSnapshot:
     """The pipeline's state as ``/health`` reports it."""
 
     status: str  # warming_up | ready | not_ready
-    models: dict[str, str]
+    models: dict[str, str]  # the backend's roles (hmr2, vitdet), then each model by its name
+    model_roles: dict[str, str]  # role -> the model filling it
     estimator: str
     estimator_facts: dict[str, object]  # the estimator's own ``describe()``
     uptime_s: float
@@ -104,18 +105,45 @@ class PosePipeline:
         self.faces: np.ndarray | None = None
         self.started = time.time()
         self._loader: threading.Thread | None = None
+        self._load_lock = threading.Lock()
+        self._load_begun = False
+        self._load_settled = threading.Event()  # set once a load ended (ready or not_ready)
         self._model_version = self.estimator.name
         self._stopping = threading.Event()
         self._store = self._open_store()
 
     # --- loading -------------------------------------------------------------------------
     def start_loading(self) -> None:
-        """Load the model in a background thread (idempotent)."""
-        if self._loader is None:
-            self._loader = threading.Thread(target=self.load, name="model-loader", daemon=True)
+        """Load the model in a background thread (idempotent: nothing if a load has begun)."""
+        with self._load_lock:
+            if self._load_begun:
+                return
+            self._load_begun = True
+            self._loader = threading.Thread(target=self._load, name="model-loader", daemon=True)
             self._loader.start()
 
+    def wait_loaded(self, timeout_s: float) -> str:
+        """Start loading if nothing has, wait up to ``timeout_s`` for the load to end; the
+        status then (``warming_up`` when it is still loading)."""
+        self.start_loading()
+        self._load_settled.wait(timeout_s)
+        return self.status
+
     def load(self) -> None:
+        """Load the model in this thread (once: a second call does nothing)."""
+        with self._load_lock:
+            if self._load_begun:
+                return
+            self._load_begun = True
+        self._load()
+
+    def _load(self) -> None:
+        try:
+            self._load_model()
+        finally:
+            self._load_settled.set()
+
+    def _load_model(self) -> None:
         start = time.perf_counter()
         log.info("model_loading", estimator=self.estimator.name, **memory_report())
         try:
@@ -316,7 +344,8 @@ class PosePipeline:
         gate = self.gate
         return HealthSnapshot(
             status=self.status,
-            models=self.estimator.model_status(),
+            models=self.estimator.role_status(),
+            model_roles=self.estimator.model_roles(),
             estimator=self.estimator.name,
             estimator_facts=self.estimator.describe(),
             uptime_s=round(time.time() - self.started, 1),

@@ -35,6 +35,18 @@ def video_shape(path: str | Path) -> tuple[int, int, int] | None:
     return (count, width, height) if min(count, width, height) > 0 else None
 
 
+def video_fps(path: str | Path) -> float | None:
+    """Frames per second from the container; None when it does not say (or not a video)."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    try:
+        fps = float(capture.get(cv2.CAP_PROP_FPS)) if capture.isOpened() else 0.0
+    finally:
+        capture.release()
+    return fps if 0.0 < fps < 1000.0 else None
+
+
 def read_frames(
     path: str | Path, width: int | None = None, max_pixels: int | None = None
 ) -> Iterator[np.ndarray]:

@@ -13,6 +13,8 @@ from ..whole_video import WholeVideos
 from .error_map import register_domain_errors
 from .errors import ApiError, register_error_handlers
 from .json import OrjsonProvider
+from .legacy import rendered_result
+from .legacy_routes import bp as legacy_bp
 from .routes import bp
 from .video_routes import bp as video_bp
 from .video_routes import job_result
@@ -34,11 +36,12 @@ def create_app(
     app.config["POSE_SETTINGS"] = settings
     pipeline = pipeline or PosePipeline(settings)
     app.extensions["pose_pipeline"] = pipeline
-    app.extensions["pose_videos"] = WholeVideos(pipeline, job_result)
+    app.extensions["pose_videos"] = WholeVideos(pipeline, job_result, rendered_result)
     register_error_handlers(app)
     register_domain_errors(app)
     app.register_blueprint(bp)
     app.register_blueprint(video_bp)
+    app.register_blueprint(legacy_bp)
 
     if settings.auth_token:
 

@@ -21,9 +21,14 @@ from ..scheduling import QueueFull, QueueTimeout, ShuttingDown
 from ..tracking.sessions import SessionsFull
 from ..whole_video.errors import (
     BadVideo,
+    FrameOutOfRange,
+    JobFailed,
+    JobNotComplete,
     JobTooLarge,
+    NoRenderedOutput,
     NotReadyForJobs,
     PhalpUnavailable,
+    StillProcessing,
     UnknownJob,
     UnknownSession,
     UnknownTracker,
@@ -56,6 +61,12 @@ RETRYABLE: dict[type[Exception], Callable[[Any], Answer]] = {
     ShuttingDown: lambda e: (503, "shutting_down", str(e), {"status": "not_ready"}),
     TransientInferenceError: _transient,
     JobsFull: lambda e: (503, "jobs_full", f"{e}; try again later", None),
+    StillProcessing: lambda e: (
+        503,
+        "still_processing",
+        str(e),
+        {"status": "processing", "job_id": e.job_id},
+    ),  # fmt: skip
 }
 # Answered as they are: the request itself must change.
 FINAL: dict[type[Exception], Callable[[Any], Answer]] = {
@@ -66,6 +77,10 @@ FINAL: dict[type[Exception], Callable[[Any], Answer]] = {
     JobTooLarge: lambda e: (413, "job_too_large", str(e), None),
     UnknownSession: lambda e: (404, "unknown_session", str(e), None),
     UnknownJob: lambda e: (404, "unknown_job", str(e), None),
+    NoRenderedOutput: lambda e: (404, "no_output", str(e), None),
+    JobNotComplete: lambda e: (400, "job_not_complete", str(e), None),
+    FrameOutOfRange: lambda e: (400, "frame_out_of_range", str(e), None),
+    JobFailed: lambda e: (500, "job_failed", str(e), {"status": "error"}),
 }
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from .. import __version__
+from ..estimators.base import MODEL_ROLES
 from ..skeleton import JOINT_ANGLE_TRIPLETS, SMPL_JOINT_NAMES
 from ..tracking.track import SMOOTHING_MODES
+from .legacy import INLINE_IMAGES
 from .requests import MAX_FRAME_NUMBER
 
 _NUM = {"type": "number"}
@@ -65,7 +67,8 @@ FRAME = {
     "type": "object",
     "required": [
         "frame_number", "frame_width", "frame_height", "has_3d", "keypoints", "keypoint_count",
-        "joints_3d_raw", "joint_angles_3d", "camera_translation", "scaled_focal_length",
+        "joints_3d_raw", "joint_angles_3d", "camera_translation", "camera_params",
+        "scaled_focal_length",
         "mesh_vertices", "mesh_vertices_data", "mesh_faces_data", "processing_time_ms",
         "model_version", "tracking_confidence",
     ],
@@ -83,6 +86,21 @@ FRAME = {
             "description": "degrees, measured at the named joint",
         },
         "camera_translation": {"type": ["array", "null"], "items": _NUM},
+        "camera_params": {
+            "type": ["object", "null"],
+            "required": ["scale", "tx", "ty", "type"],
+            "properties": {
+                "scale": {**_NUM, "exclusiveMinimum": 0},
+                "tx": _NUM,
+                "ty": _NUM,
+                "type": {"const": "weak_perspective"},
+            },
+            "description": "the weak-perspective camera of camera_translation [tx, ty, tz]: "
+            "scale = 2 * scaled_focal_length / (max(W, H) * tz), tx, ty as they are; a point X "
+            "lands at scale * (X + t) in image coordinates normalised to [-1, 1] across the "
+            "longer side (HMR2's pred_cam convention, the whole image as the box); null "
+            "without a pose",
+        },
         "scaled_focal_length": _NUM,
         "mesh_vertices": {"type": "integer"},
         "mesh_vertices_data": {
@@ -168,7 +186,17 @@ HEALTH = {
         "models": {
             "type": "object",
             "additionalProperties": {"enum": ["loaded", "not_loaded"]},
-            "required": ["hmr2", "vitdet"],
+            "required": list(MODEL_ROLES),
+            "description": "hmr2 and vitdet are roles: the 3D body model and the person "
+            "detector, loaded when the model filling the role (model_roles) is; then every "
+            "model by its own name (e.g. mediapipe_pose)",
+        },
+        "model_roles": {
+            "type": "object",
+            "required": list(MODEL_ROLES),
+            "additionalProperties": {"type": "string"},
+            "description": "which model fills each role, e.g. {hmr2: hmr2, vitdet: "
+            "mediapipe_pose} for hmr2 on a CPU host, both mediapipe_pose for lite",
         },
         "service": {"type": "string"},
         "timestamp": {"type": "string"},
@@ -210,6 +238,129 @@ HEALTH = {
         },
     },
 }
+
+_ROLE = {
+    "type": "object",
+    "required": ["status", "model"],
+    "properties": {
+        "status": {"enum": ["loaded", "not_loaded"]},
+        "model": {"type": "string", "description": "the model filling the role"},
+        "load_time_seconds": {"type": ["number", "null"]},
+        "error": {"type": "string"},
+    },
+}
+
+WARMUP = {
+    "type": "object",
+    "required": ["status", "message", *MODEL_ROLES],
+    "properties": {
+        "status": {
+            "enum": ["ready", "error"],
+            "description": "the old service's word (it also had partial: never here, "
+            "the service serves only with every model it needs)",
+        },
+        "message": {"type": "string"},
+        **{role: _ROLE for role in MODEL_ROLES},
+        "error": {"type": "string"},
+        "code": {"type": "string", "description": "warming_up or model_unavailable"},
+    },
+}
+
+RELOAD_REFUSED = {
+    "type": "object",
+    "required": ["status", "error", "code"],
+    "properties": {
+        "status": {"const": "error"},
+        "error": {"type": "string", "description": "why nothing is reloaded, what to do"},
+        "code": {"const": "reload_unsupported"},
+        "models": {"type": "object"},
+        "model_roles": {"type": "object"},
+    },
+}
+
+_LEGACY_FRAME = {
+    "type": "object",
+    "required": ["frameNumber", "frame_number", "timestamp", "vertices", "faces", "has_3d",
+                 "keypoints", "image_url"],
+    "description": "a /pose/hybrid frame (Frame) with the old names added",
+    "properties": {
+        "frameNumber": {"type": "integer"},
+        "frame_number": {"type": "integer"},
+        "timestamp": {**_NUM, "description": "seconds: frame_number / fps"},
+        "image_base64": {"type": "string", "description": "the drawn frame, base64 of the JPEG "
+                         "(no data: prefix); /process_video's first "
+                         f"{INLINE_IMAGES} frames"},
+        "image_url": {"type": "string", "description": "/frame/<job_id>/<index>"},
+        "vertices": {"type": "null", "description": "whole-video frames keep no mesh"},
+        "faces": {"type": "null"},
+        "has_3d": {"type": "boolean"},
+        "keypoints": {"type": "array"},
+    },
+}  # fmt: skip
+
+RENDERED_VIDEO = {
+    "type": "object",
+    "required": ["status", "job_id", "output_path", "video_path", "output_dir", "total_frames",
+                 "processed_frames", "frame_count", "fps", "resolution", "video_duration",
+                 "processing_time_seconds", "output_size_mb", "frame_acceptance",
+                 "pose_timeline", "frames"],
+    "properties": {
+        "status": {"const": "success"},
+        "job_id": {"type": "string"},
+        "output_path": {"type": "string", "description": "the overlay video (MPEG-4)"},
+        "video_path": {"type": "string", "description": "the same"},
+        "output_dir": {"type": "string", "description": "the overlay and frames/NNNNNN.jpg"},
+        "total_frames": {"type": "integer", "description": "the upload's frames"},
+        "processed_frames": {"type": "integer",
+                             "description": "the first max_frames of them (at most "
+                                            "POSE_SERVICE_LEGACY_MAX_FRAMES), each answered"},
+        "frame_count": {"type": "integer"},
+        "fps": _NUM,
+        "resolution": {"type": "array", "items": {"type": "integer"}, "minItems": 2,
+                       "maxItems": 2, "description": "[width, height]"},
+        "video_duration": {**_NUM, "description": "seconds: total_frames / fps"},
+        "processing_time_seconds": _NUM,
+        "output_size_mb": {**_NUM, "description": "the overlay video's size, MiB"},
+        "frame_acceptance": {"type": "array", "items": {"type": "object", "properties": {
+            "frame_number": {"type": "integer"}, "accepted": {"type": "boolean"},
+            "source": TEMPORAL["properties"]["source"]}}},
+        "pose_timeline": {"type": "array", "items": {"type": "object", "properties": {
+            "frame_number": {"type": "integer"}, "timestamp": _NUM,
+            "has_3d": {"type": "boolean"}, "source": TEMPORAL["properties"]["source"],
+            "tracking_confidence": _NUM, "joint_angles_3d": {"type": "object"}}}},
+        "frames": {"type": "array", "items": _LEGACY_FRAME},
+    },
+}  # fmt: skip
+
+LEGACY_JOB = {
+    "type": "object",
+    "required": ["job_id", "status"],
+    "properties": {
+        "job_id": {"type": "string"},
+        "status": {"enum": ["queued", "processing", "complete", "error"]},
+        "elapsed_time": {**_NUM, "description": "seconds, while queued or processing"},
+        "result": {"type": "object", "description": "when complete: RenderedVideo for a job "
+                   "of /process_video_async, the Job result for one of /pose/video"},
+        "output_path": {"type": ["string", "null"]},
+        "processing_time": _NUM,
+        "error": {"type": "string"},
+        "frames_done": {"type": "integer"},
+        "frames_total": {"type": ["integer", "null"]},
+    },
+}  # fmt: skip
+
+LEGACY_UPLOAD = {
+    "multipart/form-data": {"schema": {
+        "type": "object", "required": ["video"],
+        "properties": {
+            "video": {"type": "string", "format": "binary"},
+            "max_frames": {"type": "string", "pattern": "^[0-9]{1,9}$",
+                           "description": "how many frames to process: the first ones, at "
+                                          "most POSE_SERVICE_LEGACY_MAX_FRAMES (default: that)"},
+            "output_format": {"enum": ["file_path"], "default": "file_path"},
+        },
+    }},
+}  # fmt: skip
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -328,6 +479,102 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/warmup": {
+                method: {
+                    "operationId": f"warmup{method.title()}",
+                    "summary": "Answers once the model is loaded (the old service's warm-up)",
+                    "responses": {
+                        "200": _json({"$ref": "#/components/schemas/Warmup"}, "ready"),
+                        "500": _json({"$ref": "#/components/schemas/Warmup"},
+                                     "the load failed, or is still going after "
+                                     "POSE_SERVICE_WARMUP_TIMEOUT_S (then Retry-After)"),
+                    },
+                }
+                for method in ("get", "post")
+            },
+            "/reload": {
+                "post": {
+                    "operationId": "reload",
+                    "summary": "Refused: a running service reloads no model (restart it)",
+                    "responses": {
+                        "409": _json({"$ref": "#/components/schemas/ReloadRefused"}, "why"),
+                    },
+                }
+            },
+            "/process_video": {
+                "post": {
+                    "operationId": "processVideo",
+                    "summary": "A video tracked and drawn while the request waits",
+                    "requestBody": {"required": True, "content": LEGACY_UPLOAD},
+                    "responses": {
+                        "200": _json({"type": "object", "required": ["status", "data"],
+                                      "properties": {
+                                          "status": {"const": "success"},
+                                          "data": {"$ref": "#/components/schemas/RenderedVideo"},
+                                      }}, "every processed frame"),
+                        "400": _json(err, "no video part, a bad max_frames or output_format, "
+                                          "or a file that is not a video"),
+                        "413": _json(err, "body or video too large"),
+                        "500": _json(err, "the processing failed"),
+                        "503": {**busy, "description": "warming up, too many jobs, or "
+                                "still_processing after POSE_SERVICE_PROCESS_VIDEO_TIMEOUT_S "
+                                "(the job goes on: job_id for /job_status)"},
+                    },
+                }
+            },
+            "/process_video_async": {
+                "post": {
+                    "operationId": "processVideoAsync",
+                    "summary": "The same as a job: its id for /job_status",
+                    "requestBody": {"required": True, "content": LEGACY_UPLOAD},
+                    "responses": {
+                        "200": _json({"type": "object",
+                                      "required": ["status", "job_id", "message"],
+                                      "properties": {
+                                          "status": {"const": "accepted"},
+                                          "job_id": {"type": "string",
+                                                     "pattern": "^[A-Za-z0-9-]+$"},
+                                          "message": {"type": "string"},
+                                      }}, "job accepted"),
+                        "400": _json(err, "no video part, a bad max_frames or output_format, "
+                                          "or a file that is not a video"),
+                        "413": _json(err, "body or video too large"),
+                        "503": busy,
+                    },
+                }
+            },
+            "/job_status/{job_id}": {
+                "get": {
+                    "operationId": "legacyJobStatus",
+                    "summary": "A job's state in the old service's words",
+                    "parameters": [{"name": "job_id", "in": "path", "required": True,
+                                    "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": _json({"$ref": "#/components/schemas/LegacyJob"}, "job state"),
+                        "404": _json(err, "no such job"),
+                    },
+                }
+            },
+            "/frame/{job_id}/{index}": {
+                "get": {
+                    "operationId": "renderedFrame",
+                    "summary": "A complete job's frame with its pose drawn",
+                    "parameters": [
+                        {"name": "job_id", "in": "path", "required": True,
+                         "schema": {"type": "string"}},
+                        {"name": "index", "in": "path", "required": True,
+                         "schema": {"type": "integer", "minimum": 0}},
+                    ],
+                    "responses": {
+                        "200": {"description": "JPEG, quality 90",
+                                "headers": {"Cache-Control": {"schema": {"type": "string"}}},
+                                "content": {"image/jpeg": {"schema": {"type": "string",
+                                                                      "format": "binary"}}}},
+                        "400": _json(err, "the job is not complete, or index out of range"),
+                        "404": _json(err, "no such job, or it has no rendered frames"),
+                    },
+                }
+            },
             "/openapi.json": {
                 "get": {
                     "operationId": "openapi",
@@ -344,6 +591,10 @@ def openapi_document() -> dict[str, Any]:
                 "Error": ERROR,
                 "VideoFrames": VIDEO_FRAMES,
                 "Job": JOB,
+                "Warmup": WARMUP,
+                "ReloadRefused": RELOAD_REFUSED,
+                "RenderedVideo": RENDERED_VIDEO,
+                "LegacyJob": LEGACY_JOB,
             }
         },
     }  # fmt: skip

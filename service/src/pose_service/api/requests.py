@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 from flask import Request
+from werkzeug.datastructures import FileStorage
 
 from .errors import ApiError
 from .responses import MESH_FORMATS, MeshFormat
@@ -15,6 +16,8 @@ from .responses import MESH_FORMATS, MeshFormat
 MAX_FRAME_NUMBER = 10_000_000  # ~92 hours at 30 fps
 VIDEO_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # whole string: fullmatch
 KNOWN_FIELDS = frozenset({"image_base64", "frame_number", "visualize", "video_id", "mesh_format"})
+MAX_FRAMES_PATTERN = re.compile(r"[0-9]{1,9}")  # a ``max_frames`` form field: whole string
+OUTPUT_FORMATS = ("file_path",)  # what the backend sends as ``output_format`` (its default)
 
 
 @dataclass(frozen=True)
@@ -131,3 +134,37 @@ def simulate_miss_asked(request: Request, allowed: bool) -> bool:
             "X-Simulate-Miss needs POSE_SERVICE_ALLOW_SIMULATED_MISSES=true on the service",
         )
     return asked
+
+
+@dataclass(frozen=True)
+class LegacyVideoRequest:
+    """A validated ``/process_video`` or ``/process_video_async`` upload."""
+
+    video: FileStorage
+    max_frames: int | None  # None: as many as the service allows
+
+
+def parse_legacy_video(request: Request) -> LegacyVideoRequest:
+    """The old service's multipart form: a ``video`` file, ``max_frames`` (a decimal string,
+    at least 1) and ``output_format`` (``file_path``, the only one the backend sends)."""
+    video = request.files.get("video")
+    if video is None:
+        raise ApiError(
+            400, "missing_video", 'expected a multipart/form-data "video" file part (the video)'
+        )
+    raw = request.form.get("max_frames")
+    max_frames = None
+    if raw is not None:
+        if not MAX_FRAMES_PATTERN.fullmatch(raw) or int(raw) < 1:
+            raise ApiError(
+                400,
+                "invalid_value",
+                f"max_frames must be a whole number of 1 or more, not {raw[:40]!r}",
+            )
+        max_frames = int(raw)
+    output_format = request.form.get("output_format", OUTPUT_FORMATS[0])
+    if output_format not in OUTPUT_FORMATS:
+        raise ApiError(
+            400, "invalid_value", f"output_format must be one of {', '.join(OUTPUT_FORMATS)}"
+        )
+    return LegacyVideoRequest(video, max_frames)

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import numpy as np
 import orjson
 
-from ..camera import scaled_focal_length
+from ..camera import scaled_focal_length, weak_perspective
 from ..drawing import draw_skeleton
 from ..imaging import encode_png_base64
 from ..pipeline import FrameOutcome
@@ -56,6 +56,19 @@ def vertices_base64(vertices: np.ndarray) -> str:
     return base64.b64encode(np.ascontiguousarray(vertices, dtype="<f4").tobytes()).decode("ascii")
 
 
+def camera_params(
+    translation: np.ndarray | None, focal: float, width: int, height: int
+) -> dict[str, Any] | None:
+    """``{scale, tx, ty, type: weak_perspective}`` of the camera translation
+    (``camera.weak_perspective``), or None without one."""
+    camera = None if translation is None else weak_perspective(translation, focal, width, height)
+    if camera is None:
+        return None
+    scale, tx, ty = camera
+    return {"scale": round(scale, 6), "tx": round(tx, 5), "ty": round(ty, 5),
+            "type": "weak_perspective"}  # fmt: skip
+
+
 def build_frame_answer(
     outcome: FrameOutcome,
     faces: FacesCache,
@@ -85,6 +98,7 @@ def build_frame_answer(
         "joints_3d_raw": None,
         "joint_angles_3d": {},
         "camera_translation": None,
+        "camera_params": None,
         "scaled_focal_length": round(float(focal), 3),
         "mesh_vertices": 0,
         "mesh_vertices_data": None,
@@ -118,6 +132,7 @@ def build_frame_answer(
         joints_3d_raw=pose.joints_3d,
         joint_angles_3d=joint_angles_deg(pose.joints_3d),
         camera_translation=pose.camera_translation,
+        camera_params=camera_params(pose.camera_translation, focal, frame.width, frame.height),
     )
     if pose.vertices is not None:
         answer["mesh_vertices"] = int(pose.vertices.shape[0])

@@ -90,6 +90,7 @@ def health() -> Response:
         "status": state.status,
         "ready": state.status == "ready",
         "models": state.models,
+        "model_roles": state.model_roles,
         "service": "pose-service",
         "timestamp": datetime.now(timezone.utc).isoformat(),
         "version": __version__,

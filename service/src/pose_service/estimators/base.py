@@ -14,6 +14,11 @@ import numpy as np
 
 from ..types import Estimate, Frame
 
+# The two models the backend and the mobile app know by name (``/health``'s ``models.hmr2`` and
+# ``models.vitdet``), read as the roles they played in the old service: the 3D body model and
+# the person detector. ``Estimator.model_roles`` says which model fills each.
+MODEL_ROLES = ("hmr2", "vitdet")
+
 
 class ModelUnavailable(RuntimeError):
     """The estimator cannot run (missing files, missing package): a configuration problem."""
@@ -76,7 +81,21 @@ class Estimator(abc.ABC):
 
     @abc.abstractmethod
     def model_status(self) -> dict[str, str]:
-        """Per-model ``"loaded"`` / ``"not_loaded"``, e.g. ``{"hmr2": ..., "vitdet": ...}``."""
+        """Per-model ``"loaded"`` / ``"not_loaded"``, by the models' own names, e.g.
+        ``{"hmr2": ..., "vitdet": ...}`` or ``{"mediapipe_pose": ...}``."""
+
+    def model_roles(self) -> dict[str, str]:
+        """Which of :meth:`model_status`'s models fills each of the backend's two roles
+        (:data:`MODEL_ROLES`): ``hmr2`` the 3D body model, ``vitdet`` the person detector. By
+        default the models of those names."""
+        return {role: role for role in MODEL_ROLES}
+
+    def role_status(self) -> dict[str, str]:
+        """``/health``'s ``models``: each role ``loaded`` when the model filling it is (the
+        contract's two values only), then every model's own state."""
+        states = self.model_status()
+        roles = {role: states.get(name, "not_loaded") for role, name in self.model_roles().items()}
+        return {**roles, **{name: s for name, s in states.items() if name not in roles}}
 
     @abc.abstractmethod
     def describe(self) -> dict[str, object]:

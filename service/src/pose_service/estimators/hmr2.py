@@ -197,18 +197,21 @@ class HMR2Estimator(BodyModelEstimator):
     # --- the interface ---------------------------------------------------------------------
 
     def model_status(self) -> dict[str, str]:
-        """``loaded`` / ``not_loaded`` per model, as /health reports them."""
+        """``loaded`` / ``not_loaded`` per model: HMR2 and the person detector in use
+        (``vitdet``, or ``mediapipe_pose`` on a CPU host)."""
         return {
             "hmr2": "loaded" if self._model is not None else "not_loaded",
-            **self._detector_status(),
+            self._detector_model(): "loaded" if self._detector is not None else "not_loaded",
         }
 
-    def _detector_status(self) -> dict[str, str]:
-        """The contract's ``vitdet`` entry (``not_used`` on a CPU host), and MediaPipe's."""
-        state = "loaded" if self._detector is not None else "not_loaded"
-        if self._detector_name == "mediapipe":
-            return {"vitdet": "not_used", "mediapipe_pose": state}
-        return {"vitdet": state}
+    def model_roles(self) -> dict[str, str]:
+        """HMR2 is the body model; the person detector is ViTDet-H or MediaPipe's box."""
+        return {"hmr2": "hmr2", "vitdet": self._detector_model()}
+
+    def _detector_model(self) -> str:
+        """The detector's model name (before the load chose one: the one asked for, if any)."""
+        chosen = self._detector_name or self._settings.hmr2_detector
+        return "mediapipe_pose" if chosen == "mediapipe" else "vitdet"
 
     def describe(self) -> dict[str, object]:
         """Device, versions and the files in use, for /health and the load log."""

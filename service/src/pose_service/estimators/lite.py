@@ -125,8 +125,11 @@ class MediaPipeEstimator(Estimator):
         return {"device": "cpu", "mediapipe": self._version}
 
     def model_status(self) -> dict[str, str]:
-        state = "loaded" if self._pose is not None else "not_loaded"
-        return {"hmr2": "not_loaded", "vitdet": "not_loaded", "mediapipe_pose": state}
+        return {"mediapipe_pose": "loaded" if self._pose is not None else "not_loaded"}
+
+    def model_roles(self) -> dict[str, str]:
+        """MediaPipe Pose finds the person and gives the 3D joints: it fills both roles."""
+        return {"hmr2": "mediapipe_pose", "vitdet": "mediapipe_pose"}
 
     def describe(self) -> dict[str, object]:
         return {"device": "cpu", "mediapipe": self._version}

@@ -105,8 +105,11 @@ class ReplayEstimator(Estimator):
         return {"replay": self._settings.replay_path}
 
     def model_status(self) -> dict[str, str]:
-        state = "loaded" if self._data is not None else "not_loaded"
-        return {"hmr2": "not_loaded", "vitdet": "not_loaded", "replay": state}
+        return {"replay": "loaded" if self._data is not None else "not_loaded"}
+
+    def model_roles(self) -> dict[str, str]:
+        """The recording holds both the person found and their 3D joints."""
+        return {"hmr2": "replay", "vitdet": "replay"}
 
     def describe(self) -> dict[str, object]:
         return {"device": "cpu", "replay_path": self._settings.replay_path}

@@ -32,3 +32,27 @@ class UnknownSession(LookupError):
 
 class UnknownJob(LookupError):
     """No job has this id (never submitted, or its result expired)."""
+
+
+class JobFailed(RuntimeError):
+    """A job waited for (``POST /process_video``) ended in failure (the message says why)."""
+
+
+class NoRenderedOutput(LookupError):
+    """The job has no rendered frames: it was not asked to render, or they were pruned."""
+
+
+class JobNotComplete(RuntimeError):
+    """The job's rendered frames are asked for before it is done."""
+
+
+class FrameOutOfRange(IndexError):
+    """A rendered frame asked for beyond the frames the job rendered."""
+
+
+class StillProcessing(RuntimeError):
+    """A job waited for is still going after the wait allowed; it goes on (poll its id)."""
+
+    def __init__(self, job_id: str, message: str) -> None:
+        super().__init__(message)
+        self.job_id = job_id

@@ -41,9 +41,17 @@ class Job:
     status: str = "queued"  # queued | running | done | failed
     done: int = 0
     error: str | None = None
+    exception: Exception | None = None  # what made it fail (without its tracebacks)
     result: Any = None
+    output: Any = None  # where a job that renders its frames put them (``overlay``)
     created: float = field(default_factory=time.time)
+    started: float | None = None
     finished: float | None = None
+    _settled: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Wait until the job is done or failed (True), or ``timeout_s`` passed (False)."""
+        return self._settled.wait(timeout_s)
 
     def describe(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -122,15 +130,17 @@ class JobRunner:
             self._run(job, frames, work)
 
     def _run(self, job: Job, frames: Iterable[Frame], work: Work) -> None:
-        job.status = "running"
+        job.status, job.started = "running", time.time()
         start = time.perf_counter()
         try:
             job.result = work(job, frames)
             job.status = "done"
         except Exception as exc:  # noqa: BLE001 - reported on GET /jobs/<id>
             job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
+            job.exception = _without_tracebacks(exc)
             log.error("job_failed", job=job.job_id, error=job.error)
         job.finished = time.time()
+        job._settled.set()
         log.info(
             "job_finished",
             job=job.job_id,
@@ -138,3 +148,15 @@ class JobRunner:
             frames=job.done,
             seconds=round(time.perf_counter() - start, 2),
         )
+
+
+def _without_tracebacks(exc: Exception) -> Exception:
+    """The exception with its tracebacks, and its causes', dropped: a failed job is kept a
+    while, and a traceback keeps every frame's locals alive (a video's decoded pixels)."""
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        link.__traceback__ = None
+        link = link.__cause__ or link.__context__
+    return exc

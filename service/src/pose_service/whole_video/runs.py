@@ -1,20 +1,29 @@
-"""The two job bodies: our tracker over the estimator's frames, or PHALP's over the upload."""
+"""The job bodies: our tracker over the estimator's frames (optionally rendered into an
+overlay video and per-frame images), or PHALP's over the upload."""
 
 from __future__ import annotations
 
 import itertools
 import os
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
+from contextlib import closing
 from pathlib import Path
+
+import numpy as np
 
 from ..pipeline import PosePipeline
 from ..tracking.offline import fill_video
 from ..tracking.track import Track
 from ..types import Frame
-from . import phalp_tracker
+from ..video_frames import read_frames, video_fps
+from . import overlay, phalp_tracker
+from .errors import BadVideo
 from .jobs import Job
 from .outcomes import WholeVideo, filled_track, frame_outcomes
+
+DEFAULT_FPS = 30.0  # when the container does not say (the backend's clips)
 
 
 def run_service_tracker(pipeline: PosePipeline, job: Job, frames: Iterable[Frame]) -> WholeVideo:
@@ -30,6 +39,46 @@ def run_service_tracker(pipeline: PosePipeline, job: Job, frames: Iterable[Frame
             size = (frame.width, frame.height)
             job.done = frame.frame_number + 1
     return filled_track(track, size, job.job_id, model_version)
+
+
+def run_rendered(
+    pipeline: PosePipeline,
+    job: Job,
+    path: str,
+    count: int,
+    total_frames: int,
+    store: overlay.OutputStore,
+) -> overlay.RenderedVideo:
+    """The first ``count`` frames of the upload tracked as a whole video (our tracker), then
+    drawn from a second read of the file into the job's output (``job.output``); the file is
+    deleted once done."""
+    started = time.perf_counter()
+    max_pixels = pipeline.settings.max_image_pixels
+    try:
+        fps = video_fps(path) or DEFAULT_FPS
+        with closing(_decoded(path, max_pixels)) as decoded:
+            first = itertools.islice(decoded, count)
+            frames = (Frame(rgb, number) for number, rgb in enumerate(first))
+            video = run_service_tracker(pipeline, job, frames)
+        if job.done == 0:
+            raise BadVideo("no frame of the upload could be decoded")
+        with closing(_decoded(path, max_pixels)) as decoded:
+            again = itertools.islice(decoded, len(video.outcomes))
+            folder = store.folder(job.job_id)
+            output = overlay.render(again, video.outcomes, folder, job.job_id, fps)
+    finally:
+        os.unlink(path)
+    store.keep(output)
+    job.output = output
+    return overlay.RenderedVideo(video, output, total_frames, time.perf_counter() - started)
+
+
+def _decoded(path: str, max_pixels: int) -> Iterator[np.ndarray]:
+    """The upload's frames; one larger than the container said is :class:`BadVideo`."""
+    try:
+        yield from read_frames(path, None, max_pixels)
+    except ValueError as exc:  # read_frames: a frame beyond max_pixels
+        raise BadVideo(f"the upload's {exc} (POSE_SERVICE_MAX_IMAGE_PIXELS)") from exc
 
 
 def _chunks(frames: Iterable[Frame], size: int) -> Iterator[list[Frame]]:

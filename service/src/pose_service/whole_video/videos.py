@@ -1,9 +1,12 @@
-"""Whole-video work behind ``POST /pose/video``, ``GET /jobs/<id>`` and ``GET /sessions/<id>``.
+"""Whole-video work behind ``POST /pose/video``, ``GET /jobs/<id>`` and ``GET /sessions/<id>``,
+and the old service's video routes (``/process_video``, ``/process_video_async``,
+``/job_status/<id>``, ``/frame/<id>/<i>``).
 
 :class:`WholeVideos` is what the API calls: it admits or refuses a job (raising the errors of
 ``whole_video.errors``, ``jobs.JobsFull`` or ``imaging.ImageError``), queues it on the job
 runner and answers for a streamed session's whole track. A job's result is turned into its
-answer by the ``render`` the API gives, in the job's worker, so a finished job keeps only that.
+answer by the ``render`` the API gives (``render_overlay`` for a job that also draws its frames:
+``overlay``), in the job's worker, so a finished job keeps only that.
 """
 
 from __future__ import annotations
@@ -12,13 +15,26 @@ import functools
 import os
 import threading
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..config import Settings
 from ..pipeline import PosePipeline
 from ..types import Frame
 from . import phalp_tracker
-from .errors import NotReadyForJobs, PhalpUnavailable, UnknownJob, UnknownSession, UnknownTracker
+from .errors import (
+    BadVideo,
+    FrameOutOfRange,
+    JobFailed,
+    JobNotComplete,
+    NoRenderedOutput,
+    NotReadyForJobs,
+    PhalpUnavailable,
+    StillProcessing,
+    UnknownJob,
+    UnknownSession,
+    UnknownTracker,
+)
 from .inputs import (
     check_job_pixels,
     checked_images,
@@ -29,10 +45,13 @@ from .inputs import (
 )
 from .jobs import Job, JobRunner, JobsFull
 from .outcomes import WholeVideo, filled_track
-from .runs import run_phalp, run_service_tracker
+from .overlay import MIN_SIDE, OutputStore, RenderedOutput, RenderedVideo
+from .runs import run_phalp, run_rendered, run_service_tracker
 
 TRACKERS = ("service", "phalp")  # who tracks a whole-video job
+OUTPUTS_DIR = "outputs"  # under STATE_DIR: rendered jobs' frames and overlay videos
 Render = Callable[[WholeVideo], Any]
+RenderOverlay = Callable[[RenderedVideo], Any]
 
 
 @functools.lru_cache(maxsize=4)
@@ -45,11 +64,18 @@ def host_trackers(settings: Settings) -> tuple[str, ...]:
 class WholeVideos:
     """Whole-video jobs and sessions, over one pipeline."""
 
-    def __init__(self, pipeline: PosePipeline, render: Render) -> None:
+    def __init__(
+        self, pipeline: PosePipeline, render: Render, render_overlay: RenderOverlay | None = None
+    ) -> None:
         self.pipeline = pipeline
         self.render = render
+        self.render_overlay = render_overlay
         self._runner: JobRunner | None = None
+        self._outputs: OutputStore | None = None
         self._runner_lock = threading.Lock()
+        # Requests that wait for their job hold a server thread all along: at most half of
+        # them, so frames always find a thread.
+        self._waiters = threading.BoundedSemaphore(max(1, pipeline.settings.threads // 2))
 
     @property
     def settings(self) -> Settings:
@@ -91,6 +117,94 @@ class WholeVideos:
             os.unlink(path)
             raise
 
+    def submit_rendered(
+        self, save: Callable[[BinaryIO], None], filename: str | None, max_frames: int
+    ) -> Job:
+        """Queue a job for the first ``max_frames`` frames of an uploaded video (at most
+        ``legacy_max_frames``): tracked as a whole video, then drawn into an overlay video and
+        per-frame images (``overlay``), answered by ``render_overlay``."""
+        settings = self.settings
+        path = save_upload(save, filename)
+        try:
+            total, width, height = upload_shape(path)
+            if min(width, height) < MIN_SIDE:
+                raise BadVideo(
+                    f"the video's {width}x{height} frames are too small to draw into an overlay "
+                    f"video (at least {MIN_SIDE}x{MIN_SIDE})"
+                )
+            count = max(1, min(max_frames, settings.legacy_max_frames, total))
+            check_job_pixels(count * width * height, count, settings.max_job_pixels)
+            work = functools.partial(self._run_rendered, path, count, total)
+            return self._jobs().submit((), count, work)
+        except Exception:
+            os.unlink(path)
+            raise
+
+    def process_rendered(
+        self, save: Callable[[BinaryIO], None], filename: str | None, max_frames: int
+    ) -> Job:
+        """:meth:`submit_rendered`, then wait for the job to end, at most
+        ``process_video_timeout_s`` (then :class:`StillProcessing`; the job goes on); the done
+        job, or :class:`JobFailed`. Refused (:class:`JobsFull`) while half the server's threads
+        already wait so."""
+        if not self._waiters.acquire(blocking=False):
+            raise JobsFull(
+                f"{max(1, self.settings.threads // 2)} requests already wait for their video "
+                "(half of POSE_SERVICE_THREADS); POST /process_video_async does not wait"
+            )
+        try:
+            job = self.submit_rendered(save, filename, max_frames)
+            ended = job.wait(self.settings.process_video_timeout_s)
+        finally:
+            self._waiters.release()
+        if not ended:
+            raise StillProcessing(
+                job.job_id,
+                f"job {job.job_id} is still processing after "
+                f"{self.settings.process_video_timeout_s:g} s "
+                f"(POSE_SERVICE_PROCESS_VIDEO_TIMEOUT_S); it goes on: poll GET /job_status/"
+                f"{job.job_id}",
+            )
+        if isinstance(job.exception, BadVideo):  # found while decoding: the upload's fault
+            raise job.exception
+        if job.status != "done":
+            raise JobFailed(f"processing failed: {job.error}")
+        return job
+
+    def rendered_frame(self, job_id: str, index: int) -> bytes:
+        """Frame ``index`` of a rendered job as drawn (JPEG bytes)."""
+        job = self.job(job_id)
+        if job.status in ("queued", "running"):
+            raise JobNotComplete(f"job {job_id!r} is {job.status}; its frames come when done")
+        output = job.output
+        if not isinstance(output, RenderedOutput):
+            raise NoRenderedOutput(f"job {job_id!r} has no rendered frames ({job.status})")
+        if not 0 <= index < output.frame_count:
+            raise FrameOutOfRange(
+                f"frame {index} is out of range: job {job_id!r} rendered frames "
+                f"0..{output.frame_count - 1}"
+            )
+        try:
+            return output.frame_path(index).read_bytes()
+        except FileNotFoundError as exc:
+            raise NoRenderedOutput(
+                f"job {job_id!r}'s rendered frames were deleted to keep the outputs within "
+                "POSE_SERVICE_LEGACY_OUTPUT_MAX_BYTES"
+            ) from exc
+
+    def first_rendered_frames(self, job: Job, count: int) -> list[bytes]:
+        """The first ``count`` rendered frames of a done job (fewer, or none, if another job's
+        output pushed its files out meanwhile)."""
+        frames: list[bytes] = []
+        output = job.output
+        if isinstance(output, RenderedOutput):
+            for index in range(min(count, output.frame_count)):
+                try:
+                    frames.append(output.frame_path(index).read_bytes())
+                except FileNotFoundError:
+                    break
+        return frames
+
     def submit_images(self, images: list[str]) -> Job:
         """Queue a job for base64 images (headers checked now, pixels decoded by the job)."""
         settings = self.settings
@@ -119,6 +233,21 @@ class WholeVideos:
 
     def _run_phalp(self, path: str, job: Job, _frames: object) -> Any:
         return self.render(run_phalp(self.pipeline, job, path))
+
+    def _run_rendered(self, path: str, count: int, total: int, job: Job, _frames: object) -> Any:
+        rendered = run_rendered(self.pipeline, job, path, count, total, self._output_store())
+        return rendered if self.render_overlay is None else self.render_overlay(rendered)
+
+    def _output_store(self) -> OutputStore:
+        """The rendered outputs' store, started (and an earlier process's outputs cleared) on
+        first use."""
+        with self._runner_lock:
+            if self._outputs is None:
+                s = self.settings
+                self._outputs = OutputStore(
+                    Path(s.state_dir) / OUTPUTS_DIR, s.legacy_output_max_bytes, s.max_job_results
+                )
+            return self._outputs
 
     def _jobs(self) -> JobRunner:
         """The job runner, started on first use (its worker threads with it)."""
