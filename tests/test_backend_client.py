@@ -130,7 +130,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "--analyze", ",".join(ANALYZE), "--uploads", ",".join(UPLOADS),
         "--upload-orders", "time,sorted", "--queue-max", "1000",
         "--jpeg", str(root / "frame.jpg"), "--follow-clip", "runner",
-        "--refusal-rounds", "8", "--not-found-rounds", "3", "--idle-ms", "5500",
+        "--refusal-rounds", "10", "--not-found-rounds", "3", "--idle-ms", "5500",
         "--video", str(RUNNER_CLIP), "--async-max-frames", "999999",
         "--job-deadline-s", "240", "--cap-timeout-ms", "600000",
         "--report", str(out),
