@@ -284,6 +284,13 @@ def _number(v: str) -> bool:
 def _legacy_problems(route: str, rec: dict) -> list[str]:
     """What the backend (and the mobile behind it) reads from each legacy answer."""
     status = rec.get("status")
+    if route == "POST /reload" and status is not None and 400 <= status < 600:
+        # The issue allows a clear refusal in the old shape where nothing can be reloaded
+        # safely (the old service's 500 {status: "error", error}); the backend maps it to its
+        # own 500 {status: "error", error}.
+        fields = rec.get("fields") or {}
+        ok = fields.get("status") == "error" and isinstance(fields.get("error"), str)
+        return [] if ok else [f"refused without the old shape: {fields}"]
     if status is None or not 200 <= status < 300:
         return [f"answered {_outcome(rec)} {rec.get('fields') or rec.get('error_message') or ''}"]
     shape, fields = rec.get("shape"), rec.get("fields") or {}

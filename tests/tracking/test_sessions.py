@@ -46,7 +46,8 @@ def test_explicit_video_id_wins_and_a_backwards_jump_starts_a_new_video():
     assert route(router, 3, video_id="clip-1").rule == "video_id"
     anon = route(router, 0).session
     for n in range(1, 30):
-        route(router, n)
+        if n != 27:
+            route(router, n)
     assert route(router, 27).session is anon  # late frame, within the window
     assert route(router, 10).session is not anon  # far behind: another video
 
@@ -172,8 +173,20 @@ def test_a_number_a_session_already_had_with_another_picture_is_another_video():
     retried = route(router, 0, pictures[100]).session
     for n in range(1, 5):  # the second video's 1-4: the first video had those numbers
         assert route(router, n, pictures[100 + n]).session is retried is not first
-    again = router.route(3, SIZE, pictures[3], None)  # the very frame 3 again (a retry)
-    assert again.session is first and again.rule == "late_frame"
+    again = router.route(3, SIZE, pictures[3], None)  # the very frame 3 again: a number both
+    assert again.session not in (first, retried)  # had: no video's, a session of its own
+
+
+def test_a_frame_zero_that_comes_after_its_next_frames_joins_them():
+    """The pool releases frame 0, then frames 1-3 together: 2 and 3 may be routed first."""
+    router = SessionRouter(SessionPolicy(), TrackerConfig())
+    pictures = _clip("runner")
+    opened = route(router, 2, pictures[2])
+    assert opened.rule == "no_match"
+    assert route(router, 3, pictures[3]).session is opened.session
+    zero = route(router, 0, pictures[0])
+    assert zero.session is opened.session and zero.rule == "late_frame"
+    assert route(router, 0, pictures[0]).rule == "frame_zero"  # it has a 0 now: a new video
 
 
 @pytest.mark.parametrize("arrival", ["sequential", "pool"])
@@ -217,3 +230,14 @@ def test_an_upload_queued_behind_another_of_the_same_scene_gets_its_own_session(
     for frame in sent:
         seen[owners[id(frame)]].add(route(router, frame[0], frame[1]).session.session_id)
     assert seen["first"].isdisjoint(seen["second"]), seen
+
+
+def test_a_clip_sent_in_order_after_its_five_frame_batch_is_its_own_video():
+    """analyze-4d's frames 0-4 (the clip's 0, 9, 99, 100, 101), then the same clip uploaded in
+    time order: its frame 8 looks as much like the batch's frame 9 as like its own frame 7."""
+    router = SessionRouter(SessionPolicy(), TrackerConfig())
+    pictures = _clip("runner")
+    times = string_sorted(180)
+    batch = {route(router, p, pictures[times[p]]).session.session_id for p in range(5)}
+    upload = {route(router, p, pictures[p]).session.session_id for p in pool_order(60)}
+    assert len(batch) == 1 and len(upload) == 1 and batch.isdisjoint(upload)

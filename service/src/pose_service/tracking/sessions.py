@@ -2,17 +2,18 @@
 
 Rules, in order (documented in the service README):
 1. An explicit ``video_id`` (body field or ``X-Video-Id`` header) names the session. Always wins.
-2. ``frame_number == 0`` starts a new video.
+2. ``frame_number == 0`` starts a new video (unless a video opened by its frames 1-3 moments
+   before, as the backend's pool can deliver them, still waits for its frame 0).
 3. Otherwise, among live anonymous sessions with the same frame size, a frame continues the one
    it fits: ``frame_number`` ahead of the session's newest frame by at most
    ``max_forward_gap``, or behind it by at most ``reorder_window`` (a late frame). When several
-   fit, a continuation beats a late frame, then the session whose recent pictures look most like
-   this frame wins (tiny grey thumbnails, the nearest of its last 32), then the one whose
-   expected next frame is nearest, then the one seen most recently.
+   fit, the session it fits best wins (its picture against the picture of the frame it follows
+   by number, or a recent one, tiny grey thumbnails; and how many numbers it skips forward or
+   goes back: :func:`_fit`), then the one seen most recently.
    A candidate is not the same video when its nearest picture differs by more than
-   ``match_threshold``, or when it already had a frame sent with this number and another
-   picture (each video numbers its frames once: a new video numbered from 0 right after
-   another, or a retried one, never lands in the old one's session).
+   ``match_threshold``, or when it already had a frame sent with this number (each video
+   numbers its frames once: a new video numbered from 0 right after another, or the same video
+   sent again, never lands in the old one's session).
 4. A frame that fits no session starts a new one (e.g. a stream that begins mid-video).
 
 Inside its session, a frame is placed in time by its picture (``frame_order``: the backend's
@@ -42,7 +43,9 @@ from .frame_order import FrameOrder, picture_difference
 from .segments import Segments
 from .track import Track, TrackerConfig
 
-SAME_PICTURE = 0.5  # grey levels: a frame sent again (a retry) has the same picture
+OPENING_FRAMES = 4  # a video whose first frames came before its frame 0 (the pool's 0, 2, 3, 1)
+NOT_FOLLOWING = 4.0  # grey levels a frame that does not look like the one it follows pays
+PER_SKIPPED_NUMBER = 0.5  # grey levels per frame number a continuation skips
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,8 @@ class Session:
     frames_since_detector: int = 0  # frames estimated from the track's box since ViTDet ran
     rescue_streak: int = 0  # frames in a row answered by looking again (``redetection``)
     newest_sent: int = -1  # the highest frame_number the client sent
+    opened_by: str = ""  # the routing rule that started it
+    created_at: float = 0.0  # the router's clock when it started
 
     @classmethod
     def new(
@@ -103,13 +108,20 @@ class Session:
     def newest_frame(self) -> int:
         return self.newest_sent
 
-    def took(self, frame_number: int, thumbnail: np.ndarray | None) -> bool:
-        """Whether this video already had a frame sent as ``frame_number`` with another
-        picture (then this one is another video's: a session answers each number once)."""
-        seen = self.order.seen_picture(frame_number)
-        if seen is None or thumbnail is None:
-            return False
-        return picture_difference(seen, thumbnail) > SAME_PICTURE
+    def took(self, frame_number: int) -> bool:
+        """Whether this video already had a frame sent as ``frame_number`` (then this one is
+        another video's: each video numbers its frames once)."""
+        return self.order.seen_picture(frame_number) is not None
+
+    def awaits_frame_zero(self, now: float, within_s: float) -> bool:
+        """A video opened moments ago by a frame that fitted no session, with only its first
+        few numbers and no frame 0 yet: the pool delivered its frames 1-3 before frame 0."""
+        return (
+            self.opened_by == "no_match"
+            and now - self.created_at <= within_s
+            and 0 < self.newest_sent < OPENING_FRAMES
+            and not self.took(0)
+        )
 
 
 @dataclass(frozen=True)
@@ -164,6 +176,7 @@ class SessionRouter:
             if session is None:
                 evicted += self._make_room(now)
                 session = self._create(video_id, bool(video_id), frame_size, now)
+                session.opened_by, session.created_at = rule, now
             session.last_seen = now
             session.frames_seen += 1
             session.newest_sent = max(session.newest_sent, frame_number)
@@ -209,18 +222,33 @@ class SessionRouter:
             session = self._sessions.get(video_id)
             return session, "video_id" if session is not None else "new_video_id"
         if frame_number == 0:
-            return None, "frame_zero"
+            return self._opening(frame_size, thumbnail)
         return self._match(frame_number, frame_size, thumbnail)
+
+    def _opening(
+        self, frame_size: tuple[int, int], thumbnail: np.ndarray | None
+    ) -> tuple[Session | None, str]:
+        """A frame 0 starts a new video, unless it is the late frame 0 of one whose next
+        frames arrived just before it (and whose pictures it fits)."""
+        now = self._clock()
+        for session in reversed(self._sessions.values()):
+            if session.explicit or session.frame_size != frame_size:
+                continue
+            if not session.awaits_frame_zero(now, self.policy.protect_s):
+                continue
+            if session.order.nearest_difference(thumbnail) <= self.policy.match_threshold:
+                return session, "late_frame"
+        return None, "frame_zero"
 
     def _match(
         self, frame_number: int, frame_size: tuple[int, int], thumbnail: np.ndarray | None
     ) -> tuple[Session | None, str]:
         policy = self.policy
-        best: tuple[tuple[bool, float, int, float], Session, str] | None = None
+        best: tuple[tuple[float, float], Session, str] | None = None
         for session in self._sessions.values():
             if session.explicit or session.frame_size != frame_size or session.newest_sent < 0:
                 continue
-            if session.took(frame_number, thumbnail):  # a number it has: another video's
+            if session.took(frame_number):  # a number it has: another video's
                 continue
             ahead = frame_number - session.newest_sent
             if 0 < ahead <= policy.max_forward_gap:
@@ -232,9 +260,10 @@ class SessionRouter:
             difference = session.order.nearest_difference(thumbnail)
             if difference > policy.match_threshold:
                 continue
-            # A continuation beats a late frame; then the closer picture; then the nearer frame;
-            # then the session seen last (a clip retried from frame 0 stays in its new session).
-            key = (rule != "continues", difference, abs(ahead - 1), -session.last_seen)
+            # The better fit (a late frame pays for the numbers it goes back, like a skip
+            # forward); then the session seen last (a clip retried from frame 0 stays in
+            # its new session).
+            key = (_fit(session, thumbnail, difference, ahead), -session.last_seen)
             if best is None or key < best[0]:
                 best = (key, session, rule)
         if best is None:
@@ -307,3 +336,15 @@ class SessionRouter:
     def now(self) -> float:
         """The router's clock (monotonic seconds)."""
         return self._clock()
+
+
+def _fit(session: Session, thumbnail: np.ndarray | None, nearest: float, ahead: int) -> float:
+    """How badly a frame fits a session (lower is better), in grey levels: its difference from
+    the picture of the frame it follows by number, or, if a recent picture is nearer (frames
+    string-sorted jump in time), from that one plus :data:`NOT_FOLLOWING`; plus
+    :data:`PER_SKIPPED_NUMBER` per number skipped. A video whose 5 frames 0-4 were frames 0, 9,
+    99, 100 and 101 of a clip does not take frame 8 of that clip sent in order by another video
+    whose frame 7 came just before, although its frame 9 looks as much like it."""
+    follows = session.order.seen_picture(session.newest_sent)
+    after = nearest if follows is None else picture_difference(follows, thumbnail)
+    return min(after, nearest + NOT_FOLLOWING) + PER_SKIPPED_NUMBER * abs(ahead - 1)
