@@ -41,7 +41,8 @@ def time_steps(frames: int, mesh: bool) -> dict[str, float]:
     steps: list[float] = []
     for n, people in feed:
         start = time.perf_counter()
-        router.route(n, (WIDTH, HEIGHT), thumbnail, None).session.track.step(n, people)
+        routing = router.route(n, (WIDTH, HEIGHT), thumbnail, None)
+        routing.track.step(routing.time_index, people)
         steps.append((time.perf_counter() - start) * 1e3)
     return percentiles(steps)
 
@@ -57,7 +58,8 @@ def session_memory(frames: int, mesh: bool, checkpoints: list[int]) -> dict[str,
     first: Any = None
     last: Any = None
     for n, people in feed:
-        router.route(n, (WIDTH, HEIGHT), thumbnail, None).session.track.step(n, people)
+        routing = router.route(n, (WIDTH, HEIGHT), thumbnail, None)
+        routing.track.step(routing.time_index, people)
         del people  # the service keeps nothing of a request once it is answered
         if n + 1 in checkpoints:
             gc.collect()

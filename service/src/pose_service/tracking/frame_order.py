@@ -116,6 +116,7 @@ class FrameOrder:
         self._newest_position = -1
         self._frames = 0
         self._usual: float | None = None  # a frame's usual difference from its neighbours
+        self._recent: np.ndarray | None = None  # the last ``recent_pictures``, stacked
 
     @property
     def string_sorted(self) -> bool:
@@ -135,10 +136,12 @@ class FrameOrder:
 
     def nearest_difference(self, thumbnail: np.ndarray | None) -> float:
         """How far ``thumbnail`` is from the nearest of this video's recent pictures."""
-        if thumbnail is None or not self._pictures:
+        if thumbnail is None or self._recent is None:
             return 0.0
-        recent = list(self._pictures.values())[-self.rules.recent_pictures :]
-        return min(picture_difference(thumbnail, p) for p in recent)
+        if self._recent.shape[1:] != thumbnail.shape:
+            return 0.0
+        differences = np.abs(self._recent - thumbnail.astype(np.float32)).mean(axis=(1, 2))
+        return float(differences.min())
 
     def place(self, frame_number: int, thumbnail: np.ndarray | None) -> tuple[int, bool]:
         """The frame's time index, and whether the order in force changed with this frame
@@ -148,13 +151,22 @@ class FrameOrder:
         if thumbnail is not None and not self.settled and frame_number >= 0:
             self._weigh(frame_number, thumbnail)
         if thumbnail is not None:
-            self._pictures[frame_number] = thumbnail.astype(np.uint8)
-            self._pictures.move_to_end(frame_number)
-            while len(self._pictures) > self.rules.pictures_kept:
-                self._pictures.popitem(last=False)
+            self._keep(frame_number, thumbnail)
         self._frames += 1
         self._newest_position = max(self._newest_position, frame_number)
         return self.time_index(frame_number), was_in_order and self.string_sorted
+
+    def _keep(self, frame_number: int, thumbnail: np.ndarray) -> None:
+        """Remember the frame's picture, and keep the recent ones stacked for matching."""
+        self._pictures[frame_number] = thumbnail.astype(np.uint8)
+        self._pictures.move_to_end(frame_number)
+        while len(self._pictures) > self.rules.pictures_kept:
+            self._pictures.popitem(last=False)
+        picture = thumbnail.astype(np.float32)[None]
+        if self._recent is None or self._recent.shape[1:] != picture.shape[1:]:
+            self._recent = picture
+        else:
+            self._recent = np.concatenate([self._recent, picture])[-self.rules.recent_pictures :]
 
     # --- the evidence ----------------------------------------------------------------------
     def _weigh(self, frame_number: int, thumbnail: np.ndarray) -> None:
@@ -336,5 +348,5 @@ class FrameOrder:
         order._frames = int(saved["frames"])
         order._usual = None if saved["usual"] is None else float(saved["usual"])
         for number, picture in zip(saved["numbers"], saved["pictures"], strict=True):
-            order._pictures[int(number)] = np.asarray(picture, dtype=np.uint8)
+            order._keep(int(number), np.asarray(picture, dtype=np.uint8))
         return order
