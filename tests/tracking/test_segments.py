@@ -44,3 +44,23 @@ def test_reset_forgets_every_stretch():
     segments.reset()
     again, started = segments.place(0, np.zeros((9, 16), np.float32))
     assert started and again is not first
+
+
+def test_past_the_cap_the_new_stretch_is_kept_and_the_least_recently_used_goes():
+    """A cut every 10 frames (each a different grey): one new stretch per cut, never more."""
+    segments = Segments(TrackerConfig())
+    starts = []
+    for t in range(100):
+        track, started = segments.place(t, np.full((9, 16), 40.0 + 10 * (t // 10), np.float32))
+        track.step(t, [])
+        if started:
+            starts.append(t)
+    assert starts == list(range(0, 100, 10))
+    assert len(segments.segments) == segments.rules.max_segments
+
+
+def test_a_stretch_whose_frame_was_not_answered_is_forgotten():
+    segments = Segments(TrackerConfig())
+    track, started = segments.place(0, np.zeros((9, 16), np.float32))
+    segments.forget_unstepped(track)
+    assert started and segments.segments == []

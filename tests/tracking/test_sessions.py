@@ -241,3 +241,33 @@ def test_a_clip_sent_in_order_after_its_five_frame_batch_is_its_own_video():
     batch = {route(router, p, pictures[times[p]]).session.session_id for p in range(5)}
     upload = {route(router, p, pictures[p]).session.session_id for p in pool_order(60)}
     assert len(batch) == 1 and len(upload) == 1 and batch.isdisjoint(upload)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_an_upload_after_its_batch_stays_one_video_whatever_the_pause(seed):
+    """The batch's last picture (frame 101) is what a string-sorted upload of the clip sends
+    next: the stream sending now wins over the idle batch when both fit about as well."""
+    now = [0.0]
+    router = SessionRouter(SessionPolicy(), TrackerConfig(), clock=lambda: now[0])
+    pictures = _clip("runner")
+    times = string_sorted(180)
+    batch = {route(router, p, pictures[times[p]]).session.session_id for p in range(5)}
+    now[0] += 5.0
+    upload = set()
+    for p in pool_order(180, seed=seed):
+        now[0] += 0.05
+        upload.add(route(router, p, pictures[times[p]]).session.session_id)
+    assert len(upload) == 1 and batch.isdisjoint(upload), (batch, upload)
+
+
+def test_a_frame_whose_estimate_failed_finds_its_video_when_sent_again():
+    router = SessionRouter(SessionPolicy(), TrackerConfig())
+    pictures = _clip("runner")
+    first = route(router, 0, pictures[0]).session
+    for n in range(1, 6):
+        route(router, n, pictures[n])
+    failed = router.route(6, SIZE, pictures[6], None)  # routed, then the model failed: a 503
+    router.unroute(failed, 6)
+    again = route(router, 6, pictures[6])
+    assert again.session is first and again.rule == "continues"
+    assert route(router, 7, pictures[7]).session is first

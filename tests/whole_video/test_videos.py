@@ -6,6 +6,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pose_service.config import Settings
@@ -62,3 +63,20 @@ def test_bad_inputs_are_refused_and_an_upload_is_never_left_on_disk(
     with pytest.raises(errors.BadVideo):
         videos.submit_upload(lambda out: out.write(b"not a video"), "clip.mp4")
     assert not list(tmp_path.iterdir())
+
+
+def test_a_session_answers_every_stretch_of_its_video_in_time_order():
+    """A cut in the picture splits the stream into two tracks; the whole-video answer has both."""
+    from pose_service.tracking.segments import Segments
+    from pose_service.tracking.track import TrackerConfig
+    from pose_service.whole_video.outcomes import filled_tracks
+    from tests.tracking.test_track import person
+
+    segments = Segments(TrackerConfig())
+    for t in range(60):
+        picture = np.full((9, 16), 40.0 if t < 30 else 140.0, np.float32)
+        track, _ = segments.place(t, picture)
+        track.step(t, [person(t)] if t % 3 else [])
+    assert len(segments.segments) == 2
+    video = filled_tracks(segments.tracks(), (640, 360), "s", "lite")
+    assert [o.frame.frame_number for o in video.outcomes] == list(range(60))

@@ -241,18 +241,25 @@ class PosePipeline:
             routed.append((request, routing, frame, (time.perf_counter() - start) * 1e3))
 
         start = time.perf_counter()
-        first_looks = {  # index in routed -> the region searched first (rescue runs)
-            i: look
-            for i in searchable
-            if (look := self.redetector.first_look(routed[i][2], routed[i][1]))
-        }
-        rescued_first = {i for i, look in first_looks.items() if look.rescued}
-        to_estimate = [
-            f
-            for i, (r, _, f, _) in enumerate(routed)
-            if not (r.simulate_miss or i in rescued_first)
-        ]
-        estimates = iter(self._estimate_frames(to_estimate))
+        try:
+            first_looks = {  # index in routed -> the region searched first (rescue runs)
+                i: look
+                for i in searchable
+                if (look := self.redetector.first_look(routed[i][2], routed[i][1]))
+            }
+            rescued_first = {i for i, look in first_looks.items() if look.rescued}
+            to_estimate = [
+                f
+                for i, (r, _, f, _) in enumerate(routed)
+                if not (r.simulate_miss or i in rescued_first)
+            ]
+            estimates = iter(self._estimate_frames(to_estimate))
+        except BaseException:
+            # No frame of the turn is answered (a 503 to retry, or a fault): none of them
+            # keeps its place in its session, so sent again each finds its video.
+            for request, routing, _, _ in routed:
+                self.router.unroute(routing, request.frame.frame_number)
+            raise
         inference_ms = (time.perf_counter() - start) * 1e3
 
         outcomes = []

@@ -168,6 +168,14 @@ class FrameOrder:
         else:
             self._recent = np.concatenate([self._recent, picture])[-self.rules.recent_pictures :]
 
+    def forget(self, frame_number: int) -> None:
+        """Forget the picture of a frame that was not answered (it may be sent again)."""
+        self._pictures.pop(frame_number, None)
+
+    def newest_number(self) -> int:
+        """The highest frame number whose picture is kept (-1: none)."""
+        return max(self._pictures, default=-1)
+
     # --- the evidence ----------------------------------------------------------------------
     def _weigh(self, frame_number: int, thumbnail: np.ndarray) -> None:
         """Count a contradiction against each hypothesis whose neighbours in time look clearly
@@ -226,7 +234,7 @@ class FrameOrder:
             largest = self._largest[count]
             if file > largest:
                 self._largest[count] = file
-                for ends in range(max(largest, newest + 1), file):
+                for ends in range(max(largest, newest + 1, file - self.rules.ends_kept), file):
                     if ends not in self._scores:
                         self._spawn_end(ends, count)
 

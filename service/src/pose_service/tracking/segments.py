@@ -88,8 +88,9 @@ class Segments:
         started = chosen is None
         if chosen is None:
             chosen = Segment(Track(self.config), time_index, first_picture=thumbnail)
+            chosen.used = self._uses
             self.segments.append(chosen)
-            if len(self.segments) > self.rules.max_segments:
+            if len(self.segments) > self.rules.max_segments:  # the least recently used goes
                 self.segments.remove(min(self.segments, key=lambda s: s.used))
         elif thumbnail is not None and chosen.newest_picture is not None:
             difference = picture_difference(thumbnail, chosen.newest_picture)
@@ -105,6 +106,14 @@ class Segments:
         if chosen.newest_picture is None:
             chosen.newest_picture = thumbnail
         return chosen.track, started
+
+    def tracks(self) -> list[Track]:
+        """Every stretch's track, in time order of their first frames."""
+        return [s.track for s in sorted(self.segments, key=lambda s: s.first)]
+
+    def forget_unstepped(self, track: Track) -> None:
+        """Drop ``track``'s segment if it never stepped a frame (its frame was not answered)."""
+        self.segments = [s for s in self.segments if s.track is not track or s.newest >= 0]
 
     def reset(self) -> None:
         """Forget every segment (their time indices turned out wrong)."""

@@ -9,7 +9,9 @@ Rules, in order (documented in the service README):
    ``max_forward_gap``, or behind it by at most ``reorder_window`` (a late frame). When several
    fit, the session it fits best wins (its picture against the picture of the frame it follows
    by number, or a recent one, tiny grey thumbnails; and how many numbers it skips forward or
-   goes back: :func:`_fit`), then the one seen most recently.
+   goes back: :func:`_fit`); the one seen most recently wins when it fits within
+   ``NOT_FOLLOWING`` of the best (the stream sending now, not an idle one whose last picture
+   happens to match).
    A candidate is not the same video when its nearest picture differs by more than
    ``match_threshold``, or when it already had a frame sent with this number (each video
    numbers its frames once: a new video numbered from 0 right after another, or the same video
@@ -244,7 +246,7 @@ class SessionRouter:
         self, frame_number: int, frame_size: tuple[int, int], thumbnail: np.ndarray | None
     ) -> tuple[Session | None, str]:
         policy = self.policy
-        best: tuple[tuple[float, float], Session, str] | None = None
+        candidates: list[tuple[float, Session, str]] = []
         for session in self._sessions.values():
             if session.explicit or session.frame_size != frame_size or session.newest_sent < 0:
                 continue
@@ -260,15 +262,27 @@ class SessionRouter:
             difference = session.order.nearest_difference(thumbnail)
             if difference > policy.match_threshold:
                 continue
-            # The better fit (a late frame pays for the numbers it goes back, like a skip
-            # forward); then the session seen last (a clip retried from frame 0 stays in
-            # its new session).
-            key = (_fit(session, thumbnail, difference, ahead), -session.last_seen)
-            if best is None or key < best[0]:
-                best = (key, session, rule)
-        if best is None:
+            # How well it fits (a late frame pays for the numbers it goes back, like a skip
+            # forward).
+            candidates.append((_fit(session, thumbnail, difference, ahead), session, rule))
+        if not candidates:
             return None, "no_match"
-        return best[1], best[2]
+        # The best fit, unless the video seen last fits nearly as well: the stream that is
+        # sending now, rather than an idle one whose last picture happens to match.
+        best = min(candidates, key=lambda c: (c[0], -c[1].last_seen))
+        latest = max(candidates, key=lambda c: c[1].last_seen)
+        chosen = latest if latest[0] <= best[0] + NOT_FOLLOWING else best
+        return chosen[1], chosen[2]
+
+    def unroute(self, routing: Routing, frame_number: int) -> None:
+        """Take back a frame that was routed but not answered (its estimate failed: the
+        client may send it again): its number is free again in its session."""
+        with self._lock:
+            session = routing.session
+            session.order.forget(frame_number)
+            session.segments.forget_unstepped(routing.track)
+            session.newest_sent = session.order.newest_number()
+            session.frames_seen = max(session.frames_seen - 1, 0)
 
     def _create(
         self, session_id: str | None, explicit: bool, frame_size: tuple[int, int], now: float

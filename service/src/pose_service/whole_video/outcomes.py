@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,7 +10,9 @@ import numpy as np
 from ..pipeline import FrameOutcome
 from ..tracking.offline import fill_video
 from ..tracking.track import Track
-from ..types import Frame, TrackedPose
+from ..types import Frame, PersonPose, TrackedPose
+
+STRETCH_IDS = 1 << 16  # track ids of one stretch of a video (the record keeps them in uint16)
 
 
 @dataclass
@@ -26,15 +29,35 @@ def filled_track(
     track: Track, frame_size: tuple[int, int], session_id: str, model_version: str
 ) -> WholeVideo:
     """Every recorded frame of a track, gaps filled and smoothed (``offline.fill_video``)."""
-    record = track.record
-    if record is None:
-        return WholeVideo([])
-    numbers, observations, track_ids = record.snapshot()
-    answers = fill_video(observations, track.config, track_ids)
+    return filled_tracks([track], frame_size, session_id, model_version)
+
+
+def filled_tracks(
+    tracks: Sequence[Track], frame_size: tuple[int, int], session_id: str, model_version: str
+) -> WholeVideo:
+    """Every recorded frame of a video's tracks (one per stretch of time it was streamed in,
+    ``tracking.segments``), in time order, gaps filled and smoothed: each stretch's tracks
+    apart from the others', nothing carried across a jump."""
+    frames: dict[int, tuple[PersonPose | None, int]] = {}
+    truncated = False
+    for index, track in enumerate(tracks):
+        if track.record is None:
+            continue
+        numbers, observations, track_ids = track.record.snapshot()
+        truncated = truncated or bool(track.record.truncated)
+        for number, observed, track_id in zip(numbers, observations, track_ids, strict=True):
+            # Track ids stay apart per stretch (0: no track yet, in any of them).
+            frames.setdefault(number, (observed, track_id and index * STRETCH_IDS + track_id))
+    if not frames or not tracks:
+        return WholeVideo([], truncated=truncated)
+    numbers = sorted(frames)
+    answers = fill_video(
+        [frames[n][0] for n in numbers], tracks[0].config, [frames[n][1] for n in numbers]
+    )
     outcomes = frame_outcomes(
         numbers, answers, frame_size, session_id, model_version, "whole_video"
     )
-    return WholeVideo(outcomes, truncated=bool(record.truncated))
+    return WholeVideo(outcomes, truncated=truncated)
 
 
 def frame_outcomes(

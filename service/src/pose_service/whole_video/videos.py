@@ -44,7 +44,7 @@ from .inputs import (
     upload_shape,
 )
 from .jobs import Job, JobRunner, JobsFull
-from .outcomes import WholeVideo, filled_track
+from .outcomes import WholeVideo, filled_tracks
 from .overlay import MIN_SIDE, OutputStore, RenderedOutput, RenderedVideo
 from .runs import run_phalp, run_rendered, run_service_tracker
 
@@ -224,9 +224,10 @@ class WholeVideos:
         session = self.pipeline.live_session(session_id)
         if session is None:
             raise UnknownSession(f"no live session {session_id!r}")
-        return filled_track(
-            session.track, session.frame_size, session_id, self.pipeline.estimator.name
-        )
+        return filled_tracks(
+            session.segments.tracks(), session.frame_size, session_id,
+            self.pipeline.estimator.name,
+        )  # fmt: skip
 
     def _run_service_tracker(self, job: Job, frames: Iterable[Frame]) -> Any:
         return self.render(run_service_tracker(self.pipeline, job, frames))
