@@ -7,6 +7,7 @@ video is never in memory whole.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
@@ -34,6 +35,18 @@ def save_upload(save: Callable[[BinaryIO], None], filename: str | None) -> str:
     with os.fdopen(handle, "wb") as out:
         save(out)
     return path
+
+
+@contextlib.contextmanager
+def upload_until_queued(save: Callable[[BinaryIO], None], filename: str | None) -> Iterator[str]:
+    """The upload saved to a temporary file (:func:`save_upload`), removed again when its job
+    is refused before it is queued (from then on the job removes it)."""
+    path = save_upload(save, filename)
+    try:
+        yield path
+    except Exception:
+        os.unlink(path)
+        raise
 
 
 def upload_shape(path: str) -> tuple[int, int, int]:

@@ -12,7 +12,6 @@ answer by the ``render`` the API gives (``render_overlay`` for a job that also d
 from __future__ import annotations
 
 import functools
-import os
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -39,9 +38,9 @@ from .inputs import (
     check_job_pixels,
     checked_images,
     decoded_frames,
-    save_upload,
     upload_frames,
     upload_shape,
+    upload_until_queued,
 )
 from .jobs import Job, JobRunner, JobsFull
 from .outcomes import WholeVideo, filled_tracks
@@ -104,8 +103,7 @@ class WholeVideos:
     ) -> Job:
         """Queue a job for an uploaded video file (``save`` writes it into an open file)."""
         settings = self.settings
-        path = save_upload(save, filename)
-        try:
+        with upload_until_queued(save, filename) as path:
             total, width, height = upload_shape(path)
             check_job_pixels(total * width * height, total, settings.max_job_pixels)
             if tracker == "phalp":
@@ -113,9 +111,6 @@ class WholeVideos:
                 return self._jobs().submit((), total, work)
             frames = upload_frames(path, settings.max_image_pixels)
             return self._jobs().submit(frames, total, self._run_service_tracker)
-        except Exception:
-            os.unlink(path)
-            raise
 
     def submit_rendered(
         self, save: Callable[[BinaryIO], None], filename: str | None, max_frames: int
@@ -124,8 +119,7 @@ class WholeVideos:
         ``legacy_max_frames``): tracked as a whole video, then drawn into an overlay video and
         per-frame images (``overlay``), answered by ``render_overlay``."""
         settings = self.settings
-        path = save_upload(save, filename)
-        try:
+        with upload_until_queued(save, filename) as path:
             total, width, height = upload_shape(path)
             if min(width, height) < MIN_SIDE:
                 raise BadVideo(
@@ -136,9 +130,6 @@ class WholeVideos:
             check_job_pixels(count * width * height, count, settings.max_job_pixels)
             work = functools.partial(self._run_rendered, path, count, total)
             return self._jobs().submit((), count, work)
-        except Exception:
-            os.unlink(path)
-            raise
 
     def process_rendered(
         self, save: Callable[[BinaryIO], None], filename: str | None, max_frames: int
