@@ -18,8 +18,10 @@ manifest=${bundles:+$bundles/MANIFEST.tsv}
 log() { printf '[build-env +%ss] %s\n' "$SECONDS" "$*" >&2; }
 
 [ "$(id -u)" = 0 ] || { echo "build-env.sh runs the roles as root (it creates the user $user)" >&2; exit 2; }
+# The key: what the venv is built from (the roles' docs excluded: they change no build).
 key=$( { cat "$here/provision-env.yml" "$here/env_vars.py"; find "$repo/roles/pose_service" \
-          "$repo/roles/pose_service_python" "$repo/roles/pose_service_fourd_humans" -type f | LC_ALL=C sort | xargs cat
+          "$repo/roles/pose_service_python" "$repo/roles/pose_service_fourd_humans" -type f ! -name '*.md' ! -path '*/__pycache__/*' \
+          | LC_ALL=C sort | xargs cat
         [ -z "$manifest" ] || cat "$manifest"; "$python" --version; } | sha256sum | cut -c1-16)
 env_dir=$cache/env-$key
 venv=$env_dir/venv

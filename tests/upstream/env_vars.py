@@ -1,10 +1,11 @@
-"""The role variables that point the roles at the upstream snapshots and these machines' torch.
+"""The role variables that point the roles at the upstream snapshots (and a local env's paths).
 
 Usage: ``env_vars.py OUT --mirror URL --manifest TSV [--env-dir DIR --user USER --python PY]``.
 ``--mirror`` is the file:// URL of the upstream mirror (empty: GitHub itself, at the roles' default
 pins); the snapshot commits come from ``--manifest`` (../shared/upstream/MANIFEST.tsv). With
 ``--env-dir``, the paths of a local test environment (build-env.sh) are added; without, the roles'
-own defaults stand (the gpu-host scenario's container).
+own defaults stand (the gpu-host scenario's container). torch, the CUDA compiler, the architectures
+and the build jobs are always the roles' defaults: what a user's site.yml installs.
 """
 
 import argparse
@@ -19,17 +20,6 @@ SOURCES = {
     "detectron2": "facebookresearch/detectron2",
     "neural_renderer_pytorch": "shubham-goel/NMR",
     "phalp": "brjathu/PHALP",
-}
-
-# The wheels on these machines' disk: a CUDA 13.0 build that runs on the CPU, and the machine's
-# own nvcc 13.0 for the CUDA extensions (detectron2's ops, PHALP's neural renderer).
-TORCH = {
-    "pose_service_python_torch_packages": ["torch==2.14.1", "torchvision==0.29.1"],
-    "pose_service_python_torch_index_url": "",
-    "pose_service_python_torch_variant": "cu130",
-    "pose_service_python_cuda_home": "/usr/local/cuda-13.0",
-    "pose_service_python_cuda_arch_list": "8.0",
-    "pose_service_python_build_jobs": 2,
 }
 
 
@@ -75,7 +65,7 @@ def main() -> None:
     parser.add_argument("--user")
     parser.add_argument("--python")
     args = parser.parse_args()
-    v = dict(TORCH)
+    v: dict = {}
     if args.env_dir:
         v.update(local_env(args.env_dir, args.user, args.python))
     if args.mirror:
