@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 
@@ -103,6 +105,38 @@ def test_health_says_when_sessions_cannot_be_kept(replay_path, tmp_path):
         assert persistence["enabled"] is True and persistence["ok"] is False
         assert "unable to open" in persistence["error"]
         assert send(service.url, 0)["frame_number"] == 0
+    finally:
+        service.stop()
+
+
+def test_a_store_that_cannot_open_at_start_starts_saving_once_it_can(replay_path, tmp_path):
+    """Issue 24: a state directory unwritable at start (a directory where the file goes stands
+    for a full or read-only disk, which root ignores) used to leave saving off until a restart;
+    now the saver keeps trying with backoff and saves as soon as the path is usable."""
+    state = tmp_path / "state"
+    blocker = state / "sessions.sqlite3"
+    blocker.mkdir(parents=True)
+    env = replay_env(replay_path, state, session_persist_interval_s="0.2",
+                     session_store_retry_max_s="0.4")  # fmt: skip
+    service = launch(tmp_path, env, ready_timeout=30)
+    try:
+        assert send(service.url, 0)["frame_number"] == 0
+        persistence = requests.get(service.url + "/health", timeout=5).json()["persistence"]
+        assert persistence["ok"] is False and "unable to open" in persistence["error"]
+        time.sleep(1.0)
+        persistence = requests.get(service.url + "/health", timeout=5).json()["persistence"]
+        assert persistence["ok"] is False and 0 < persistence["next_retry_s"] <= 0.4
+        blocker.rmdir()  # space freed
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            persistence = requests.get(service.url + "/health", timeout=5).json()["persistence"]
+            if persistence["ok"] and persistence.get("last_saved_at"):
+                break
+            time.sleep(0.1)
+        assert persistence["ok"] is True and persistence["error"] is None, persistence
+        assert "next_retry_s" not in persistence
+        assert (state / "sessions.sqlite3").is_file()
+        assert "session_store_opened" in service.log_text()
     finally:
         service.stop()
 

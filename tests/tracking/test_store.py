@@ -11,7 +11,7 @@ import pytest
 
 import pose_service.tracking.store
 from pose_service.tracking.sessions import Session
-from pose_service.tracking.store import SessionStore, open_store
+from pose_service.tracking.store import SessionStore, StoreRetry, open_store
 from pose_service.tracking.track import Track, TrackerConfig
 from tests.support.logs import captured_logs
 from tests.tracking.test_track import person
@@ -107,3 +107,18 @@ def test_a_row_it_cannot_read_is_logged_and_dropped(tmp_path: Path, monkeypatch)
     unreadable = {e["session"]: e["error"] for e in logs if e["event"] == "session_unreadable"}
     assert set(unreadable) == {"old", "damaged"}
     assert store._db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 1
+
+
+def test_a_store_that_cannot_open_is_retried_with_doubling_waits_up_to_a_cap() -> None:
+    retry = StoreRetry(first_s=2.0, max_s=10.0)
+    assert retry.due(0.0)
+    waits = []
+    now = 0.0
+    for _ in range(5):
+        retry.failed(now)
+        waits.append(retry.wait_s)
+        assert not retry.due(now + retry.wait_s - 0.01)
+        now += retry.wait_s
+        assert retry.due(now)
+    assert waits == [2.0, 4.0, 8.0, 10.0, 10.0]
+    assert retry.attempts == 5

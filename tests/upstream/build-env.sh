@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build (or reuse) the venv of the real upstream stack for `make test-upstream`, with the project's own roles:
 # 4D-Humans cloned, torch, detectron2 built from source, chumpy, the PyOpenGL fork, NMR (a CUDA extension, built
-# with this machine's nvcc) and PHALP, all under the roles' one constraints file; converged twice, the second
-# time changing nothing. Then the service's own dependencies (lite and test extras).
+# with the nvcc wheels the role installs into the venv) and PHALP, all under the roles' one constraints file, on
+# the roles' defaults for torch and CUDA; converged twice, the second time changing nothing. Then the service's
+# own dependencies (lite and test extras).
 #
 # The upstream repositories come from ../shared/upstream (git bundles of the real trees, standing in for
 # github.com through git's url.<base>.insteadOf), or from GitHub itself when POSE_UPSTREAM_BUNDLES is empty.

@@ -331,6 +331,12 @@ class Settings:
     session_persist_interval_s: float = setting(
         2.0, "a crash loses at most this much tracking state, seconds", check=POSITIVE
     )
+    session_store_retry_max_s: float = setting(
+        60.0,
+        "a state directory that cannot be written is tried again, first after the save interval, "
+        "then twice as long each time up to this, seconds; saving starts once it opens",
+        check=POSITIVE,
+    )
     state_dir: str = setting(
         default_factory=lambda: str(Path.home() / ".local/state/pose-service"),
         doc="where live sessions are saved across restarts; a file that cannot be read is moved "

@@ -27,7 +27,7 @@ from .observability import get_logger, memory_report
 from .redetection import Redetector
 from .scheduling import FifoGate, QueueTimeout, ShuttingDown, TurnBatcher
 from .tracking.sessions import Routing, Session, SessionRouter, SessionsFull
-from .tracking.store import SessionStore, move_aside, open_store
+from .tracking.store import SessionStore, StoreRetry, move_aside, open_store
 from .types import Estimate, Frame, TrackedPose
 
 log = get_logger("pose_service.pipeline")
@@ -378,7 +378,10 @@ class PosePipeline:
         self.persistence: dict[str, object] = {"enabled": self.settings.session_persist}
         if not self.settings.session_persist:
             return None
-        path = Path(self.settings.state_dir) / "sessions.sqlite3"
+        return self._try_store(Path(self.settings.state_dir) / "sessions.sqlite3")
+
+    def _try_store(self, path: Path) -> SessionStore | None:
+        """Open the store (at start, and again from the saver while it cannot be opened)."""
         opened = open_store(path)
         self.persistence.update(path=str(path), ok=opened.store is not None, error=opened.error)
         if opened.moved_aside is not None:
@@ -395,11 +398,20 @@ class PosePipeline:
                 "session_store_unavailable",
                 path=str(path),
                 error=opened.error,
-                persistence="off until the directory is writable and the service restarts",
+                persistence="retried with backoff; saving starts once the directory is writable",
             )
         return opened.store
 
     def _restore_sessions(self) -> None:
+        try:
+            self._load_saved_sessions()
+        finally:  # the saver runs also when the store is not open yet: it retries
+            if self.settings.session_persist:
+                threading.Thread(
+                    target=self._persist_loop, name="session-persist", daemon=True
+                ).start()
+
+    def _load_saved_sessions(self) -> None:
         if self._store is None:
             return
         try:
@@ -418,11 +430,15 @@ class PosePipeline:
         if sessions:
             log.info("sessions_restored", count=len(sessions),
                      sessions=[s.session_id for s in sessions])  # fmt: skip
-        if self._store is not None:
-            threading.Thread(target=self._persist_loop, name="session-persist", daemon=True).start()
 
     def _persist_loop(self) -> None:
-        while not self._stopping.wait(self.settings.session_persist_interval_s):
+        interval = self.settings.session_persist_interval_s
+        retry = StoreRetry(interval, self.settings.session_store_retry_max_s)
+        while not self._stopping.wait(interval):
+            if self._store is None:
+                if retry.due(time.monotonic()):
+                    self._reopen_store(retry)
+                continue
             try:
                 # No frame is tracked while sessions are saved, and the save goes ahead of the
                 # frames waiting, so what a SIGKILL loses stays about one interval.
@@ -434,6 +450,16 @@ class PosePipeline:
                 log.error("session_persist_failed", error=f"{type(exc).__name__}: {exc}",
                           retry="every save interval")  # fmt: skip
                 self.persistence.update(ok=False, error=f"{type(exc).__name__}: {exc}")
+
+    def _reopen_store(self, retry: StoreRetry) -> None:
+        store = self._try_store(Path(self.settings.state_dir) / "sessions.sqlite3")
+        if store is None:
+            retry.failed(time.monotonic())
+            self.persistence["next_retry_s"] = round(retry.wait_s, 3)
+            return
+        self.persistence.pop("next_retry_s", None)
+        log.info("session_store_opened", path=str(store.path), attempts=retry.attempts + 1)
+        self._store = store
 
     def persist_sessions(self) -> int:
         """Write changed sessions to the state directory (call with no frame in flight)."""

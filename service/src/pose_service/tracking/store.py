@@ -155,6 +155,29 @@ def open_store(path: Path) -> StoreOpened:
         return StoreOpened(None, f"{reason}; a fresh file failed too: {exc}", aside)
 
 
+@dataclass
+class StoreRetry:
+    """When to try a store that could not be opened again: first after ``first_s``, then twice
+    as long after each failure, never more than ``max_s`` apart, so a full disk freed later
+    starts saving by itself without a busy loop against it."""
+
+    first_s: float
+    max_s: float
+    attempts: int = 0
+    wait_s: float = 0.0
+    _next_at: float | None = None
+
+    def due(self, now: float) -> bool:
+        """Whether an attempt may be made at ``now`` (the first one always may)."""
+        return self._next_at is None or now >= self._next_at
+
+    def failed(self, now: float) -> None:
+        """Record a failed attempt at ``now``: the next waits twice as long, up to ``max_s``."""
+        self.attempts += 1
+        self.wait_s = min(self.max_s, self.first_s * 2 ** (self.attempts - 1))
+        self._next_at = now + self.wait_s
+
+
 def move_aside(path: Path) -> Path:
     """Rename the database (and its WAL files) to ``NAME.unreadable-<epoch>``; the new name."""
     aside = path.with_name(f"{path.name}.unreadable-{int(time.time())}")
