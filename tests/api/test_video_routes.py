@@ -227,3 +227,24 @@ def test_a_job_beyond_the_pixel_limit_is_a_413_naming_it(replay_path):
     body = response.get_json()
     assert body["code"] == "job_too_large" and "POSE_SERVICE_MAX_JOB_PIXELS" in body["error"]
     assert client.post("/pose/video", json={"frames": [FRAME_PNG] * 3}).status_code == 202
+
+
+def test_a_job_longer_than_the_track_records_is_a_413_and_a_finished_one_says_it_is_whole(
+    replay_path,
+):
+    """Issue 24: a video past TRACK_RECORD_MAX_FRAMES was answered done with only its first
+    frames and no word of it; now it is refused up front, and every result says ``truncated``."""
+    _, client = _app_with(replay_path, track_record_max_frames=3)
+    response = client.post("/pose/video", json={"frames": [FRAME_PNG] * 4})
+    assert response.status_code == 413
+    body = response.get_json()
+    assert body["code"] == "job_too_large"
+    assert "4 frames" in body["error"] and "POSE_SERVICE_TRACK_RECORD_MAX_FRAMES" in body["error"]
+    accepted = client.post("/pose/video", json={"frames": [FRAME_PNG] * 3})
+    assert accepted.status_code == 202
+    deadline = time.time() + 10
+    while (body := client.get(accepted.headers["Location"]).get_json())["status"] in RUNNING:
+        assert time.time() < deadline
+        time.sleep(0.05)
+    assert body["status"] == "done"
+    assert body["result"]["frame_count"] == 3 and body["result"]["truncated"] is False

@@ -65,6 +65,20 @@ def test_bad_inputs_are_refused_and_an_upload_is_never_left_on_disk(
     assert not list(tmp_path.iterdir())
 
 
+def test_an_upload_longer_than_the_track_records_is_refused_and_removed(
+    replay_path, tmp_path, monkeypatch
+):
+    """The runner clip's 180 frames against a 100-frame record: refused naming the limit (was:
+    done, "180 of 180", with 100 frames), and the upload is not left behind."""
+    from tests.support.frames import RUNNER_CLIP
+
+    videos = _videos(replay_path, track_record_max_frames=100)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with pytest.raises(errors.JobTooLarge, match="180 frames.*at most 100"):
+        videos.submit_upload(lambda out: out.write(RUNNER_CLIP.read_bytes()), "runner.mp4")
+    assert not list(tmp_path.iterdir())
+
+
 def test_a_session_answers_every_stretch_of_its_video_in_time_order():
     """A cut in the picture splits the stream into two tracks; the whole-video answer has both."""
     from pose_service.tracking.segments import Segments

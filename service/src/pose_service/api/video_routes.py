@@ -32,7 +32,11 @@ def frames_answer(video: WholeVideo) -> list[dict[str, Any]]:
 def job_result(video: WholeVideo) -> dict[str, Any]:
     """A finished job's ``result`` (built once, in the job's worker)."""
     frames = frames_answer(video)
-    result: dict[str, Any] = {"frame_count": len(frames), "frames": frames}
+    result: dict[str, Any] = {
+        "frame_count": len(frames),
+        "truncated": video.truncated,  # true: frames past the record's limit are missing
+        "frames": frames,
+    }
     if video.tracker != "service":
         result.update(tracker=video.tracker, phalp_track_id=video.phalp_track_id)
     return result

@@ -90,6 +90,17 @@ def decoded_frames(encoded: list[bytes], max_pixels: int, fast_jpeg: bool) -> It
             raise ValueError(f"frame {number}: {exc}") from exc
 
 
+def check_job_frames(frames: int, limit: int) -> None:
+    """Refuse a job longer than the track records (``limit``, 0: none): its result would
+    otherwise stop at the limit. Counted from the container's header for an upload, so a
+    video whose header undercounts is still reported ``truncated`` in its result."""
+    if frames > limit:
+        raise JobTooLarge(
+            f"the video has {frames} frames; a whole-video job tracks at most {limit} "
+            "(POSE_SERVICE_TRACK_RECORD_MAX_FRAMES): send a shorter video or raise that limit"
+        )
+
+
 def check_job_pixels(pixels: int, frames: int, limit: int) -> None:
     """Refuse a job whose frames hold more than ``limit`` pixels in all."""
     if pixels > limit:

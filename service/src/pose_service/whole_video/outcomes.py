@@ -20,7 +20,7 @@ class WholeVideo:
     """Every frame of one video, and what produced them."""
 
     outcomes: list[FrameOutcome]
-    truncated: bool = False  # the track kept only its last frames (``track_record_max_frames``)
+    truncated: bool = False  # the track kept only its first frames (``track_record_max_frames``)
     tracker: str = "service"  # or "phalp"
     phalp_track_id: int | None = None
 

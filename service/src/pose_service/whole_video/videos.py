@@ -35,6 +35,7 @@ from .errors import (
     UnknownTracker,
 )
 from .inputs import (
+    check_job_frames,
     check_job_pixels,
     checked_images,
     decoded_frames,
@@ -106,9 +107,10 @@ class WholeVideos:
         with upload_until_queued(save, filename) as path:
             total, width, height = upload_shape(path)
             check_job_pixels(total * width * height, total, settings.max_job_pixels)
-            if tracker == "phalp":
+            if tracker == "phalp":  # PHALP keeps its own record of the video
                 work = functools.partial(self._run_phalp, path)
                 return self._jobs().submit((), total, work)
+            check_job_frames(total, settings.track_record_max_frames)
             frames = upload_frames(path, settings.max_image_pixels)
             return self._jobs().submit(frames, total, self._run_service_tracker)
 
@@ -127,6 +129,7 @@ class WholeVideos:
                     f"video (at least {MIN_SIDE}x{MIN_SIDE})"
                 )
             count = max(1, min(max_frames, settings.legacy_max_frames, total))
+            check_job_frames(count, settings.track_record_max_frames)
             check_job_pixels(count * width * height, count, settings.max_job_pixels)
             work = functools.partial(self._run_rendered, path, count, total)
             return self._jobs().submit((), count, work)
@@ -200,6 +203,7 @@ class WholeVideos:
         """Queue a job for base64 images (headers checked now, pixels decoded by the job)."""
         settings = self.settings
         encoded, pixels = checked_images(images, settings.max_image_pixels)
+        check_job_frames(len(encoded), settings.track_record_max_frames)
         check_job_pixels(pixels, len(encoded), settings.max_job_pixels)
         frames = decoded_frames(encoded, settings.max_image_pixels, settings.fast_jpeg_decode)
         return self._jobs().submit(frames, len(encoded), self._run_service_tracker)
