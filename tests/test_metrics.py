@@ -203,3 +203,30 @@ def test_names_follow_prometheus_conventions(ready_client):
     for family in families:
         if family.type == "counter":
             assert all(s.name.endswith("_total") for s in family.samples), family.name
+
+
+def test_the_grafana_dashboard_reads_only_metrics_the_service_exposes(ready_client, monkeypatch):
+    """docs/grafana-dashboard.json: every metric its queries name is in a scrape (GPU gauges
+    with a CUDA-seeing torch stood in), and it has the panels the README promises."""
+    import json
+    import re
+    from pathlib import Path
+
+    class FakeCuda:
+        is_available = staticmethod(lambda: True)
+        memory_allocated = staticmethod(lambda: 1)
+        memory_reserved = staticmethod(lambda: 2)
+
+    fake_torch = type(sys)("torch")
+    fake_torch.cuda = FakeCuda  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "torch", fake_torch)
+    scraped = {name for name, _ in scrape(ready_client)}
+    path = Path(__file__).resolve().parents[1] / "docs" / "grafana-dashboard.json"
+    dashboard = json.loads(path.read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    named = {n for e in exprs for n in re.findall(r"\b(?:pose_service|process)_\w+", e)}
+    assert named and named <= scraped, named - scraped
+    titles = " ".join(p["title"] for p in dashboard["panels"]).lower()
+    for topic in ("request rate", "latency", "frames by source", "queue wait", "model pass",
+                  "refusals", "sessions and jobs", "gpu memory"):  # fmt: skip
+        assert topic in titles, topic
