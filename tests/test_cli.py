@@ -21,6 +21,14 @@ def test_check_reports_ready(replay_service):
     assert result.stdout.startswith("ready: estimator replay") and result.stdout.count("\n") == 1
 
 
+def test_version_is_the_installed_package_version():
+    from importlib.metadata import version
+
+    result = run_cli("--version")
+    assert result.returncode == 0
+    assert result.stdout == f"pose-service {version('pose-service')}\n"
+
+
 def test_check_fails_when_nothing_listens():
     result = run_cli("check", "--url", f"http://127.0.0.1:{free_port()}", "--timeout", "1")
     assert result.returncode == 1 and result.stdout.startswith("unreachable:")

@@ -72,6 +72,10 @@ def test_other_refusals_and_normal_requests_are_unchanged(service, tmp_path: Pat
         (b"GET /health HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", False),
         (b"POST /health HTTP/1.1\r\nHost: x\r\n\r\n", False),
         (b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", False),
+        (b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n", True),  # the probes and the scrape too
+        (b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n", True),
+        (b"GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: text/plain\r\n\r\n", True),
+        (b"GET /metricsz HTTP/1.1\r\nHost: x\r\n\r\n", False),
         (b"GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n", False),
         (b"", False),
     ],

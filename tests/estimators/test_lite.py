@@ -118,3 +118,10 @@ def test_a_collapsed_pose_on_a_dark_frame_does_not_throw_the_track_off(estimator
         expected = dark.map_points(references[n].keypoints_2d, width, height)
         error = np.median(np.linalg.norm(answers[n].pose.keypoints_2d - expected, axis=1))
         assert error < 4.0, (n, error)  # pixels: at the runner, not a collapsed pose
+
+
+def test_the_warm_up_pass_runs_on_a_black_frame(estimator):
+    from pose_service.estimators.base import warm_up_frame
+
+    estimator.warm_up()  # the pipeline's pass before it says ready: no error, nobody found
+    assert estimator.estimate(warm_up_frame()).people == []

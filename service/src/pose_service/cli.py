@@ -14,6 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from . import __version__
 from .config import ENV_PREFIX, Settings
 
 ESTIMATORS = Settings.choices("estimator")
@@ -205,6 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
         description=__doc__,
         epilog="`pose-service settings` lists every POSE_SERVICE_* variable.",
     )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}",
+        help="print the installed version and exit",
+    )  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the service under gunicorn (foreground)")

@@ -98,7 +98,8 @@ class Settings:
     )
     auth_token: str = setting(
         "",
-        "when set, `X-Pose-Service-Token` is required except on `/health` and `/openapi.json`; "
+        "when set, `X-Pose-Service-Token` is required except on `/health`, `/openapi.json` and "
+        "the probes (`/livez`, `/readyz`, `/metrics`); "
         "needed to bind beyond loopback (or ALLOW_UNAUTHENTICATED)",
         check=NO_WHITESPACE,
         secret=True,

@@ -12,6 +12,7 @@ from typing import Any
 from gunicorn.glogging import Logger
 
 from pose_service.config import Settings
+from pose_service.gunicorn_worker import served_pipeline
 from pose_service.observability import (
     capture_prints_as_json,
     capture_stderr_as_json,
@@ -24,7 +25,8 @@ configure_logging(_settings.log_level, _settings.log_format)
 
 wsgi_app = "pose_service.wsgi:app"
 bind = [f"{_settings.host}:{_settings.port}"]
-workers = 1  # one model instance per process; never more on one GPU
+workers = 1  # one model instance per process; never more on one GPU (so metrics.py needs no
+# prometheus_client multiprocess mode: every figure lives in this one worker)
 worker_class = "pose_service.gunicorn_worker.JsonErrorThreadWorker"  # gthread, JSON refusals
 threads = _settings.threads  # >= backend concurrency (4) + direct calls; /health has its own
 timeout = int(_settings.worker_timeout_s)  # heartbeat from the main thread, not per request
@@ -93,8 +95,6 @@ def worker_int(worker: Any) -> None:
 def worker_exit(server: Any, worker: Any) -> None:
     """Graceful stop: gunicorn has let the in-flight requests finish; save the sessions."""
     get_logger("pose_service.gunicorn").info("worker_exit", pid=worker.pid)
-    app = getattr(worker, "wsgi", None)
-    app = getattr(app, "__wrapped__", app)  # the Flask app inside http_connections' wrapper
-    pipeline = getattr(app, "extensions", {}).get("pose_pipeline")
+    pipeline = served_pipeline(getattr(worker, "wsgi", None))
     if pipeline is not None:
         pipeline.shutdown()

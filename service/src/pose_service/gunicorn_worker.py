@@ -1,6 +1,7 @@
-"""gunicorn's threaded worker, with ``/health`` kept out of the queue for the request threads,
-and the service's JSON error shape for the requests gunicorn itself refuses before the app sees
-them (a request line or headers over its limits).
+"""gunicorn's threaded worker, with ``/health`` (and the probes ``/livez``, ``/readyz``,
+``/metrics``) kept out of the queue for the request threads, the service's JSON error shape for
+the requests gunicorn itself refuses before the app sees them (a request line or headers over
+its limits), and SIGTERM told to the pipeline (``/readyz`` says 503 while the worker drains).
 
 gthread hands every readable connection to one pool of ``threads`` threads, first come first
 served. A flood of requests (40 clients sending frames of videos the service has no room for,
@@ -36,6 +37,7 @@ from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
 from gunicorn.workers.gthread import DEFAULT_WORKER_DATA_TIMEOUT, ThreadWorker
 
 from .http_connections import close_when_body_unread, force_gunicorn_close
+from .metrics import count_refusal
 
 # The refusals answered as JSON: exception -> (status, reason phrase, code, message), the
 # message formatted with gunicorn's config (``cfg``: the limits ``gunicorn_conf`` sets).
@@ -59,6 +61,8 @@ def json_error(status: int, reason: str, code: str, message: str) -> bytes:
 
 
 HEALTH_THREADS = 2
+# The probes answered by the health threads: none waits for the model or a client.
+PROBE_PATHS = frozenset({b"/health", b"/livez", b"/readyz", b"/metrics"})
 PEEK_BYTES = 2048  # a probe's whole request (the backend's is ~150 bytes); longer: main pool
 # A health thread gives up on a client that does not read its answer within this (a client
 # that never reads could otherwise hold both health threads in ``sendall`` for good).
@@ -67,14 +71,21 @@ HEALTH_SEND_TIMEOUT_S = 5
 
 def is_whole_health_request(head: bytes) -> bool:
     """Whether ``head`` (the first bytes waiting on a connection) is a whole ``GET /health``
-    request: its request line and every header, and no body announced (gunicorn would wait to
-    drain one), so answering it never waits on the client."""
+    (or other :data:`PROBE_PATHS`) request: its request line and every header, and no body
+    announced (gunicorn would wait to drain one), so answering it never waits on the client."""
     line, _, _ = head.partition(b"\r\n")
     method, _, rest = line.partition(b" ")
     path = rest.split(b" ", 1)[0].split(b"?", 1)[0]
     headers, complete, _ = head.partition(b"\r\n\r\n")
     announced = any(f in headers.lower() for f in (b"\ncontent-length:", b"\ntransfer-encoding:"))
-    return method == b"GET" and path == b"/health" and bool(complete) and not announced
+    return method == b"GET" and path in PROBE_PATHS and bool(complete) and not announced
+
+
+def served_pipeline(wsgi: Any) -> Any:
+    """The pipeline of the Flask app a worker serves (inside ``http_connections``' wrapper),
+    or None before the app is loaded."""
+    app = getattr(wsgi, "__wrapped__", wsgi)
+    return getattr(app, "extensions", {}).get("pose_pipeline")
 
 
 class JsonErrorThreadWorker(ThreadWorker):
@@ -136,6 +147,14 @@ class JsonErrorThreadWorker(ThreadWorker):
         self.poller.register(conn.sock, selectors.EVENT_READ,
                              partial(self.on_pending_socket_readable, conn))  # fmt: skip
 
+    def handle_exit(self, sig: Any, frame: Any) -> None:
+        """SIGTERM: gunicorn stops accepting and lets the in-flight requests finish; meanwhile
+        ``/readyz`` answers 503 (a request on a kept-alive connection can still ask)."""
+        super().handle_exit(sig, frame)
+        pipeline = served_pipeline(getattr(self, "wsgi", None))
+        if pipeline is not None:
+            pipeline.begin_draining()
+
     def run(self) -> None:
         try:
             super().run()
@@ -149,6 +168,7 @@ class JsonErrorThreadWorker(ThreadWorker):
             return
         status, reason, code, message = refusal
         self.log.warning(f"refused before the app: {code} ({exc})")
+        count_refusal(code)
         try:
             client.sendall(json_error(status, reason, code, message.format(cfg=self.cfg)))
         except OSError:

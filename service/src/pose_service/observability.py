@@ -171,18 +171,34 @@ def get_logger(name: str = "pose_service") -> Any:
     return structlog.get_logger(name)
 
 
+def cuda_memory_bytes() -> dict[str, int] | None:
+    """GPU memory torch's allocator holds in this process (``allocated``: tensors, ``reserved``:
+    its cache), or None where torch is not imported or sees no CUDA device."""
+    torch = sys.modules.get("torch")  # never import torch just to report on it
+    if torch is None:
+        return None
+    try:
+        if not torch.cuda.is_available():
+            return None
+        return {
+            "allocated": int(torch.cuda.memory_allocated()),
+            "reserved": int(torch.cuda.memory_reserved()),
+        }
+    except Exception:  # noqa: BLE001 - diagnostics must never fail a frame
+        return None
+
+
 def memory_report() -> dict[str, float]:
     """Process RSS and, when torch with CUDA is loaded, GPU memory (MiB)."""
     report = {"rss_mib": round(psutil.Process(os.getpid()).memory_info().rss / 2**20, 1)}
-    torch = sys.modules.get("torch")  # never import torch just to report on it
-    if torch is not None:
+    cuda = cuda_memory_bytes()
+    if cuda is not None:
+        report["cuda_allocated_mib"] = round(cuda["allocated"] / 2**20, 1)
+        report["cuda_reserved_mib"] = round(cuda["reserved"] / 2**20, 1)
         try:
-            if torch.cuda.is_available():
-                report["cuda_allocated_mib"] = round(torch.cuda.memory_allocated() / 2**20, 1)
-                report["cuda_reserved_mib"] = round(torch.cuda.memory_reserved() / 2**20, 1)
-                free, total = torch.cuda.mem_get_info()
-                report["cuda_free_mib"] = round(free / 2**20, 1)
-                report["cuda_total_mib"] = round(total / 2**20, 1)
+            free, total = sys.modules["torch"].cuda.mem_get_info()
+            report["cuda_free_mib"] = round(free / 2**20, 1)
+            report["cuda_total_mib"] = round(total / 2**20, 1)
         except Exception:  # noqa: BLE001 - diagnostics must never fail a frame
             pass
     report["cpu_percent"] = psutil.cpu_percent(interval=None)

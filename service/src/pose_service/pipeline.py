@@ -2,7 +2,8 @@
 
 The pipeline owns the process's single estimator (loaded once, off the request path, by a
 background thread so ``/health`` can say ``warming_up``), the FIFO gate in front of it, and the
-session router. It knows nothing about HTTP: the API turns its results into answers.
+session router. It knows nothing about HTTP: the API turns its results into answers. It feeds
+the Prometheus metrics of what it decides (``metrics``: frames by source, queue waits, passes).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .estimators import Estimator, create_estimator
 from .estimators.base import TransientInferenceError
 from .estimators.hmr2_hint import usable_hint
 from .imaging import decode_base64_image, decode_image, thumbnail_grey
+from .metrics import count_frame, observe_model_pass, observe_queue_wait
 from .observability import get_logger, memory_report
 from .redetection import Redetector
 from .scheduling import FifoGate, QueueTimeout, ShuttingDown, TurnBatcher
@@ -110,6 +112,7 @@ class PosePipeline:
         self._load_settled = threading.Event()  # set once a load ended (ready or not_ready)
         self._model_version = self.estimator.name
         self._stopping = threading.Event()
+        self.draining = False  # set on SIGTERM (``begin_draining``): /readyz says 503 from then
         self._store = self._open_store()
 
     # --- loading -------------------------------------------------------------------------
@@ -153,6 +156,7 @@ class PosePipeline:
             self.status, self.load_error = "not_ready", f"{type(exc).__name__}: {exc}"
             log.error("model_load_failed", estimator=self.estimator.name, error=self.load_error)
             return
+        self._warm_up()
         self.load_seconds = round(time.perf_counter() - start, 3)
         try:
             self._restore_sessions()
@@ -166,6 +170,35 @@ class PosePipeline:
             models=self.estimator.model_status(),
         )
         log.info("model_loaded", **facts)
+
+    def _warm_up(self) -> None:
+        """The estimator's warm-up pass (``Estimator.warm_up``), before the status says ready;
+        a failure is logged and the service goes ready anyway (the first frames are then slow,
+        or fail as they would have)."""
+        start = time.perf_counter()
+        try:
+            self.estimator.warm_up()
+        except Exception as exc:  # noqa: BLE001 - an optimisation, never a reason to stay down
+            log.warning("warm_up_failed", estimator=self.estimator.name,
+                        error=f"{type(exc).__name__}: {exc}")  # fmt: skip
+            return
+        log.info("warm_up_done", estimator=self.estimator.name,
+                 seconds=round(time.perf_counter() - start, 3))  # fmt: skip
+
+    def readiness(self) -> tuple[bool, str, str | None]:
+        """Whether to take traffic (``/readyz``): ``(ready, status, reason)``. Ready is
+        ``/health``'s ready (the model loaded and its warm-up pass ran) and not shutting down."""
+        if self.draining or self.gate.closed:
+            return False, "draining", "the service is shutting down"
+        if self.status != "ready":
+            reason = self.load_error or "the model is still loading"
+            return False, self.status, reason
+        return True, self.status, None
+
+    def begin_draining(self) -> None:
+        """SIGTERM arrived: say so on ``/readyz`` while the in-flight requests finish (frames
+        are still answered; ``shutdown`` closes the gate once none is in flight)."""
+        self.draining = True
 
     # --- frames --------------------------------------------------------------------------
     def decode(self, image_base64: str, frame_number: int) -> tuple[Frame, float]:
@@ -201,6 +234,8 @@ class PosePipeline:
             log.warning("session_refused", frame_number=frame.frame_number, reason=str(outcome))
             raise outcome
         outcome.timings_ms["queue_wait"] = waited_s * 1e3
+        observe_queue_wait(waited_s)
+        count_frame(outcome.tracked.source, outcome.tracked.flags)
         if outcome.session_rule in {"frame_zero", "no_match", "new_video_id"}:
             log.info(
                 "session_started",
@@ -261,6 +296,8 @@ class PosePipeline:
                 self.router.unroute(routing, request.frame.frame_number)
             raise
         inference_ms = (time.perf_counter() - start) * 1e3
+        if first_looks or to_estimate:
+            observe_model_pass(inference_ms / 1e3, "stream")
 
         outcomes = []
         for index, (request, routing, frame, routed_ms) in enumerate(routed):
@@ -334,7 +371,10 @@ class PosePipeline:
         if self.status != "ready":
             raise NotReady(self.status, self.load_error or "models are still loading")
         with self.background_turn():
-            return self._estimate_frames(frames)
+            start = time.perf_counter()
+            estimates = self._estimate_frames(frames)
+            observe_model_pass(time.perf_counter() - start, "job")
+            return estimates
 
     def background_turn(self) -> AbstractContextManager[None]:
         """A FIFO turn with the model for background work: a full queue makes it wait and
@@ -479,6 +519,7 @@ class PosePipeline:
 
     def shutdown(self) -> None:
         """Stop taking new frames, and save the sessions (called once no frame is in flight)."""
+        self.draining = True
         self.gate.close()
         self._stopping.set()
         saved = self.persist_sessions()

@@ -56,6 +56,10 @@ class FifoGate:
     def busy(self) -> bool:
         return self._busy
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
         """Refuse new requests (SIGTERM); the one holding the gate and those waiting finish."""
         self._closed = True

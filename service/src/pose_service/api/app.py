@@ -15,11 +15,13 @@ from .errors import ApiError, register_error_handlers
 from .json import OrjsonProvider
 from .legacy import rendered_result
 from .legacy_routes import bp as legacy_bp
+from .ops_routes import PROBE_PATHS, install_metrics
+from .ops_routes import bp as ops_bp
 from .routes import bp
 from .video_routes import bp as video_bp
 from .video_routes import job_result
 
-OPEN_PATHS = frozenset({"/health", "/openapi.json"})
+OPEN_PATHS = frozenset({"/health", "/openapi.json"}) | PROBE_PATHS
 
 
 def create_app(
@@ -39,6 +41,8 @@ def create_app(
     app.extensions["pose_videos"] = WholeVideos(pipeline, job_result, rendered_result)
     register_error_handlers(app)
     register_domain_errors(app)
+    app.register_blueprint(ops_bp)  # first: its clock starts before any other hook runs
+    install_metrics(app)
     app.register_blueprint(bp)
     app.register_blueprint(video_bp)
     app.register_blueprint(legacy_bp)

@@ -363,6 +363,26 @@ LEGACY_UPLOAD = {
 }  # fmt: skip
 
 
+LIVEZ = {
+    "type": "object",
+    "required": ["status"],
+    "properties": {"status": {"const": "alive"}},
+}
+READINESS = {
+    "type": "object",
+    "required": ["ready", "status"],
+    "properties": {
+        "ready": {"type": "boolean"},
+        "status": {
+            "type": "string",
+            "enum": ["ready", "warming_up", "not_ready", "draining"],
+            "description": "the model's status (/health's), or draining once shutting down",
+        },
+        "reason": {"type": "string", "description": "why not ready (absent when ready)"},
+    },
+}
+
+
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
@@ -413,6 +433,39 @@ def openapi_document() -> dict[str, Any]:
                     "operationId": "health",
                     "summary": "Readiness and model status",
                     "responses": {"200": _json({"$ref": "#/components/schemas/Health"}, "status")},
+                }
+            },
+            "/livez": {
+                "get": {
+                    "operationId": "livez",
+                    "summary": "Liveness probe: 200 whenever the process answers",
+                    "responses": {"200": _json(LIVEZ, "the process answers")},
+                }
+            },
+            "/readyz": {
+                "get": {
+                    "operationId": "readyz",
+                    "summary": "Readiness probe: 200 once the model is loaded and warmed up, "
+                               "503 with the reason before that and while shutting down",
+                    "responses": {
+                        "200": _json({"$ref": "#/components/schemas/Readiness"}, "ready"),
+                        "503": _json({"$ref": "#/components/schemas/Readiness"},
+                                     "warming up, the load failed, or shutting down"),
+                    },
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "operationId": "metrics",
+                    "summary": "Prometheus metrics (text exposition format; OpenMetrics on "
+                               "request)",
+                    "responses": {"200": {
+                        "description": "the service's metrics",
+                        "content": {
+                            "text/plain": {"schema": {"type": "string"}},
+                            "application/openmetrics-text": {"schema": {"type": "string"}},
+                        },
+                    }},
                 }
             },
             "/sessions/{session_id}": {
@@ -588,6 +641,7 @@ def openapi_document() -> dict[str, Any]:
                 "HybridRequest": HYBRID_REQUEST,
                 "Frame": FRAME,
                 "Health": HEALTH,
+                "Readiness": READINESS,
                 "Error": ERROR,
                 "VideoFrames": VIDEO_FRAMES,
                 "Job": JOB,

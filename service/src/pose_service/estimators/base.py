@@ -57,6 +57,13 @@ class Estimator(abc.ABC):
     def load(self) -> None:
         """Load weights into memory (and onto the device). Called once, off the request path."""
 
+    def warm_up(self) -> None:
+        """One pass before the service says ready (after :meth:`load`), so the first real frame
+        does not pay for lazy set-up (CUDA kernels and allocator, a graph's first run). The
+        default has nothing to warm; estimators with a model run it once on
+        :func:`warm_up_frame`."""
+        return None
+
     @abc.abstractmethod
     def verify_install(self) -> dict[str, str]:
         """Check in seconds, without reading weights, that :meth:`load` will find everything
@@ -104,6 +111,11 @@ class Estimator(abc.ABC):
     def faces(self) -> np.ndarray | None:
         """The mesh's constant (F, 3) triangles, or None for estimators without a mesh."""
         return None
+
+
+def warm_up_frame() -> Frame:
+    """A black frame of the backend's size (640x360) for :meth:`Estimator.warm_up`."""
+    return Frame(rgb=np.zeros((360, 640, 3), dtype=np.uint8), frame_number=0)
 
 
 class BodyModelEstimator(Estimator):

@@ -28,7 +28,7 @@ import structlog
 from ..config import Settings
 from ..skeleton import NUM_JOINTS
 from ..types import Estimate, Frame, PersonPose
-from .base import BodyModelEstimator, ModelUnavailable, TransientInferenceError
+from .base import BodyModelEstimator, ModelUnavailable, TransientInferenceError, warm_up_frame
 from .hmr2_camera import (
     crop_to_full_translation,
     full_image_focal,
@@ -103,6 +103,11 @@ class HMR2Estimator(BodyModelEstimator):
         log.info("model_loaded", model="hmr2", device=self._device, path=str(checkpoint))
         self._detector = self._build_detector()
         log.info("model_loaded", model=self._detector_name, device=self._device)
+
+    def warm_up(self) -> None:
+        """One pass over a black frame: the person detector's first run on the device (HMR2
+        itself runs only where someone is found)."""
+        self.estimate(warm_up_frame())
 
     def verify_install(self) -> dict[str, str]:
         """What :meth:`load` needs, checked in seconds and without reading weights: the imports

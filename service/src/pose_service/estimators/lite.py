@@ -15,7 +15,7 @@ import numpy as np
 from ..camera import scaled_focal_length, solve_translation
 from ..config import Settings
 from ..types import Estimate, Frame, PersonPose
-from .base import Estimator, ModelUnavailable
+from .base import Estimator, ModelUnavailable, warm_up_frame
 from .mediapipe_to_smpl import to_smpl
 from .search_region import search_region
 
@@ -118,6 +118,10 @@ class MediaPipeEstimator(Estimator):
             camera_translation=translation,
             focal_length=focal,
         )
+
+    def warm_up(self) -> None:
+        """One pass over a black frame (the detector's first run)."""
+        self.estimate(warm_up_frame())
 
     def verify_install(self) -> dict[str, str]:
         """Loading is the check: MediaPipe's model ships in its wheel and builds in a second."""

@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 import uuid
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -102,6 +102,11 @@ class JobRunner:
         """Jobs queued or running."""
         with self._lock:
             return sum(job.status in ACTIVE for job in self._jobs.values())
+
+    def counts(self) -> dict[str, int]:
+        """Jobs still known, by status (finished ones until they expire)."""
+        with self._lock:
+            return dict(Counter(job.status for job in self._jobs.values()))
 
     def submit(self, frames: Iterable[Frame], total: int | None, work: Work) -> Job:
         """Queue ``work(job, frames)``; raises :class:`JobsFull` when ``max_jobs`` are active."""

@@ -99,6 +99,11 @@ class WholeVideos:
         if self._jobs().active() >= self.settings.max_jobs:
             raise JobsFull(f"{self.settings.max_jobs} jobs are queued or running")
 
+    def job_counts(self) -> dict[str, int]:
+        """Jobs by status; none before the first job (the runner is not started for this)."""
+        runner = self._runner
+        return {} if runner is None else runner.counts()
+
     def submit_upload(
         self, save: Callable[[BinaryIO], None], filename: str | None, tracker: str = "service"
     ) -> Job:
