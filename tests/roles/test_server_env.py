@@ -86,9 +86,13 @@ def test_what_the_user_sets_is_passed_through_as_settings_read():
 
 
 def test_lite_names_no_4d_humans_path():
-    """Lite is provisioned without the 4D-Humans clone and its models: the env file points at neither."""
+    """Lite is provisioned without the 4D-Humans clone and its models: no path points at them."""
     written = render(pose_service_estimator="lite", pose_service_device="cpu")
-    hmr2_paths = {"POSE_SERVICE_FOURD_HUMANS_DIR", "POSE_SERVICE_HMR2_CHECKPOINT", "POSE_SERVICE_VITDET_WEIGHTS"}
+    hmr2_paths = {
+        "POSE_SERVICE_FOURD_HUMANS_DIR",
+        "POSE_SERVICE_HMR2_CHECKPOINT",
+        "POSE_SERVICE_VITDET_WEIGHTS",
+    }
     assert not hmr2_paths & set(written)
     assert hmr2_paths <= set(render())
     settings = Settings.from_env(written)
