@@ -85,6 +85,20 @@ def test_what_the_user_sets_is_passed_through_as_settings_read():
     assert settings.queue_size == Settings().queue_size  # not set: the service's default
 
 
+def test_lite_names_no_4d_humans_path():
+    """Lite is provisioned without the 4D-Humans clone and its models: no path points at them."""
+    written = render(pose_service_estimator="lite", pose_service_device="cpu")
+    hmr2_paths = {
+        "POSE_SERVICE_FOURD_HUMANS_DIR",
+        "POSE_SERVICE_HMR2_CHECKPOINT",
+        "POSE_SERVICE_VITDET_WEIGHTS",
+    }
+    assert not hmr2_paths & set(written)
+    assert hmr2_paths <= set(render())
+    settings = Settings.from_env(written)
+    assert (settings.estimator, settings.fourd_humans_dir) == ("lite", "")
+
+
 def test_every_variable_the_role_writes_is_a_declared_setting():
     names = {k.removeprefix(ENV_PREFIX).lower() for k in render(pose_service_server_auth_token="t")}
     assert names <= SETTING_NAMES
