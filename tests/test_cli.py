@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.support.server import free_port
 
 
@@ -69,3 +71,19 @@ def test_serve_refuses_a_bind_from_gunicorn_cmd_args_that_skips_the_token_rule(r
                             capture_output=True, text=True, timeout=60)  # fmt: skip
     assert result.returncode != 0
     assert "refusing to bind 0.0.0.0" in result.stderr and "AUTH_TOKEN" in result.stderr
+
+
+def test_each_serve_flag_names_its_variable_and_default(capsys):
+    """Issue 26: the help showed raw docstring markup and flags without help; now each setting
+    flag's help comes from its declaration (the same words as `pose-service settings`)."""
+    from pose_service.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for flag, variable in (("--estimator", "ESTIMATOR"), ("--host", "HOST"), ("--port", "PORT"),
+                           ("--threads", "THREADS")):  # fmt: skip
+        assert flag in text and f"env POSE_SERVICE_{variable}; default" in text
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--help"])
+    assert "``" not in capsys.readouterr().out

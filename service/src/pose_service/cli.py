@@ -1,7 +1,7 @@
-"""The ``pose-service`` command: ``serve``, ``check``, ``verify-install``, ``demo``, ``eval``,
-``settings``.
+"""The pose-service command: serve, check, verify-install, demo, eval, settings.
 
-Every option can also come from the ``POSE_SERVICE_*`` environment; the command line wins.
+Every option of serve and verify-install can also come from the POSE_SERVICE_* environment; the
+command line wins. Each flag's help names its variable and default.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import tempfile
 from pathlib import Path
 
 from . import __version__
-from .config import ENV_PREFIX, Settings
+from .config import ENV_PREFIX, Settings, described
+from .config_spec import env_name
 
 ESTIMATORS = Settings.choices("estimator")
 
@@ -195,6 +196,27 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return run_eval(args)
 
 
+def setting_help(name: str) -> str:
+    """A flag's help from its setting's declaration: what it does, its variable and default
+    (one source, so the help cannot drift from the settings table)."""
+    variable = env_name(name)
+    for env, default, spec in described():
+        if env == variable:
+            return f"{spec.doc} (env {env}; default {default})"
+    raise KeyError(name)
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults shown after each flag's help (where it has one and does not name it already);
+    descriptions printed as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or any(action.default is v for v in (None, False, argparse.SUPPRESS)):
+            return text
+        return super()._get_help_string(action) or text
+
+
 def _burst(text: str) -> tuple[int, int]:
     low, _, high = text.partition("-")
     return int(low), int(high or low)
@@ -204,7 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pose-service",
         description=__doc__,
-        epilog="`pose-service settings` lists every POSE_SERVICE_* variable.",
+        epilog="pose-service settings lists every POSE_SERVICE_* variable.",
+        formatter_class=_Formatter,
     )
     parser.add_argument(
         "--version", action="version", version=f"%(prog)s {__version__}",
@@ -212,39 +235,48 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="run the service under gunicorn (foreground)")
-    serve.add_argument("--estimator", choices=ESTIMATORS)
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
-    serve.add_argument("--threads", type=int)
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=summary, description=summary, formatter_class=_Formatter)
+
+    serve = command("serve", "run the service under gunicorn (foreground)")
+    serve.add_argument("--estimator", choices=ESTIMATORS, help=setting_help("estimator"))
+    serve.add_argument("--host", help=setting_help("host"))
+    serve.add_argument("--port", type=int, help=setting_help("port"))
+    serve.add_argument("--threads", type=int, help=setting_help("threads"))
     serve.set_defaults(func=cmd_serve)
 
-    check = sub.add_parser("check", help="probe /health; exit 0 when ready")
+    check = command("check", "probe /health; exit 0 when ready")
     check.add_argument("--url", help="default: http://POSE_SERVICE_HOST:POSE_SERVICE_PORT")
-    check.add_argument("--timeout", type=float, default=5.0)
+    check.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for /health")
     check.set_defaults(func=cmd_check)
 
-    verify = sub.add_parser(
-        "verify-install", help="check the estimator's libraries and model files; no weights read"
+    verify = command(
+        "verify-install", "check the estimator's libraries and model files; no weights read"
     )
-    verify.add_argument("--estimator", choices=ESTIMATORS)
+    verify.add_argument("--estimator", choices=ESTIMATORS, help=setting_help("estimator"))
     verify.set_defaults(func=cmd_verify_install)
 
-    demo = sub.add_parser("demo", help="stream a video the way the backend does")
+    demo = command("demo", "stream a video the way the backend does")
     demo.add_argument("--video", help="default: the runner clip")
     demo.add_argument("--url", help="a running service; default: start a local one if none answers")
-    demo.add_argument("--estimator", default="lite", choices=ESTIMATORS)
+    demo.add_argument(
+        "--estimator", default="lite", choices=ESTIMATORS, help="of the local service it starts"
+    )
     demo.add_argument(
         "--drop-share",
         type=float,
         default=0.0,
         help="share of frames hidden from the estimator (HMR2 misses ~0.36)",
     )
-    demo.add_argument("--burst", type=_burst, default=(1, 8), help="miss burst lengths, e.g. 1-8")
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument(
+        "--burst", type=_burst, default=(1, 8), help="miss burst lengths, low-high (default: 1-8)"
+    )
+    demo.add_argument("--seed", type=int, default=0, help="of the hidden frames' draw")
     demo.add_argument("--width", type=int, default=640, help="resize frames like the backend")
-    demo.add_argument("--spacing-ms", type=float, default=50.0)
-    demo.add_argument("--max-frames", type=int, default=0)
+    demo.add_argument(
+        "--spacing-ms", type=float, default=50.0, help="between requests, as the backend's pool"
+    )
+    demo.add_argument("--max-frames", type=int, default=0, help="only the first N frames (0: all)")
     demo.add_argument("--json", action="store_true", help="print the report as JSON")
     demo.add_argument(
         "--report", metavar="DIR", help="write annotated.mp4, timeline.png and frames.json there"
@@ -252,18 +284,22 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(func=cmd_demo)
 
-    listing = sub.add_parser("settings", help="every POSE_SERVICE_* setting, default and rule")
+    listing = command("settings", "every POSE_SERVICE_* setting, default and rule")
     listing.add_argument("--markdown", action="store_true", help="as the docs' table")
     listing.add_argument("names", nargs="*", help="with --markdown: only these variables")
     listing.set_defaults(func=cmd_settings)
 
-    ev = sub.add_parser("eval", help="measure gap filling: streaming, whole-video, baselines")
+    ev = command("eval", "measure gap filling: streaming, whole-video, baselines")
     ev.add_argument("sequence", help=".bvh or .npz motion with ground truth, or a video file")
-    ev.add_argument("--miss-share", type=float, default=0.36)
-    ev.add_argument("--burst", type=_burst, default=(1, 8), help="miss burst lengths, e.g. 1-8")
+    ev.add_argument(
+        "--miss-share", type=float, default=0.36, help="share of frames the estimator misses"
+    )
+    ev.add_argument(
+        "--burst", type=_burst, default=(1, 8), help="miss burst lengths, low-high (default: 1-8)"
+    )
     ev.add_argument("--miss-first", type=int, default=5, help="frames missed at the start")
     ev.add_argument("--noise-mm", type=float, default=20.0, help="simulated detection noise")
-    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--seed", type=int, default=0, help="of the missed frames' draw")
     ev.add_argument("--estimator", default="lite", help="for a video: the estimator to run")
     ev.add_argument("--max-frames", type=int, default=0, help="only the first N frames")
     ev.add_argument("--json", action="store_true", help="print the table as one JSON object")
