@@ -418,7 +418,11 @@ class PosePipeline:
         self.persistence: dict[str, object] = {"enabled": self.settings.session_persist}
         if not self.settings.session_persist:
             return None
-        return self._try_store(Path(self.settings.state_dir) / "sessions.sqlite3")
+        return self._try_store(self._store_path)
+
+    @property
+    def _store_path(self) -> Path:
+        return Path(self.settings.state_dir) / "sessions.sqlite3"
 
     def _try_store(self, path: Path) -> SessionStore | None:
         """Open the store (at start, and again from the saver while it cannot be opened)."""
@@ -492,7 +496,7 @@ class PosePipeline:
                 self.persistence.update(ok=False, error=f"{type(exc).__name__}: {exc}")
 
     def _reopen_store(self, retry: StoreRetry) -> None:
-        store = self._try_store(Path(self.settings.state_dir) / "sessions.sqlite3")
+        store = self._try_store(self._store_path)
         if store is None:
             retry.failed(time.monotonic())
             self.persistence["next_retry_s"] = round(retry.wait_s, 3)
