@@ -13,6 +13,8 @@ import pytest
 
 from tests.support.server import free_port
 
+pytestmark = pytest.mark.service  # real programs (gunicorn, nginx, MediaPipe): the service tier
+
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "pose_service.cli", *args],
