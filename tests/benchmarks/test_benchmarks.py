@@ -6,10 +6,12 @@ No timing is asserted (CI machines vary): these prove the scripts work and keep 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from benchmarks import (
+    dashboard_snapshot,
     decode_accuracy,
     gpu_detect,
     job_memory,
@@ -124,3 +126,21 @@ def test_sigkill_loss(capsys):
 def test_job_memory(capsys):
     out = _run(job_memory, ["--frames", "5", "--width", "64", "--height", "36"], capsys)
     assert out["frames"] == 5 and out["rss_before_mib"] > 0 and "peak_over_before_mib" in out
+
+
+@pytest.mark.skipif(
+    not Path(dashboard_snapshot.DEFAULT_PROMETHEUS).exists(),
+    reason="Debian's prometheus package is not installed (.ci/run installs it)",
+)
+def test_dashboard_snapshot(capsys, tmp_path):
+    """A real Prometheus scrapes a real lite run; every panel but GPU memory has data."""
+    image = tmp_path / "dashboard.png"
+    out = _run(dashboard_snapshot, ["--frames", "30", "--out", str(image)], capsys)
+    assert image.stat().st_size > 10_000 and out["streamed_frames"] == 60
+    last = out["last"]
+    panels = json.loads(dashboard_snapshot.DASHBOARD.read_text())["panels"]
+    assert set(last) == {panel["title"] for panel in panels}
+    assert last["Ready (/readyz)"] and all(v == 1.0 for v in last["Ready (/readyz)"].values())
+    assert {"detected", "predicted"} <= set(last["Frames by source"])
+    assert {"invalid_image", "missing_field"} <= set(last["Refusals by code"])
+    assert "jobs done" in last["Sessions and jobs"]
