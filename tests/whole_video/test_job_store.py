@@ -49,3 +49,11 @@ def test_a_state_directory_that_cannot_hold_the_store_leaves_jobs_in_memory(tmp_
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     assert open_job_store(blocker) is None
+
+
+def test_a_damaged_job_file_is_moved_aside_and_a_fresh_one_made(tmp_path):
+    (tmp_path / "jobs.sqlite3").write_bytes(b"not a database" * 100)
+    store = open_job_store(tmp_path)
+    assert store is not None and store.load(60, 8, 0.0) == []
+    assert [p.name.split("-")[0] for p in tmp_path.glob("jobs.sqlite3.unreadable-*")] == [
+        "jobs.sqlite3.unreadable"]  # fmt: skip

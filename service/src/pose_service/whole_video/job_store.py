@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from ..observability import get_logger
+from ..tracking.store import move_aside
 
 log = get_logger("pose_service.job_store")
 JOBS_FILE = "jobs.sqlite3"
@@ -157,11 +158,20 @@ def _record(row: tuple[Any, ...]) -> JobRecord:
 
 
 def open_job_store(state_dir: str | Path) -> JobStore | None:
-    """The job store of a state directory, or None (logged) when it cannot be opened: jobs then
-    run as before, in memory only."""
+    """The job store of a state directory; a file that is not a database (garbage, damage) is
+    moved aside (``tracking.store.move_aside``, kept) and a fresh one made. None (logged) when
+    it cannot be opened at all: jobs then run as before, in memory only."""
     path = Path(state_dir) / JOBS_FILE
     try:
-        return JobStore(path)
+        try:
+            return JobStore(path)
+        except sqlite3.OperationalError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            aside = move_aside(path)
+            log.error("job_store_unreadable", path=str(path), error=str(exc),
+                      moved_to=str(aside), starting="with no saved jobs")  # fmt: skip
+            return JobStore(path)
     except (OSError, sqlite3.Error) as exc:
         log.error("job_store_unavailable", path=str(path), error=f"{type(exc).__name__}: {exc}",
                   jobs="kept in memory only: a restart loses them")  # fmt: skip
