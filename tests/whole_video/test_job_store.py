@@ -41,6 +41,8 @@ def test_finished_jobs_expire_by_age_and_count_active_ones_never(tmp_path):
     kept = store.load(result_ttl_s=50, max_results=1, now=200.0)
     assert [(r.job_id, r.status, r.result) for r in kept] == [
         ("j-2", "done", None), ("j-3", "queued", None)]  # fmt: skip
+    store.requeued("j-2")  # a stop racing the job's end never undoes it
+    assert store.load(50, 1, 200.0)[0].status == "done"
     store.forget("j-2")
     assert [r.job_id for r in store.load(50, 1, 200.0)] == ["j-3"]
 

@@ -100,9 +100,13 @@ class JobStore:
         return int(row[0]) if row else 0
 
     def requeued(self, job_id: str) -> None:
-        """The job was interrupted (a graceful stop): it waits for the next start."""
+        """The job was interrupted (a graceful stop): it waits for the next start (unless it
+        ended meanwhile: an end is never undone)."""
         with self._lock:
-            self._db.execute("UPDATE jobs SET status = 'queued' WHERE job_id = ?", (job_id,))
+            self._db.execute(
+                "UPDATE jobs SET status = 'queued' WHERE job_id = ? AND finished IS NULL",
+                (job_id,),
+            )
 
     def finished(
         self, job_id: str, status: str, error: str | None, result: Any, when: float
