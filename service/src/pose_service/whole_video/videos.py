@@ -7,6 +7,10 @@ and the old service's video routes (``/process_video``, ``/process_video_async``
 runner and answers for a streamed session's whole track. A job's result is turned into its
 answer by the ``render`` the API gives (``render_overlay`` for a job that also draws its frames:
 ``overlay``), in the job's worker, so a finished job keeps only that.
+
+Every job runs from a :class:`~.durable.JobSpec` (its kind, its input in ``STATE_DIR/uploads``,
+parameters) recorded with it, so a job accepted by an earlier process is run the same way
+(``resume_jobs``, once the model is loaded) and a graceful stop interrupts it (``stop_jobs``).
 """
 
 from __future__ import annotations
