@@ -1,4 +1,4 @@
-"""The old service's routes the backend calls, with the shapes it reads (docs: README "Legacy
+"""The old service's routes the backend calls, with the shapes it reads (docs/api.md "Legacy
 routes the backend calls"), on the Flask test client with the replay estimator (the real
 MediaPipe for one run) and short cuts of the real runner clip as uploads."""
 
@@ -154,6 +154,7 @@ def test_only_the_first_frames_carry_their_image_inline(client, cut, monkeypatch
     assert client.get(frames[-1]["image_url"]).status_code == 200
 
 
+@pytest.mark.service  # MediaPipe in-process
 def test_the_real_estimator_finds_the_runner_and_the_frames_show_it(cut, cut_path):
     """MediaPipe on the real clip: every frame detected, and the drawn JPEG has the
     detected colour at the answered keypoints."""

@@ -25,6 +25,8 @@ from benchmarks import (
     tracker,
 )
 
+pytestmark = pytest.mark.service  # real programs (gunicorn, nginx, MediaPipe): the service tier
+
 
 def _run(module, argv, capsys):
     result = module.main([*argv, "--json"])
@@ -62,7 +64,7 @@ def test_lite(capsys):
 
 def test_redetection(capsys):
     """The first 60 frames of the small-subject case: the runner is missed in the whole frame
-    and found by looking where the track expects him (figures of the full run: README)."""
+    and found by looking where the track expects him (figures of the full run: docs/tracking.md)."""
     pytest.importorskip("mediapipe")
     out = _run(redetection, ["--frames", "60", "--cases", "small"], capsys)
     case = out["cases"]["small"]

@@ -28,7 +28,7 @@ def test_coverage_targets(report):
 
 
 def test_whole_video_beats_the_baselines(report):
-    # The issue asks for 60% below hold_last; 40-50% is what the noise allows (see README).
+    # The issue asks for 60% below hold_last; 40-50% is what the noise allows (docs/tracking.md).
     m = report.methods
     assert m["whole_video"]["mpjpe_missed_mm"] < 0.6 * m["hold_last"]["mpjpe_missed_mm"]
     assert m["whole_video"]["mpjpe_missed_mm"] < m["linear"]["mpjpe_missed_mm"]

@@ -45,10 +45,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Probe /health: exit 0 when ready, 1 otherwise; one line of explanation."""
-    from .health_client import describe_health
+    """Probe /health (or /readyz): exit 0 when ready, 1 otherwise; one line of explanation."""
+    from .health_client import PROBES
 
-    ready, line = describe_health(args.url or _default_url(), args.timeout)
+    ready, line = PROBES[args.probe](args.url or _default_url(), args.timeout)
     print(line)
     return 0 if ready else 1
 
@@ -245,9 +245,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--threads", type=int, help=setting_help("threads"))
     serve.set_defaults(func=cmd_serve)
 
-    check = command("check", "probe /health; exit 0 when ready")
+    check = command("check", "probe /health or /readyz; exit 0 when ready")
     check.add_argument("--url", help="default: http://POSE_SERVICE_HOST:POSE_SERVICE_PORT")
-    check.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for /health")
+    check.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the answer")
+    check.add_argument(
+        "--probe",
+        choices=("health", "readyz"),
+        default="health",
+        help="health: /health's status (the backend's view); readyz: /readyz, 503 until the"
+        " model is loaded and warmed up and while draining (what the health timer asks)."
+        " Default: health",
+    )
     check.set_defaults(func=cmd_check)
 
     verify = command(

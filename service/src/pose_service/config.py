@@ -241,7 +241,7 @@ class Settings:
         check=POSITIVE,
     )
 
-    # --- the old service's routes the backend calls (README "Legacy routes") ---------------
+    # --- the old service's routes the backend calls (docs/api.md, "Legacy routes") ---------------
     warmup_timeout_s: float = setting(
         110.0,
         "longest `/warmup` waits for the model to load before answering 500 `warming_up` "

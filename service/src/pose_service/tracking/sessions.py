@@ -1,6 +1,6 @@
 """Which video a frame belongs to, when the backend sends no id.
 
-Rules, in order (documented in the service README):
+Rules, in order (documented in docs/tracking.md):
 1. An explicit ``video_id`` (body field or ``X-Video-Id`` header) names the session. Always wins.
 2. ``frame_number == 0`` starts a new video (unless a video opened by its frames 1-3 moments
    before, as the backend's pool can deliver them, still waits for its frame 0).
