@@ -353,7 +353,8 @@ class Settings:
     )
     state_dir: str = setting(
         default_factory=lambda: str(Path.home() / ".local/state/pose-service"),
-        doc="where live sessions are saved across restarts; a file that cannot be read is moved "
+        doc="where live sessions and whole-video jobs (`jobs.sqlite3`, their inputs in "
+        "`uploads/`) are kept across restarts; a session file that cannot be read is moved "
         "aside (`sessions.sqlite3.unreadable-<time>`) and the service starts fresh; `/health`'s "
         "`persistence` says whether saving works",
         shown_default="~/.local/state/pose-service",
