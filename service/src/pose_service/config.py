@@ -222,6 +222,19 @@ class Settings:
         "decoded pixels per job (~1900 1080p frames), from the headers: 413 above",
         check=at_least(1),
     )
+    upload_max_bytes: int = setting(
+        1024**3,
+        'bytes the inputs of queued and running jobs (uploads, `{"frames"}` images) may '
+        "take under STATE_DIR/uploads; a new one that could pass it is a 503 `uploads_full` "
+        "(413 `upload_too_large` when it alone could); each is removed when its job ends",
+        check=at_least(1),
+    )
+    job_max_starts: int = setting(
+        3,
+        "times a job is started: one cut short by a stop or a crash resumes on the next start "
+        "from its first frame, until it was started this often, then fails saying so",
+        check=at_least(1),
+    )
     phalp_timeout_s: float = setting(
         3600.0,
         "longest a `tracker=phalp` job may run (track.py runs ~2 frames/s on a 4090)",
@@ -340,7 +353,8 @@ class Settings:
     )
     state_dir: str = setting(
         default_factory=lambda: str(Path.home() / ".local/state/pose-service"),
-        doc="where live sessions are saved across restarts; a file that cannot be read is moved "
+        doc="where live sessions and whole-video jobs (`jobs.sqlite3`, their inputs in "
+        "`uploads/`) are kept across restarts; a session file that cannot be read is moved "
         "aside (`sessions.sqlite3.unreadable-<time>`) and the service starts fresh; `/health`'s "
         "`persistence` says whether saving works",
         shown_default="~/.local/state/pose-service",

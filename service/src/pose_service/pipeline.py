@@ -12,6 +12,7 @@ import dataclasses
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,6 +114,8 @@ class PosePipeline:
         self._model_version = self.estimator.name
         self._stopping = threading.Event()
         self.draining = False  # set on SIGTERM (``begin_draining``): /readyz says 503 from then
+        self._ready_hooks: list[Callable[[], None]] = []
+        self._shutdown_hooks: list[Callable[[], None]] = []
         self._store = self._open_store()
 
     # --- loading -------------------------------------------------------------------------
@@ -162,6 +165,7 @@ class PosePipeline:
             self._restore_sessions()
         except Exception as exc:  # noqa: BLE001 - saved state must never keep the service down
             log.error("session_restore_failed", error=f"{type(exc).__name__}: {exc}")
+        self._run_hooks(self._ready_hooks, "ready_hook_failed")
         self.status = "ready"
         facts = {**self.estimator.describe(), **memory_report()}  # describe() may name keys
         facts.update(  # that are also ours (hmr2's says "estimator"): ours win, no TypeError
@@ -194,6 +198,27 @@ class PosePipeline:
             reason = self.load_error or "the model is still loading"
             return False, self.status, reason
         return True, self.status, None
+
+    def when_ready(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` once the model is loaded, before the status says ready (so it runs
+        before any request that needs the model is taken); now if it already is."""
+        if self.status == "ready":
+            hook()
+        else:
+            self._ready_hooks.append(hook)
+
+    def on_shutdown(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` first thing in :meth:`shutdown` (before the gate closes)."""
+        self._shutdown_hooks.append(hook)
+
+    @staticmethod
+    def _run_hooks(hooks: list[Callable[[], None]], failure_event: str) -> None:
+        for hook in hooks:
+            try:
+                hook()
+            except Exception as exc:  # noqa: BLE001 - a hook never stops the load or the stop
+                log.error(failure_event, hook=getattr(hook, "__qualname__", repr(hook)),
+                          error=f"{type(exc).__name__}: {exc}")  # fmt: skip
 
     def begin_draining(self) -> None:
         """SIGTERM arrived: say so on ``/readyz`` while the in-flight requests finish (frames
@@ -524,6 +549,7 @@ class PosePipeline:
     def shutdown(self) -> None:
         """Stop taking new frames, and save the sessions (called once no frame is in flight)."""
         self.draining = True
+        self._run_hooks(self._shutdown_hooks, "shutdown_hook_failed")
         self.gate.close()
         self._stopping.set()
         saved = self.persist_sessions()

@@ -225,6 +225,17 @@ HEALTH = {
                 "last_saved_at": {"type": "number"},
             },
         },
+        "uploads": {
+            "type": "object",
+            "description": "the inputs of queued and running whole-video jobs, kept in the "
+            "state directory until their job ends (POSE_SERVICE_UPLOAD_MAX_BYTES)",
+            "properties": {
+                "path": {"type": "string"},
+                "used_bytes": {"type": "integer", "minimum": 0},
+                "max_bytes": {"type": "integer", "minimum": 1},
+                "files": {"type": "integer", "minimum": 0},
+            },
+        },
         "rescue": {
             "type": "object",
             "description": "looking again where a track predicts its person (POSE_SERVICE_RESCUE)",

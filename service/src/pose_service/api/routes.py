@@ -100,6 +100,7 @@ def health() -> Response:
         "queue": state.queue,
         "sessions": state.sessions,
         "persistence": state.persistence,
+        "uploads": current_app.extensions["pose_videos"].uploads_state(),
         "rescue": state.rescue,
         "tracker": {
             "max_gap_frames": settings.track_max_gap_frames,

@@ -4,7 +4,6 @@ overlay video and per-frame images), or PHALP's over the upload."""
 from __future__ import annotations
 
 import itertools
-import os
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
@@ -50,24 +49,20 @@ def run_rendered(
     store: overlay.OutputStore,
 ) -> overlay.RenderedVideo:
     """The first ``count`` frames of the upload tracked as a whole video (our tracker), then
-    drawn from a second read of the file into the job's output (``job.output``); the file is
-    deleted once done."""
+    drawn from a second read of the file into the job's output (``job.output``)."""
     started = time.perf_counter()
     max_pixels = pipeline.settings.max_image_pixels
-    try:
-        fps = video_fps(path) or DEFAULT_FPS
-        with closing(_decoded(path, max_pixels)) as decoded:
-            first = itertools.islice(decoded, count)
-            frames = (Frame(rgb, number) for number, rgb in enumerate(first))
-            video = run_service_tracker(pipeline, job, frames)
-        if job.done == 0:
-            raise BadVideo("no frame of the upload could be decoded")
-        with closing(_decoded(path, max_pixels)) as decoded:
-            again = itertools.islice(decoded, len(video.outcomes))
-            folder = store.folder(job.job_id)
-            output = overlay.render(again, video.outcomes, folder, job.job_id, fps)
-    finally:
-        os.unlink(path)
+    fps = video_fps(path) or DEFAULT_FPS
+    with closing(_decoded(path, max_pixels)) as decoded:
+        first = itertools.islice(decoded, count)
+        frames = (Frame(rgb, number) for number, rgb in enumerate(first))
+        video = run_service_tracker(pipeline, job, frames)
+    if job.done == 0:
+        raise BadVideo("no frame of the upload could be decoded")
+    with closing(_decoded(path, max_pixels)) as decoded:
+        again = itertools.islice(decoded, len(video.outcomes))
+        folder = store.folder(job.job_id)
+        output = overlay.render(again, video.outcomes, folder, job.job_id, fps)
     store.keep(output)
     job.output = output
     return overlay.RenderedVideo(video, output, total_frames, time.perf_counter() - started)
@@ -88,17 +83,14 @@ def _chunks(frames: Iterable[Frame], size: int) -> Iterator[list[Frame]]:
 
 
 def run_phalp(pipeline: PosePipeline, job: Job, path: str) -> WholeVideo:
-    """PHALP's offline tracker on the upload (a child process; the file is deleted once it has
-    run), its ghost frames and the frames before its track was confirmed filled by
-    ours, SMPL joints from the loaded model in a FIFO turn with the streaming frames."""
+    """PHALP's offline tracker on the upload (a child process), its ghost frames and the
+    frames before its track was confirmed filled by ours, SMPL joints from the loaded model in
+    a FIFO turn with the streaming frames."""
     settings = pipeline.settings
-    try:
-        with tempfile.TemporaryDirectory(prefix="phalp-") as output_dir:
-            results = phalp_tracker.run_phalp(
-                Path(path), settings.fourd_humans_dir, Path(output_dir), settings.phalp_timeout_s
-            )
-    finally:
-        os.unlink(path)
+    with tempfile.TemporaryDirectory(prefix="phalp-") as output_dir:
+        results = phalp_tracker.run_phalp(
+            Path(path), settings.fourd_humans_dir, Path(output_dir), settings.phalp_timeout_s
+        )
     frames = phalp_tracker.ordered_frames(results)
     track_id = phalp_tracker.main_track_id(frames)
     with pipeline.background_turn():
