@@ -14,6 +14,7 @@ from benchmarks import (
     gpu_detect,
     job_memory,
     lite,
+    mesh_render,
     overhead,
     redetection,
     sampled_frames,
@@ -122,3 +123,10 @@ def test_sigkill_loss(capsys):
 def test_job_memory(capsys):
     out = _run(job_memory, ["--frames", "5", "--width", "64", "--height", "36"], capsys)
     assert out["frames"] == 5 and out["rss_before_mib"] > 0 and "peak_over_before_mib" in out
+
+
+def test_mesh_render(capsys):
+    out = _run(mesh_render, ["--frames", "2", "--sizes", "360p"], capsys)
+    case = out["cases"]["360p"]
+    assert case["mesh_ms"]["p50"] > case["skeleton_ms"]["p50"] > 0
+    assert case["mesh_cpu_ms"]["p50"] > 0 and case["renderer_setup_ms"] > 0

@@ -71,8 +71,9 @@ class MeshRenderer:
         # Never black: an untouched canvas pixel (0) is "no mesh here".
         colours = np.maximum(np.outer(shades, colour).round(), 1).astype(int).tolist()
         canvas = np.zeros((y1 - y0, x1 - x0, 3), np.uint8)
-        for triangle, face_colour in zip(points, colours, strict=True):
-            cv2.fillConvexPoly(canvas, triangle, face_colour, cv2.LINE_8, SUBPIXEL_BITS)
+        fill = cv2.fillConvexPoly  # one call a face: the loop is most of the time
+        for triangle, face_colour in zip(list(points), colours, strict=True):
+            fill(canvas, triangle, face_colour, cv2.LINE_8, SUBPIXEL_BITS)
         covered = canvas.any(axis=2)
         region = bgr[y0:y1, x0:x1]
         blended = cv2.addWeighted(canvas, OPACITY, region, 1.0 - OPACITY, 0.0)
@@ -82,15 +83,14 @@ class MeshRenderer:
     def _visible_far_to_near(self, camera: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Indices of the faces to fill, farthest first, and each one's Lambert shade (0..1)."""
         a, b, c = (camera[self.faces[:, k]] for k in range(3))
-        normals = np.cross(b - a, c - a)
-        lengths = np.linalg.norm(normals, axis=1)
-        normals /= np.maximum(lengths, 1e-12)[:, None]
-        centres = (a + b + c) / 3.0
-        facing = -np.einsum("ij,ij->i", normals, centres)  # > 0: turned towards the camera
+        normals = _cross(b - a, c - a)
+        normals /= np.maximum(np.sqrt(np.einsum("ij,ij->i", normals, normals)), 1e-12)[:, None]
+        centres = a + b + c  # three times the centre: only signs and order are used
         lit = normals @ LIGHT_TOWARDS
         if self.closed:
             outward = 1.0 if signed_volume(a, b, c) >= 0 else -1.0
-            keep = np.flatnonzero(outward * facing > 0)
+            facing = np.einsum("ij,ij->i", normals, centres) * -outward  # > 0: towards us
+            keep = np.flatnonzero(facing > 0)
             lit = outward * lit
         else:  # an open surface has no inside: both sides are lit alike
             keep = np.arange(len(self.faces))
@@ -100,17 +100,27 @@ class MeshRenderer:
         return order, shades
 
 
+def _cross(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Row-wise cross products of (n, 3) arrays (``np.cross`` is several times slower)."""
+    return np.stack(
+        [u[:, 1] * v[:, 2] - u[:, 2] * v[:, 1],
+         u[:, 2] * v[:, 0] - u[:, 0] * v[:, 2],
+         u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]], axis=1,
+    )  # fmt: skip
+
+
 def is_closed(faces: np.ndarray) -> bool:
     """Whether every edge of the triangles joins exactly two of them (a surface without a
     border, such as SMPL's body): only then has each face an outside to see."""
     if len(faces) == 0:
         return False
     edges = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
-    _, counts = np.unique(edges, axis=0, return_counts=True)
+    keys = edges[:, 0] * (int(faces.max()) + 1) + edges[:, 1]  # one number per edge
+    _, counts = np.unique(keys, return_counts=True)
     return bool(np.all(counts == 2))
 
 
 def signed_volume(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> float:
     """Six times the volume a closed mesh encloses: positive when its faces wind
     counter-clockwise seen from outside (their cross products point out)."""
-    return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum())
+    return float(np.einsum("ij,ij->i", a, _cross(b, c)).sum())
