@@ -77,9 +77,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--sizes", default="720p,360p", help=f"comma list of {', '.join(SIZES)}")
     p.add_argument("--height-share", type=float, default=0.6, help="body height / frame height")
     args = p.parse_args(argv)
-    cases = {
-        size: measure(size, args.frames, args.height_share) for size in args.sizes.split(",")
-    }
+    cases = {size: measure(size, args.frames, args.height_share) for size in args.sizes.split(",")}
     result = {"benchmark": "mesh_render", "frames": args.frames,
               "height_share": args.height_share, "cases": cases}  # fmt: skip
     rows = [
