@@ -127,3 +127,14 @@ def test_nothing_to_draw_leaves_the_frame_untouched(case):
     image = _frame()
     assert not MeshRenderer(faces).draw(image, vertices, t, FOCAL, COLOUR)
     assert not _covered(image).any()
+
+
+def test_a_mesh_reaching_the_camera_is_still_drawn():
+    """The body's front 1.5 mm from the lens: its faces project millions of pixels out (their
+    coordinates are clipped for OpenCV) and the frame is covered, the camera being inside the
+    body's outline."""
+    vertices, faces, _ = _body_at(0.0)
+    t = np.array([0.0, 0.0, 0.14 + 0.0015])
+    image = _frame()
+    assert MeshRenderer(faces).draw(image, vertices, t, FOCAL, COLOUR)
+    assert _covered(image).mean() > 0.9

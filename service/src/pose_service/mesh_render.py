@@ -5,8 +5,9 @@ focal length the keypoints were projected with, so the mesh lands on them), the 
 by Lambert's law under one light from the camera's side and filled with OpenCV from the farthest
 to the nearest (painter's order), then blended over the frame. On a closed mesh (SMPL's is) the
 faces turned away from the camera are dropped first: hidden anyway, and half the work. One
-``fillConvexPoly`` per face, on the mesh's bounding box only: ~6-15 ms a frame for SMPL's 13 776
-faces on one core (``python -m benchmarks.mesh_render``), far under the model's time.
+``fillConvexPoly`` per face, on the mesh's bounding box only: 10-17 ms of CPU a frame for SMPL's
+13 776 faces from 640x360 to 1920x1080 (``python -m benchmarks.mesh_render``), far under the
+model's time.
 
 Painter's order by face centroid is exact for a convex body and close for a person; where two
 faces cross, the one whose centre is nearer wins the whole face (no z-buffer).
@@ -23,6 +24,9 @@ AMBIENT = 0.35  # share of the colour a face turned away from the light keeps
 LIGHT_TOWARDS = np.array([0.25, -0.45, -1.0]) / np.linalg.norm([0.25, -0.45, -1.0])  # camera frame
 OPACITY = 0.85  # the mesh's weight where it covers the frame
 MIN_DEPTH_M = 1e-3  # a vertex nearer than this (or behind the camera) cannot be drawn
+# Projected coordinates are clipped to this many pixels from the origin, so OpenCV's fixed-point
+# coordinates (x 16) stay far inside int32 even for a vertex a millimetre from the camera.
+PIXEL_LIMIT = float(1 << 20)
 
 
 class MeshRenderer:
@@ -32,6 +36,7 @@ class MeshRenderer:
     def __init__(self, faces: np.ndarray) -> None:
         self.faces = np.ascontiguousarray(np.asarray(faces).reshape(-1, 3), dtype=np.int64)
         self.closed = is_closed(self.faces)
+        self.vertices_needed = int(self.faces.max()) + 1 if len(self.faces) else 0
 
     def draw(
         self,
@@ -50,13 +55,15 @@ class MeshRenderer:
         vertices = np.asarray(vertices, dtype=np.float64)
         if vertices.ndim != 2 or vertices.shape[1] != 3 or len(self.faces) == 0:
             return False
-        if int(self.faces.max()) >= len(vertices) or not np.all(np.isfinite(vertices)):
+        if len(vertices) < self.vertices_needed or not np.all(np.isfinite(vertices)):
             return False
         t = np.asarray(translation, dtype=np.float64)
         camera = vertices + t
         if camera[:, 2].min() < MIN_DEPTH_M:
             return False
-        pixels = project(vertices, t, float(focal), width, height)
+        pixels = np.clip(
+            project(vertices, t, float(focal), width, height), -PIXEL_LIMIT, PIXEL_LIMIT
+        )
         order, shades = self._visible_far_to_near(camera)
         if len(order) == 0:
             return False
