@@ -16,6 +16,7 @@ from benchmarks import (
     gpu_detect,
     job_memory,
     lite,
+    mesh_render,
     overhead,
     redetection,
     sampled_frames,
@@ -144,3 +145,10 @@ def test_dashboard_snapshot(capsys, tmp_path):
     assert {"detected", "predicted"} <= set(last["Frames by source"])
     assert {"invalid_image", "missing_field"} <= set(last["Refusals by code"])
     assert "jobs done" in last["Sessions and jobs"]
+
+
+def test_mesh_render(capsys):
+    out = _run(mesh_render, ["--frames", "2", "--sizes", "360p"], capsys)
+    case = out["cases"]["360p"]
+    assert case["mesh_ms"]["p50"] > case["skeleton_ms"]["p50"] > 0
+    assert case["mesh_cpu_ms"]["p50"] > 0 and case["renderer_setup_ms"] > 0

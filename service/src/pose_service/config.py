@@ -34,6 +34,7 @@ from .config_spec import (
     spec_of,
     within,
 )
+from .drawing import OVERLAY_STYLES
 from .tracking.sessions import SessionPolicy
 from .tracking.track import SMOOTHING_MODES, TrackerConfig
 
@@ -260,6 +261,14 @@ class Settings:
         "ones; 30 s at 30 fps): a larger `max_frames` (the backend's default is 999999) is "
         "taken as this",
         check=at_least(1),
+    )
+    overlay: str = setting(
+        "mesh",
+        "what drawn frames show (`visualize: true`, `/process_video`'s frames and overlay "
+        "video): `mesh`, the pose's SMPL mesh filled on the CPU where the pose has one (hmr2; "
+        "the skeleton where it has none: lite, a filled frame of a video job), or `skeleton` "
+        "everywhere",
+        check=one_of(OVERLAY_STYLES),
     )
     legacy_output_max_bytes: int = setting(
         2 * 1024**3,

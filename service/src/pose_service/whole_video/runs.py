@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..mesh_render import MeshRenderer
 from ..pipeline import PosePipeline
 from ..tracking.offline import fill_video
 from ..tracking.track import Track
@@ -20,21 +21,29 @@ from ..video_frames import read_frames, video_fps
 from . import overlay, phalp_tracker
 from .errors import BadVideo
 from .jobs import Job
+from .mesh_spill import SPILL_NAME, MeshSpill
 from .outcomes import WholeVideo, filled_track, frame_outcomes
 
 DEFAULT_FPS = 30.0  # when the container does not say (the backend's clips)
 
 
-def run_service_tracker(pipeline: PosePipeline, job: Job, frames: Iterable[Frame]) -> WholeVideo:
+def run_service_tracker(
+    pipeline: PosePipeline,
+    job: Job,
+    frames: Iterable[Frame],
+    meshes: MeshSpill | None = None,
+) -> WholeVideo:
     """Estimate the frames in FIFO turns (``batch_limit`` frames per estimator pass), track
-    the main person, fill and smooth."""
+    the main person, fill and smooth; the mesh of each detected frame goes to ``meshes``."""
     track = Track(pipeline.settings.tracker_config())
     size = (0, 0)
     model_version = pipeline.estimator.name
     for chunk in _chunks(frames, pipeline.batch_limit):
         for frame, estimate in zip(chunk, pipeline.estimate_in_turn(chunk), strict=True):
             model_version = estimate.model_version
-            track.step(frame.frame_number, estimate.people)
+            tracked = track.step(frame.frame_number, estimate.people)
+            if meshes is not None and tracked.source == "detected" and tracked.pose is not None:
+                meshes.add(frame.frame_number, tracked.pose)
             size = (frame.width, frame.height)
             job.done = frame.frame_number + 1
     return filled_track(track, size, job.job_id, model_version)
@@ -49,20 +58,32 @@ def run_rendered(
     store: overlay.OutputStore,
 ) -> overlay.RenderedVideo:
     """The first ``count`` frames of the upload tracked as a whole video (our tracker), then
-    drawn from a second read of the file into the job's output (``job.output``)."""
+    drawn from a second read of the file into the job's output (``job.output``). With
+    ``POSE_SERVICE_OVERLAY=mesh`` and an estimator with a mesh, each detected frame's mesh waits
+    in the job's folder until its frame is drawn (``mesh_spill``)."""
     started = time.perf_counter()
-    max_pixels = pipeline.settings.max_image_pixels
-    fps = video_fps(path) or DEFAULT_FPS
-    with closing(_decoded(path, max_pixels)) as decoded:
-        first = itertools.islice(decoded, count)
-        frames = (Frame(rgb, number) for number, rgb in enumerate(first))
-        video = run_service_tracker(pipeline, job, frames)
-    if job.done == 0:
-        raise BadVideo("no frame of the upload could be decoded")
-    with closing(_decoded(path, max_pixels)) as decoded:
-        again = itertools.islice(decoded, len(video.outcomes))
-        folder = store.folder(job.job_id)
-        output = overlay.render(again, video.outcomes, folder, job.job_id, fps)
+    settings = pipeline.settings
+    folder = store.folder(job.job_id)
+    meshes = None
+    if settings.overlay == "mesh" and pipeline.faces is not None:
+        meshes = overlay.JobMeshes(MeshRenderer(pipeline.faces), MeshSpill(folder / SPILL_NAME))
+    try:
+        fps = video_fps(path) or DEFAULT_FPS
+        with closing(_decoded(path, settings.max_image_pixels)) as decoded:
+            first = itertools.islice(decoded, count)
+            frames = (Frame(rgb, number) for number, rgb in enumerate(first))
+            spill = None if meshes is None else meshes.spill
+            video = run_service_tracker(pipeline, job, frames, spill)
+        if job.done == 0:
+            raise BadVideo("no frame of the upload could be decoded")
+        with closing(_decoded(path, settings.max_image_pixels)) as decoded:
+            again = itertools.islice(decoded, len(video.outcomes))
+            output = overlay.render(
+                again, video.outcomes, folder, job.job_id, fps, settings.overlay, meshes
+            )
+    finally:
+        if meshes is not None:
+            meshes.spill.remove()
     store.keep(output)
     job.output = output
     return overlay.RenderedVideo(video, output, total_frames, time.perf_counter() - started)
