@@ -196,6 +196,13 @@ class Settings:
         " is a jump (an estimator's collapsed pose on a hard frame)",
         check=above(1.0),
     )
+    track_lookahead_frames: int = tracker_knob(
+        "lookahead_frames",
+        "a missed frame whose video's next frames already wait for the model is answered once "
+        "one of these next frames is detected, interpolated from both sides (0 = always predict "
+        "at once); never waits for a frame that has not arrived",
+        check=NON_NEGATIVE,
+    )
     track_record_max_frames: int = tracker_knob(
         "record_max_frames", "frames per session kept for GET /sessions/<id>", check=NON_NEGATIVE
     )
