@@ -88,7 +88,7 @@ class TrackerConfig:
     flip_ratio: float = 0.5  # left/right-swapped pose this much closer to the track = a flip
     gate_scale: float = 1.5  # keypoint spread this many times smaller than the track's = a jump
     record_max_frames: int = 10_000  # frames of a video kept for whole-video mode (0 = none)
-    lookahead_frames: int = 4  # later frames in hand a missed frame may wait for (``lookahead``)
+    lookahead_frames: int = 2  # later frames in hand a missed frame may wait for (``lookahead``)
 
 
 class TrackState(enum.Enum):
