@@ -175,3 +175,17 @@ def test_fifo_order_of_the_model_holds_while_a_frame_waits():
         thread.join(10)
     assert estimator.order == [6, 7, 8, 8]  # a6, b7, a8, b8: arrival order (a7 was hidden)
     assert outcomes[(7, "a")].tracked.source == "interpolated"
+
+
+def test_a_hidden_frame_can_cost_the_model_pass_a_real_miss_costs():
+    estimator = HeldWalker()
+    settings = Settings(session_persist=False, simulated_miss_takes_pass=True)
+    pipeline = PosePipeline(settings, estimator)
+    pipeline.load()
+    _warm(pipeline, range(0, 4))
+    outcome = pipeline.process(Frame(RGB, 4), simulate_miss=True)
+    assert estimator.order == [0, 1, 2, 3, 4]  # the model ran on it ...
+    assert outcome.tracked.source == "predicted"  # ... and what it found was hidden
+    pipeline.settings = Settings(session_persist=False)
+    pipeline.process(Frame(RGB, 5), simulate_miss=True)
+    assert estimator.order == [0, 1, 2, 3, 4]

@@ -313,6 +313,11 @@ class Settings:
     allow_simulated_misses: bool = setting(
         False, "honour X-Simulate-Miss (demo and tests: hide detections)"
     )
+    simulated_miss_takes_pass: bool = setting(
+        False,
+        "a frame hidden by X-Simulate-Miss still takes its model pass and what the model found "
+        "is dropped, as a real miss costs a pass (latency benchmarks); off: it skips the model",
+    )
     fourd_humans_dir: str = setting("", "the 4D-Humans clone (its configs); empty = the package")
     hmr2_checkpoint: str = setting(
         "",

@@ -297,7 +297,7 @@ class PosePipeline:
             to_estimate = [
                 f
                 for i, (r, _, f, _) in enumerate(routed)
-                if not (r.simulate_miss or i in rescued_first)
+                if not (self._skips_model(r) or i in rescued_first)
             ]
             estimates = iter(self._estimate_frames(to_estimate))
         except BaseException:
@@ -340,6 +340,8 @@ class PosePipeline:
             session = routing.session
             rescued = False
             if request.simulate_miss:
+                if not self._skips_model(request):
+                    next(estimates)  # the pass a real miss costs; what it found is hidden
                 estimate = Estimate([], self._model_version, {})
             else:
                 first = first_looks.get(index)
@@ -416,6 +418,10 @@ class PosePipeline:
             elif not self.gate.busy:
                 self.lookahead.release_unless(self._later_in_hand)
         return (time.perf_counter() - start) * 1e3
+
+    def _skips_model(self, request: _FrameRequest) -> bool:
+        """A hidden frame skips the model unless it is to cost a pass like a real miss."""
+        return request.simulate_miss and not self.settings.simulated_miss_takes_pass
 
     def _estimate_frames(self, frames: list[Frame]) -> list[Estimate]:
         """One estimator pass for several frames where the estimator batches, else one call.
