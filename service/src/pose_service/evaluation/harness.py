@@ -10,7 +10,7 @@ import numpy as np
 
 from ..tracking.track import TrackerConfig
 from .bounds import oracle_errors
-from .methods import METHODS, streaming
+from .methods import METHODS, Detections, streaming
 from .metrics import error_by_gap, summarise
 from .sequences import Sequence
 from .simulate import detections, miss_mask
@@ -65,20 +65,36 @@ def evaluate(sequence: Sequence, scenario: Scenario, config: TrackerConfig | Non
         sequence.frames, scenario.miss_share, scenario.burst, scenario.miss_first, scenario.seed
     )
     observed = detections(sequence, missed, scenario.noise_mm, scenario.seed, scenario.noise_model)
-    methods = {}
-    results = {}
-    chosen = {**METHODS, "streaming": functools.partial(streaming, in_flight=scenario.in_flight)}
-    for name, method in chosen.items():
-        results[name] = method(observed, config)
-        methods[name] = summarise(results[name], sequence.joints_3d, sequence.translation, missed)
-    calibration = error_by_gap(
-        results["streaming"], sequence.joints_3d, missed, results["hold_last"]
+    methods, calibration = score_methods(
+        observed, config, scenario.in_flight, sequence.joints_3d, sequence.translation, missed
     )
     bounds = oracle_errors(sequence.joints_3d, missed, config.joint_velocity_decay)
     return Report(
         sequence.name, sequence.frames, methods, calibration, int(missed.sum()), bounds,
         scenario.in_flight, scenario.noise_model,
     )  # fmt: skip
+
+
+def score_methods(
+    observed: Detections,
+    config: TrackerConfig,
+    in_flight: int,
+    truth: np.ndarray,
+    root: np.ndarray,
+    missed: np.ndarray,
+    gaps: np.ndarray | None = None,
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, float]]]:
+    """Every method's metrics on the same detections (streaming with ``in_flight`` requests
+    outstanding), and the streaming answers by frames since the last detection next to
+    hold-last's (gaps counted over ``gaps``, the missed frames by default)."""
+    methods, results = {}, {}
+    chosen = {**METHODS, "streaming": functools.partial(streaming, in_flight=in_flight)}
+    for name, method in chosen.items():
+        results[name] = method(observed, config)
+        methods[name] = summarise(results[name], truth, root, missed)
+    gaps = missed if gaps is None else gaps
+    calibration = error_by_gap(results["streaming"], truth, gaps, results["hold_last"])
+    return methods, calibration
 
 
 def format_table(report: Report) -> str:
