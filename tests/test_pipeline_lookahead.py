@@ -189,3 +189,18 @@ def test_a_hidden_frame_can_cost_the_model_pass_a_real_miss_costs():
     pipeline.settings = Settings(session_persist=False)
     pipeline.process(Frame(RGB, 5), simulate_miss=True)
     assert estimator.order == [0, 1, 2, 3, 4]
+
+
+def test_a_fill_that_fails_leaves_the_frames_their_prediction(monkeypatch):
+    pipeline, estimator = _pipeline()
+    _warm(pipeline, range(0, 6))
+
+    def broken(*args, **kwargs):
+        raise ValueError("stand-in fault")
+
+    monkeypatch.setattr("pose_service.tracking.lookahead.fill_between", broken)
+    jobs = [(6, False, None), (7, True, None), (8, False, None)]
+    outcomes, _ = _in_flight(pipeline, estimator, jobs)
+    assert outcomes[7].tracked.source == "predicted"
+    assert outcomes[8].tracked.source == "detected"
+    assert len(pipeline.lookahead) == 0

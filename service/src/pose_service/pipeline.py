@@ -358,7 +358,7 @@ class PosePipeline:
             timings.update({f"inference_{k}": v for k, v in estimate.timings_ms.items()})
             start = time.perf_counter()
             tracked = routing.track.step(routing.time_index, estimate.people, rescued)
-            self.lookahead.stepped(session.session_id, routing.track, routing.time_index, tracked)
+            self._fill_held(session.session_id, routing, tracked)
             held = None
             later = [r for r, _, _, _ in routed[index + 1 :]]
             if should_hold(tracked, self.lookahead.frames) and self._in_hand(
@@ -382,6 +382,15 @@ class PosePipeline:
                 )
             )
         return outcomes
+
+    def _fill_held(self, session_id: str, routing: Routing, tracked: TrackedPose) -> None:
+        """Fill the held frames a detection completes; a fill that fails leaves them held (they
+        get their prediction), never the frame that triggered it unanswered."""
+        try:
+            self.lookahead.stepped(session_id, routing.track, routing.time_index, tracked)
+        except Exception as exc:  # noqa: BLE001 - filling is an improvement, never a fault
+            log.error("lookahead_fill_failed", session=session_id,
+                      error=f"{type(exc).__name__}: {exc}")  # fmt: skip
 
     def _later_in_hand(self, held: HeldFrame) -> bool:
         """Whether a frame that could fill ``held`` still waits for the model."""
