@@ -24,6 +24,11 @@ from ..types import PersonPose, TrackedPose
 from .offline import fill_video
 from .track import Track
 
+# Frames before the detection ahead of the gap that the smoother sees: enough for the velocity
+# at the gap's start (measured: ``pose-service eval --in-flight 4``), and a bounded cost inside
+# the model's turn.
+FILL_CONTEXT_FRAMES = 4
+
 
 @dataclass(eq=False)
 class HeldFrame:
@@ -121,7 +126,12 @@ def fill_between(track: Track, missed: list[int], detected: int) -> dict[int, Tr
     interpolates between two detections of one track (a stretch without a detection before it
     in the history keeps its prediction)."""
     history = track.history
-    first = min(history, default=detected)
+    detections_before = [
+        t for t, answer in history.items() if t < min(missed) and answer.source == "detected"
+    ]
+    if not detections_before:
+        return {}
+    first = max(min(history), max(detections_before) - FILL_CONTEXT_FRAMES)
     frames = range(first, detected + 1)
     observations: list[PersonPose | None] = []
     track_ids: list[int] = []
