@@ -11,6 +11,7 @@ import pytest
 
 from benchmarks import (
     decode_accuracy,
+    fill_cost,
     gpu_detect,
     job_memory,
     lite,
@@ -59,6 +60,12 @@ def test_lite(capsys):
     pytest.importorskip("mediapipe")
     out = _run(lite, ["--frames", "3"], capsys)
     assert out["frames"] == 3 and out["cpu_ms"]["p50"] > 0
+
+
+def test_fill_cost(capsys):
+    out = _run(fill_cost, ["--repeats", "2"], capsys)
+    assert set(out["cases"]) == {"lite_like", "hmr2_like"}
+    assert out["cases"]["hmr2_like"]["window_ms"]["p50"] > 0
 
 
 @pytest.mark.slow
