@@ -204,3 +204,19 @@ def test_a_fill_that_fails_leaves_the_frames_their_prediction(monkeypatch):
     assert outcomes[7].tracked.source == "predicted"
     assert outcomes[8].tracked.source == "detected"
     assert len(pipeline.lookahead) == 0
+
+
+def test_a_held_frame_whose_later_frame_left_the_queue_unserved_is_released():
+    """A later frame refused without a turn never settles the frame held for it: the held
+    frame's own check does, within about LOOKAHEAD_CHECK_S."""
+    from pose_service.pipeline import LOOKAHEAD_CHECK_S
+    from pose_service.tracking.track import Track
+
+    pipeline, _ = _pipeline()
+    track = Track(pipeline.settings.tracker_config())
+    answer = track.step(0, [])
+    held = pipeline.lookahead.hold("gone", track, 0, 0, answer)  # nothing of it is queued
+    waited_ms = pipeline._await_later_frames(held)
+    assert held.done.is_set() and not held.filled
+    assert waited_ms < 3 * LOOKAHEAD_CHECK_S * 1000
+    assert len(pipeline.lookahead) == 0
