@@ -13,9 +13,11 @@ import pytest
 from benchmarks import (
     dashboard_snapshot,
     decode_accuracy,
+    fill_cost,
     gpu_detect,
     job_memory,
     lite,
+    lookahead,
     mesh_render,
     overhead,
     redetection,
@@ -63,6 +65,26 @@ def test_lite(capsys):
     pytest.importorskip("mediapipe")
     out = _run(lite, ["--frames", "3"], capsys)
     assert out["frames"] == 3 and out["cpu_ms"]["p50"] > 0
+
+
+def test_fill_cost(capsys):
+    out = _run(fill_cost, ["--repeats", "2"], capsys)
+    assert set(out["cases"]) == {"lite_like", "hmr2_like"}
+    assert out["cases"]["hmr2_like"]["window_ms"]["p50"] > 0
+
+
+@pytest.mark.slow
+def test_lookahead(capsys):
+    """24 frames of the runner clip, a third hidden, through real gunicorn (lite) like the
+    backend's pool: every frame answered, the hidden ones with a pose (full run: docs)."""
+    pytest.importorskip("mediapipe")
+    out = _run(lookahead, ["--frames", "24", "--spacing-ms", "10"], capsys)
+    assert set(out["runs"]) == {"one_at_a_time", "in_flight", "in_flight_predict"}
+    for run in out["runs"].values():
+        assert run["answered_200"] == 24 and run["hidden_without_pose"] == 0
+        assert run["hidden_interpolated"] + run["hidden_predicted"] == out["hidden"]
+    assert out["runs"]["one_at_a_time"]["hidden_interpolated"] == 0
+    assert out["runs"]["in_flight_predict"]["hidden_interpolated"] == 0
 
 
 def test_redetection(capsys):

@@ -197,6 +197,13 @@ class Settings:
         " is a jump (an estimator's collapsed pose on a hard frame)",
         check=above(1.0),
     )
+    track_lookahead_frames: int = tracker_knob(
+        "lookahead_frames",
+        "a missed frame whose video's next frames already wait for the model is answered once "
+        "one of these next frames is detected, interpolated from both sides (0 = always predict "
+        "at once); never waits for a frame that has not arrived",
+        check=NON_NEGATIVE,
+    )
     track_record_max_frames: int = tracker_knob(
         "record_max_frames", "frames per session kept for GET /sessions/<id>", check=NON_NEGATIVE
     )
@@ -327,6 +334,11 @@ class Settings:
     replay_delay_ms: float = setting(0.0, "replay: simulated model latency", check=NON_NEGATIVE)
     allow_simulated_misses: bool = setting(
         False, "honour X-Simulate-Miss (demo and tests: hide detections)"
+    )
+    simulated_miss_takes_pass: bool = setting(
+        False,
+        "a frame hidden by X-Simulate-Miss still takes its model pass and what the model found "
+        "is dropped, as a real miss costs a pass (latency benchmarks); off: it skips the model",
     )
     fourd_humans_dir: str = setting("", "the 4D-Humans clone (its configs); empty = the package")
     hmr2_checkpoint: str = setting(

@@ -189,6 +189,18 @@ class SessionRouter:
             self._sessions.move_to_end(session.session_id)
             return Routing(session, rule, track, time_index, tuple(evicted), new_segment)
 
+    def peek(
+        self,
+        frame_number: int,
+        frame_size: tuple[int, int],
+        thumbnail: np.ndarray | None,
+        video_id: str | None = None,
+    ) -> Session | None:
+        """The live session :meth:`route` would put this frame in now (None: a new one);
+        changes nothing (the pipeline asks which video a frame still waiting is of)."""
+        with self._lock:
+            return self._existing(frame_number, frame_size, thumbnail, video_id)[0]
+
     def check_room(
         self,
         frame_number: int,
