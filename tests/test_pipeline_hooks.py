@@ -6,7 +6,7 @@ from pose_service.config import Settings
 from pose_service.pipeline import PosePipeline
 
 
-def test_ready_hooks_run_before_the_status_says_ready_and_at_once_after(replay_path, tmp_path):
+def test_ready_hooks_run_once_the_status_says_ready_and_at_once_after(replay_path, tmp_path):
     pipeline = PosePipeline(Settings(estimator="replay", replay_path=str(replay_path),
                                      state_dir=str(tmp_path)))  # fmt: skip
     seen: list[str] = []
@@ -18,9 +18,9 @@ def test_ready_hooks_run_before_the_status_says_ready_and_at_once_after(replay_p
     pipeline.when_ready(broken)  # logged, never keeps the service from getting ready
     assert seen == []
     pipeline.load()
-    assert seen == ["warming_up"] and pipeline.status == "ready"
+    assert seen == ["ready"] and pipeline.status == "ready"
     pipeline.when_ready(lambda: seen.append(pipeline.status))
-    assert seen == ["warming_up", "ready"]
+    assert seen == ["ready", "ready"]
 
 
 def test_shutdown_hooks_run_before_the_gate_closes(replay_path, tmp_path):

@@ -96,3 +96,29 @@ def test_job_ids_differ_across_restarts(replay_path, tmp_path):
         ids |= {_settled(videos, videos.submit_images(image).job_id).job_id for _ in range(3)}
         videos.pipeline.shutdown()
     assert len(ids) == 6
+
+
+def test_while_the_model_loads_a_held_job_answers_queued_and_its_input_counts(
+    replay_path, tmp_path
+):
+    """Before the model is ready (hmr2 loads for ~50 s) a job the store has is queued, not a
+    404, and /health counts its input; once ready it runs and takes the model's turn."""
+    first = _videos(replay_path, tmp_path)
+    hold = threading.Event()
+    estimate = first.pipeline.estimate_in_turn
+    first.pipeline.estimate_in_turn = lambda frames: (hold.wait(10), estimate(frames))[1]
+    job = first.submit_images([b64(png_bytes(64, 36))] * FRAMES)
+    first.pipeline.shutdown()
+    hold.set()
+    size = next((tmp_path / "uploads").iterdir()).stat().st_size
+
+    pipeline = PosePipeline(Settings(estimator="replay", replay_path=str(replay_path),
+                                     state_dir=str(tmp_path)))  # fmt: skip
+    second = WholeVideos(pipeline, render=lambda video: {"frames": len(video.outcomes)})
+    held = second.job(job.job_id)
+    assert pipeline.status != "ready" and held.status == "queued"
+    assert second.uploads_state()["used_bytes"] == size and second.uploads_state()["files"] == 1
+    pipeline.load()
+    resumed = _settled(second, job.job_id)
+    assert resumed.status == "done" and resumed.result == {"frames": FRAMES}
+    assert second.uploads_state()["used_bytes"] == 0

@@ -172,8 +172,8 @@ class PosePipeline:
             self._restore_sessions()
         except Exception as exc:  # noqa: BLE001 - saved state must never keep the service down
             log.error("session_restore_failed", error=f"{type(exc).__name__}: {exc}")
-        self._run_hooks(self._ready_hooks, "ready_hook_failed")
         self.status = "ready"
+        self._run_hooks(self._ready_hooks, "ready_hook_failed")
         facts = {**self.estimator.describe(), **memory_report()}  # describe() may name keys
         facts.update(  # that are also ours (hmr2's says "estimator"): ours win, no TypeError
             estimator=self.estimator.name,
@@ -207,8 +207,8 @@ class PosePipeline:
         return True, self.status, None
 
     def when_ready(self, hook: Callable[[], None]) -> None:
-        """Call ``hook`` once the model is loaded, before the status says ready (so it runs
-        before any request that needs the model is taken); now if it already is."""
+        """Call ``hook`` once the model is loaded and the status says ready (so work it starts
+        can take the model's turn); now if it already is."""
         if self.status == "ready":
             hook()
         else:

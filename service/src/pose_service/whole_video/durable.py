@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,18 +59,13 @@ class DurableJobs:
         if self.store is not None:
             record = JobRecord(job.job_id, spec.kind, spec.input_path, spec.params, job.total,
                                created=job.created)  # fmt: skip
-            try:
-                self.store.add(record)
-            except sqlite3.Error as exc:  # a full disk: run it anyway, as before
-                log.error("job_not_recorded", job=job.job_id,
-                          error=f"{type(exc).__name__}: {exc}",
-                          job_kept="in memory only: a restart loses it")  # fmt: skip
+            self._write("queued", job, lambda: self.store.add(record))
 
     def started(self, job: Job) -> None:
         if self.store is None:
             return
-        starts = self.store.started(job.job_id)
-        if starts > self.max_starts:
+        starts = self._write("started", job, lambda: self.store.started(job.job_id))
+        if starts is not None and starts > self.max_starts:
             raise StartedTooOften(
                 f"the service stopped or crashed during this job {starts - 1} times; it is not "
                 f"started again ({LIMIT}={self.max_starts})"
@@ -79,18 +75,31 @@ class DurableJobs:
         spec: JobSpec | None = job.spec
         try:
             if self.store is not None:
-                self.store.finished(job.job_id, job.status, job.error, job.result,
-                                    job.finished or time.time())  # fmt: skip
+                self._write("ended", job, lambda: self.store.finished(
+                    job.job_id, job.status, job.error, job.result, job.finished or time.time()
+                ))  # fmt: skip
         finally:
             self.uploads.remove(spec.input_path if spec else None)
 
     def interrupted(self, job: Job) -> None:
         if self.store is not None:
-            self.store.requeued(job.job_id)
+            self._write("interrupted", job, lambda: self.store.requeued(job.job_id))
 
     def forgotten(self, job: Job) -> None:
         if self.store is not None:
-            self.store.forget(job.job_id)
+            self._write("forgotten", job, lambda: self.store.forget(job.job_id))
+
+    @staticmethod
+    def _write(step: str, job: Job, write: Callable[[], Any]) -> Any:
+        """One write to the job table. A failure (a full or broken disk) is logged and the job
+        goes on in memory: never the job's failure, nor the request's, nor the stop's."""
+        try:
+            return write()
+        except sqlite3.Error as exc:
+            log.error("job_not_recorded", job=job.job_id, step=step,
+                      error=f"{type(exc).__name__}: {exc}",
+                      job_kept="in memory only: a restart may lose or repeat it")  # fmt: skip
+            return None
 
     def recover(self, result_ttl_s: float, max_results: int, kinds: tuple[str, ...]) -> Recovered:
         """The store's jobs at start: each active one with its input to resume, one without

@@ -164,11 +164,16 @@ class JobRunner:
         self._queue.put((job, frames, work))
         return job
 
-    def resume(self, job: Job, frames: Iterable[Frame], work: Work) -> None:
-        """Queue a job an earlier process accepted (never refused: it was accepted once)."""
+    def hold(self, job: Job) -> None:
+        """Answer for a job an earlier process accepted and did not finish, as queued, until
+        :meth:`resume` runs it (never refused: it was accepted once)."""
         job.status = "queued"
         with self._lock:
             self._jobs[job.job_id] = job
+
+    def resume(self, job: Job, frames: Iterable[Frame], work: Work) -> None:
+        """Queue a held job for the workers."""
+        self.hold(job)
         self._queue.put((job, frames, work))
 
     def restore(self, job: Job) -> None:

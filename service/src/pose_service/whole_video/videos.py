@@ -10,7 +10,8 @@ answer by the ``render`` the API gives (``render_overlay`` for a job that also d
 
 Every job runs from a :class:`~.durable.JobSpec` (its kind, its input in ``STATE_DIR/uploads``,
 parameters) recorded with it, so a job accepted by an earlier process is run the same way
-(``resume_jobs``, once the model is loaded) and a graceful stop interrupts it (``stop_jobs``).
+(held from the start, run by ``resume_jobs`` once the model is ready) and a graceful stop
+interrupts it (``stop_jobs``).
 """
 
 from __future__ import annotations
@@ -94,7 +95,9 @@ class WholeVideos:
             Path(settings.state_dir) / UPLOADS_DIR, settings.upload_max_bytes
         )
         self._durable: DurableJobs | None = None
-        pipeline.when_ready(self.resume_jobs)  # jobs need the model: resumed once it is loaded
+        self._held: list[Job] = []  # an earlier process's jobs, queued until the model is ready
+        self._restore_jobs()  # every job the store has answers at once, even while loading
+        pipeline.when_ready(self.resume_jobs)  # jobs need the model: run once it is ready
         pipeline.on_shutdown(self.stop_jobs)
 
     @property
@@ -256,10 +259,11 @@ class WholeVideos:
         """The job inputs' space, for ``/health``."""
         return self.uploads.describe()
 
-    def resume_jobs(self) -> None:
-        """At start, once the model is loaded: run again the jobs an earlier process accepted
-        and did not finish (or fail them, saying why), answer for the ones it finished, and
-        delete the inputs no job claims."""
+    def _restore_jobs(self) -> None:
+        """At start, before the model is loaded: the jobs an earlier process finished answer
+        for themselves, the ones it did not finish are held as queued (or failed, saying why),
+        and the inputs no job claims are deleted. So a job id the store has is never unknown,
+        and ``/health`` counts the held inputs from the start."""
         s = self.settings
         recovered = self._durable_jobs().recover(s.job_result_ttl_s, s.max_job_results, JOB_KINDS)
         if not recovered.resume and not recovered.finished:
@@ -268,10 +272,17 @@ class WholeVideos:
         for job in recovered.finished:
             runner.restore(job)
         for job in recovered.resume:
+            runner.hold(job)
+        self._held = recovered.resume
+
+    def resume_jobs(self) -> None:
+        """Once the model is ready: run the held jobs again, from their first frame."""
+        held, self._held = self._held, []
+        for job in held:
             frames, work = self._work_for(job.spec)
             log.info("job_resumed", job=job.job_id, kind=job.spec.kind, frames_total=job.total,
                      from_frame=0)  # fmt: skip
-            runner.resume(job, frames, work)
+            self._jobs().resume(job, frames, work)
 
     def stop_jobs(self) -> None:
         """A graceful stop: the jobs not finished resume on the next start."""
