@@ -220,3 +220,28 @@ def test_a_held_frame_whose_later_frame_left_the_queue_unserved_is_released():
     assert held.done.is_set() and not held.filled
     assert waited_ms < 3 * LOOKAHEAD_CHECK_S * 1000
     assert len(pipeline.lookahead) == 0
+
+
+class BatchingWalker(HeldWalker):
+    """The walker taking every waiting frame in one pass (``BATCH_FRAMES``)."""
+
+    batches_frames = True
+
+    def estimate_batch(self, frames):
+        return [self.estimate(frame) for frame in frames]
+
+
+def test_later_frames_of_the_same_pass_fill_a_missed_frame_without_a_video_id():
+    """With batching, the detection that fills may be in the same model pass: frames routed by
+    the picture (the backend sends no id) are matched by the session they were routed to."""
+    estimator = BatchingWalker()
+    pipeline = PosePipeline(
+        Settings(track_lookahead_frames=4, session_persist=False, batch_frames=4), estimator
+    )
+    pipeline.load()
+    _warm(pipeline, range(0, 10))
+    jobs = [(9, False, None), (10, False, None), (11, True, None), (12, True, None),
+            (13, False, None)]  # fmt: skip
+    outcomes, _ = _in_flight(pipeline, estimator, [(100 + 9, False, "other")] + jobs[1:])
+    assert outcomes[13].batch_frames > 1, "frames 10-13 took one pass"
+    assert [outcomes[n].tracked.source for n in (11, 12)] == ["interpolated", "interpolated"]

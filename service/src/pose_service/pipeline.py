@@ -384,7 +384,7 @@ class PosePipeline:
             tracked = routing.track.step(routing.time_index, estimate.people, rescued)
             self._fill_held(session.session_id, routing, tracked)
             held = None
-            later = [r for r, _, _, _ in routed[index + 1 :]]
+            later = [(f.frame_number, r.session.session_id) for _, r, f, _ in routed[index + 1 :]]
             if should_hold(tracked, self.lookahead.frames) and self._in_hand(
                 session.session_id, frame.frame_number, later
             ):
@@ -421,13 +421,17 @@ class PosePipeline:
         return self._in_hand(str(held.key), held.frame_number)
 
     def _in_hand(
-        self, session_id: str, frame_number: int, also: list[_FrameRequest] | None = None
+        self, session_id: str, frame_number: int, in_turn: list[tuple[int, str]] | None = None
     ) -> bool:
         """Whether a frame of the video ``session_id`` within the look-ahead after
-        ``frame_number`` is waiting for the model (or later in this turn, ``also``): only
-        frames that have arrived are waited for."""
+        ``frame_number`` is later in this turn (``in_turn``: frame numbers with the sessions
+        they were routed to) or waiting for the model: only frames that have arrived are
+        waited for."""
         frames = self.lookahead.frames
-        for request in [*(also or []), *self.batcher.waiting_items()]:
+        for number, routed_to in in_turn or ():
+            if routed_to == session_id and 0 < number - frame_number <= frames:
+                return True
+        for request in self.batcher.waiting_items():
             frame = request.frame
             if not 0 < frame.frame_number - frame_number <= frames:
                 continue
