@@ -5,8 +5,10 @@
 Every motion of the split (never trained on, never used to choose the weights) is streamed
 through the service's tracker twice, ``predictor: kalman`` and ``predictor: learned``, with the
 harness's detections (20 mm noise, 36% missed in bursts of 1-8, the first 5 missed) under
-several seeds; prints the missed-frame MPJPE of both and of hold-last, overall and by frames
-since the last detection, pooled over motions and seeds (each missed frame counts once).
+several seeds (``--video``: a real clip, the lite estimator's undropped output as the truth,
+as ``pose-service eval clip.mp4`` scores it); prints the missed-frame MPJPE of both and of
+hold-last, overall and by frames since the last detection, pooled over motions and seeds
+(each missed frame counts once).
 ``--other-skeletons`` first moves each motion onto another skeleton (every bone scaled as in
 training, seeded per motion): a held-out check that the forecast does not depend on the
 capture rig's proportions (the service's joints are SMPL's, from HMR2 or MediaPipe).
@@ -24,6 +26,7 @@ import numpy as np
 
 from pose_service.evaluation.harness import Scenario, evaluate
 from pose_service.evaluation.sequences import Sequence, from_world, load_bvh, load_sequence
+from pose_service.evaluation.video import estimate_video, evaluate_reference
 from pose_service.tracking.track import PREDICTORS, TrackerConfig
 
 from .mocap import DEFAULT_DIR, check_files, split_of
@@ -37,23 +40,24 @@ def _pool(rows: list[tuple[float, int]]) -> float:
     return round(sum(e * n for e, n in rows) / max(frames, 1), 2)
 
 
-def compare(sequences, seeds=SEEDS, scenario: Scenario | None = None) -> dict:
-    """Missed-frame MPJPE of hold-last and of each predictor, overall and by gap, pooled."""
+def compare(sequences, seeds=SEEDS, scenario: Scenario | None = None, run=evaluate) -> dict:
+    """Missed-frame MPJPE of hold-last and of each predictor, overall and by gap, pooled;
+    ``run(sequence, scenario, config)`` is the harness (a video's: ``evaluate_reference``)."""
     scenario = scenario or Scenario()
     overall: dict[str, list[tuple[float, int]]] = defaultdict(list)
     by_gap: dict[str, dict[int, list[tuple[float, int]]]] = defaultdict(lambda: defaultdict(list))
     per_motion: dict[str, dict[str, float]] = defaultdict(dict)
     for sequence in sequences:
         for seed in seeds:
-            run = dataclasses.replace(scenario, seed=seed)
+            scenario_of_seed = dataclasses.replace(scenario, seed=seed)
             for predictor in PREDICTORS:
                 config = TrackerConfig(record_max_frames=0, predictor=predictor)
-                report = evaluate(sequence, run, config)
+                report = run(sequence, scenario_of_seed, config)
                 streaming = report.methods["streaming"]["mpjpe_missed_mm"]
                 if streaming is None:
                     continue
                 overall[predictor].append((streaming, report.missed))
-                per_motion[sequence.name][predictor] = streaming
+                per_motion[report.sequence][predictor] = streaming
                 for row in report.calibration:
                     by_gap[predictor][row["gap"]].append((row["mpjpe_mm"], row["frames"]))
                 if predictor == PREDICTORS[0]:
@@ -77,7 +81,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DIR)
     parser.add_argument("--sequence", type=Path, help="one motion file instead (.bvh / .npz)")
     parser.add_argument("--other-skeletons", action="store_true", help="bones rescaled")
+    parser.add_argument("--video", type=Path, help="a clip: lite's undropped output as truth")
     args = parser.parse_args(argv)
+    if args.video:
+        reference = estimate_video(args.video, "lite")
+
+        def on_video(_, scenario: Scenario, config: TrackerConfig):
+            return evaluate_reference(reference, args.video.stem, scenario, config)
+
+        print(json.dumps(compare([None], run=on_video), indent=1))
+        return 0
     if args.sequence:
         sequences = [load_sequence(args.sequence)]
     else:

@@ -48,6 +48,14 @@ def evaluate_video(
     max_frames: int = 0,
 ) -> Report:
     reference = estimate_video(path, estimator_name, max_frames)
+    return evaluate_reference(reference, f"{path.stem} ({estimator_name})", scenario, config)
+
+
+def evaluate_reference(
+    reference: list[PersonPose | None], name: str, scenario: Scenario, config: TrackerConfig
+) -> Report:
+    """The harness on an estimator's undropped output (``estimate_video``), hidden frames
+    scored against it."""
     T = len(reference)
     truth = np.full((T, 24, 3), np.nan)
     root = np.full((T, 3), np.nan)
@@ -61,9 +69,9 @@ def evaluate_video(
     missed = hidden & ~np.isnan(truth[:, 0, 0])
     methods = {}
     calibration: list[dict[str, float]] = []
-    for name, method in METHODS.items():
+    for method_name, method in METHODS.items():
         result = method(observed, config)
-        methods[name] = summarise(result, truth, root, missed)
-        if name == "streaming":
+        methods[method_name] = summarise(result, truth, root, missed)
+        if method_name == "streaming":
             calibration = error_by_gap(result, truth, hidden)
-    return Report(f"{path.stem} ({estimator_name})", T, methods, calibration, int(hidden.sum()))
+    return Report(name, T, methods, calibration, int(hidden.sum()))

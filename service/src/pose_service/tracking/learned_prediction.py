@@ -100,6 +100,7 @@ class LearnedPredictor:
     mean: np.ndarray  # input normalisation
     std: np.ndarray
     layers: tuple[tuple[np.ndarray, np.ndarray], ...]  # (weight (in, out), bias) per layer
+    posture: bool = True  # whether the newest pose itself is an input (else its offsets only)
 
     @classmethod
     def load(cls, path: str | Path) -> LearnedPredictor:
@@ -111,7 +112,8 @@ class LearnedPredictor:
             )
             window, horizon = int(data["window"]), int(data["horizon"])
             basis = dct_basis(window, int(data["coefficients"])).astype(np.float32)
-            return cls(window, horizon, basis, data["mean"], data["std"], layers)
+            posture = bool(data["posture"]) if "posture" in data.files else True
+            return cls(window, horizon, basis, data["mean"], data["std"], layers, posture)
 
     @property
     def parameters(self) -> int:
@@ -124,6 +126,8 @@ class LearnedPredictor:
         newest = body[:, -1]
         offsets = (body - newest[:, None]).reshape(len(body), self.window, -1)
         trend = np.einsum("kt,btc->bkc", self.basis, offsets).reshape(len(body), -1)
+        if not self.posture:
+            return trend, axes
         return np.concatenate([trend, newest.reshape(len(body), -1)], axis=1), axes
 
     def outputs_to_joints(
