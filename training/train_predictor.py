@@ -5,8 +5,9 @@
 Each example is what the tracker holds when a frame is missed: the last ``WINDOW`` frames up to
 the newest detection, with 0-30 mm of noise per coordinate and bursts of missed frames filled
 linearly (as the tracker fills them), and the clean next ``HORIZON`` frames to forecast. The
-motions are mirrored too. The loss is the mean joint distance, each future frame weighted by how
-often a burst of 1-8 missed frames asks for it. Torch on the CPU (2 threads, a few minutes);
+motions are mirrored too, and moved onto other skeletons (bones rescaled). The loss is the mean
+joint distance, each future frame weighted by how often a burst of 1-8 missed frames asks for
+it. Torch on the CPU (2 threads, a few minutes);
 the weights are written for numpy inference. Seeded: the same data gives the same weights.
 """
 
@@ -32,7 +33,7 @@ from .mocap import DEFAULT_DIR, Motion, load_motions
 WINDOW = 20  # past frames the network sees (0.67 s at 30 frames/s)
 COEFFICIENTS = 8  # DCT coefficients kept of the past offsets
 HORIZON = 8  # future frames forecast: the longest burst the evaluation hides
-HIDDEN = 96  # two hidden layers: ~0.13M parameters
+HIDDEN = 96  # two hidden layers: 0.12M parameters
 MAX_NOISE_M = 0.03  # per-coordinate noise of the inputs, drawn per example in [0, this]
 MAX_BURSTS = 3  # missed bursts inside an input window, each 1-8 frames
 # Skeletons differ (the capture's Character Creator rig, SMPL from HMR2, MediaPipe mapped onto
@@ -149,7 +150,7 @@ def _loss(net, inputs, targets, weights) -> torch.Tensor:
 
 
 def train(
-    motions: list[Motion], epochs: int, log=print, posture: bool = True
+    motions: list[Motion], epochs: int, log=print, posture: bool = False
 ) -> tuple[dict[str, np.ndarray], dict]:
     torch.manual_seed(SEED)
     torch.set_num_threads(2)
@@ -215,11 +216,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="where to write the .npz")
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument(
-        "--no-posture", action="store_true", help="the past's offsets only, not the newest pose"
+        "--posture", action="store_true", help="the newest pose as an input too (not shipped)"
     )
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    arrays, summary = train(load_motions(args.data), args.epochs, posture=not args.no_posture)
+    arrays, summary = train(load_motions(args.data), args.epochs, posture=args.posture)
     np.savez_compressed(args.out, **arrays)
     print(f"best validation {summary['best_validation_mm']:.2f} mm (weighted joint distance); "
           f"{args.out} written in {time.perf_counter() - start:.0f} s")  # fmt: skip
