@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # real tensors; without it they skip. Never `pip install torch` here: PyPI's is a multi-GB CUDA build.
 TORCH_CPU_WHEEL := $(firstword $(wildcard /opt/wheels/torch-2.13.0+cpu-*.whl))
 
-.PHONY: setup demo test test-upstream test-gpu-host lint bench clean
+.PHONY: setup demo test test-fast test-upstream test-gpu-host lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -25,8 +25,15 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The in-process tier first, in parallel (fails fast, ~1 min), then the service and system tiers
+# (markers in pytest.ini, tiers in tests/conftest.py). Together: the whole suite.
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not service and not slow" -n auto
+	$(BIN)/python -m pytest -m "service or slow"
+
+# The in-process tier alone: what to run while editing.
+test-fast: setup
+	$(BIN)/python -m pytest -m "not service and not slow" -n auto
 
 # The project's code against the real 4D-Humans, detectron2, smplx and PHALP (CPU, stand-in weights).
 # tests/upstream/build-env.sh builds the venv with the project's own roles (cached outside the clone,

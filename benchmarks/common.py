@@ -99,6 +99,37 @@ def mesh_faces(seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, MESH_VERTICES, (MESH_FACES, 3)).astype(np.int32)
 
 
+BODY_RINGS, BODY_SEGMENTS = 82, 84  # 82 x 84 + 2 poles = 6890 vertices, 2 x 84 x 82 = 13776 faces
+BODY_SIZE_M = (0.22, 0.85, 0.14)  # half width, half height, half depth: a person-sized body
+
+
+def closed_body_mesh() -> tuple[np.ndarray, np.ndarray]:
+    """A closed mesh with SMPL's counts (a sphere's topology: 6890 vertices, 13 776 faces,
+    wound counter-clockwise seen from outside), shaped as a 1.7 m standing ellipsoid in the
+    camera-aligned body frame (y down): what the mesh renderer costs on a person-sized
+    surface. Returns (vertices (6890, 3) float32, faces (13776, 3) int32)."""
+    theta = np.linspace(0.0, np.pi, BODY_RINGS + 2)[1:-1]  # rings between the poles
+    phi = np.linspace(0.0, 2 * np.pi, BODY_SEGMENTS, endpoint=False)
+    ring = np.stack(
+        [np.sin(theta)[:, None] * np.cos(phi), np.cos(theta)[:, None] + 0 * phi,
+         np.sin(theta)[:, None] * np.sin(phi)], axis=-1,
+    ).reshape(-1, 3)  # fmt: skip
+    unit = np.concatenate([[[0.0, 1.0, 0.0]], ring, [[0.0, -1.0, 0.0]]])
+    top, bottom = 0, len(unit) - 1
+    faces = []
+    for s in range(BODY_SEGMENTS):
+        n = (s + 1) % BODY_SEGMENTS
+        faces.append((top, 1 + n, 1 + s))
+        for r in range(BODY_RINGS - 1):
+            a, b = 1 + r * BODY_SEGMENTS + s, 1 + r * BODY_SEGMENTS + n
+            c, d = a + BODY_SEGMENTS, b + BODY_SEGMENTS
+            faces += [(a, b, d), (a, d, c)]
+        last = 1 + (BODY_RINGS - 1) * BODY_SEGMENTS
+        faces.append((bottom, last + s, last + n))
+    vertices = (unit * np.array(BODY_SIZE_M)).astype(np.float32)
+    return vertices, np.asarray(faces, dtype=np.int32)
+
+
 def _rest_skeleton() -> np.ndarray:
     rng = np.random.default_rng(7)
     return (rng.normal(0, 0.25, (24, 3)) * np.array([1.0, 2.0, 0.3])).astype(np.float32)

@@ -183,7 +183,7 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def report(result: dict[str, Any]) -> str:
-    """The markdown the README takes: the table, then the ratios and the accuracy figure."""
+    """What docs/performance.md takes: the table, then the ratios and the accuracy figure."""
     if "skipped" in result:
         return f"gpu_real skipped: {result['skipped']}"
     lines = [markdown_table(HEADER, table_rows(result)), ""]

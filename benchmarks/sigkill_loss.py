@@ -12,7 +12,7 @@ worker, is SIGKILLed; the service restarts on the same state directory and ``GET
 the kill minus frames restored (a frame saved whose answer the kill cut off counts as none
 lost). Repeated ``--kills`` times, each on the service the last one restarted.
 
-The bound is the README's claim, per video: one save interval's frames at the video's measured
+docs/reliability.md's bound, per video: one save interval's frames at the video's measured
 rate, rounded up, plus the frame in the model when the save comes (the save waits for that turn
 only, ``FifoGate.priority_turn``). Before, the save queued behind the frames and, the queue full,
 was refused and skipped: with these defaults it lost p50 5.5, max 24 frames (a whole video).
@@ -131,7 +131,7 @@ def kill_round(service: Service, round_id: int, videos: int, seconds: float, jit
 
 
 def bound_frames(interval_s: float, rate_fps: float) -> int:
-    """The README's bound in whole frames: the interval's frames at ``rate_fps``, rounded up,
+    """The documented bound in whole frames: the interval's frames at ``rate_fps``, rounded up,
     plus the one in the model when the save comes."""
     return math.ceil(interval_s * rate_fps) + 1
 

@@ -1,4 +1,10 @@
-"""Shared fixtures: real gunicorn servers with the replay and lite estimators."""
+"""Shared fixtures (real gunicorn servers with the replay and lite estimators) and the tiers.
+
+Tiers, by marker: unmarked tests run in-process (``make test-fast``, in parallel); ``service``
+tests start real programs or models (gunicorn, nginx, node, MediaPipe): whole files say so with
+``pytestmark``, and any test asking for a fixture in ``SERVICE_FIXTURES`` is marked here;
+``slow`` tests are the system attacks under a timed load. ``make test`` runs all three.
+"""
 
 from __future__ import annotations
 
@@ -64,3 +70,13 @@ def lite_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSe
     )
     yield service
     service.stop()
+
+
+SERVICE_FIXTURES = frozenset({"replay_service", "lite_service"})  # each starts real gunicorn
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses a real service is in the service tier, whatever its file says."""
+    for item in items:
+        if SERVICE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.service)

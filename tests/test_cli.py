@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import subprocess
 import sys
+import threading
 
 import pytest
 
 from tests.support.server import free_port
+
+pytestmark = pytest.mark.service  # real programs (gunicorn, nginx, MediaPipe): the service tier
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -21,6 +25,40 @@ def test_check_reports_ready(replay_service):
     result = run_cli("check", "--url", replay_service.url)
     assert result.returncode == 0
     assert result.stdout.startswith("ready: estimator replay") and result.stdout.count("\n") == 1
+
+
+def test_check_probes_readyz(replay_service):
+    result = run_cli("check", "--url", replay_service.url, "--probe", "readyz")
+    assert result.returncode == 0
+    assert result.stdout == f"ready: {replay_service.url}/readyz says ready\n"
+
+
+def test_check_readyz_names_the_reason_when_not_ready():
+    """A 503 from /readyz (loading, warming up, draining) fails the probe with its reason."""
+    body = json.dumps({"ready": False, "status": "draining", "reason": "shutting down"}).encode()
+
+    class NotReady(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(503)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotReady)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        result = run_cli("check", "--url", url, "--probe", "readyz")
+    finally:
+        server.shutdown()
+    assert result.returncode == 1
+    assert result.stdout == (
+        f"not ready: {url}/readyz answered HTTP 503 (draining: shutting down)\n"
+    )
 
 
 def test_version_is_the_installed_package_version():

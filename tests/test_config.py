@@ -171,7 +171,7 @@ def test_tracker_and_session_defaults_are_written_once():
     assert Settings().tracker_config() == TrackerConfig()
     assert Settings().session_policy() == SessionPolicy()
     fed = {spec.feeds for _, _, spec in _declared() if spec.feeds}
-    assert len(fed) == 21  # 15 tracker knobs, 6 session knobs
+    assert len(fed) == 22  # 16 tracker knobs, 6 session knobs
     for f, _, spec in _declared():
         if spec.feeds:
             owner, name = spec.feeds

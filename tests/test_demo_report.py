@@ -12,6 +12,8 @@ from pose_service.cli import main
 from pose_service.demo_report import frame_source, per_frame
 from tests.support.server import launch
 
+pytestmark = pytest.mark.service  # real programs (gunicorn, nginx, MediaPipe): the service tier
+
 
 def answer(source: str | None, flags: list[str] | None = None, x: float = 10.0) -> dict:
     if source is None:

@@ -7,11 +7,14 @@ import signal
 import time
 
 import psutil
+import pytest
 import requests
 
 from pose_service.health_client import wait_until_ready
 from tests.support.frames import b64, png_bytes
 from tests.support.server import launch
+
+pytestmark = pytest.mark.service  # real programs (gunicorn, nginx, MediaPipe): the service tier
 
 FRAME = b64(png_bytes(64, 36))
 MAX_RECOVERY_S = 30.0

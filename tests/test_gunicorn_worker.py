@@ -13,6 +13,8 @@ import pytest
 from pose_service.gunicorn_worker import is_whole_health_request
 from tests.support.server import RunningService, launch
 
+pytestmark = pytest.mark.service  # real programs (gunicorn, nginx, MediaPipe): the service tier
+
 HEALTH = b"GET /health HTTP/1.1\r\nHost: x\r\n"
 
 

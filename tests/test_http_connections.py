@@ -24,6 +24,8 @@ from pose_service.http_connections import close_when_body_unread
 from tests.support.nginx import nginx_binary, start_proxy
 from tests.support.server import RunningService, free_port
 
+pytestmark = pytest.mark.service  # real programs (gunicorn, nginx, MediaPipe): the service tier
+
 BIG = 100 * 1024  # over gunicorn's drain of an unread body
 
 

@@ -207,7 +207,7 @@ def test_names_follow_prometheus_conventions(ready_client):
 
 def test_the_grafana_dashboard_reads_only_metrics_the_service_exposes(ready_client, monkeypatch):
     """docs/grafana-dashboard.json: every metric its queries name is in a scrape (GPU gauges
-    with a CUDA-seeing torch stood in), and it has the panels the README promises."""
+    with a CUDA-seeing torch stood in), and it has the panels docs/operations.md promises."""
     import json
     import re
     from pathlib import Path

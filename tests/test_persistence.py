@@ -11,6 +11,8 @@ from tests.support.frames import b64, png_bytes
 from tests.support.motion import HEIGHT, WIDTH
 from tests.support.server import launch, replay_env
 
+pytestmark = pytest.mark.service  # real programs (gunicorn, nginx, MediaPipe): the service tier
+
 FRAME = b64(png_bytes(WIDTH, HEIGHT))
 
 

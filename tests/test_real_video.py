@@ -17,6 +17,8 @@ import requests
 from pose_service.demo import burst_miss_mask, keypoint_pixel_error, stream_video
 from tests.support.frames import b64, runner_pngs
 
+pytestmark = pytest.mark.service  # real programs (gunicorn, nginx, MediaPipe): the service tier
+
 MISS_SHARE = 0.36
 BURST = (1, 8)
 MAX_MEAN_PIXEL_ERROR = 15.0  # 640x360 frames; the runner is ~150 px tall

@@ -20,6 +20,8 @@ from tests.support.queueing import queue_in_order, wait_until
 from tests.support.server import launch
 from tests.test_pipeline_hints import HintedWalkerEstimator
 
+pytestmark = pytest.mark.service  # real programs (gunicorn, nginx, MediaPipe): the service tier
+
 FRAME = b64(png_bytes(64, 36))
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 import requests
 
 from tests.support.frames import b64, png_bytes
 from tests.support.server import launch
+
+pytestmark = pytest.mark.service  # real programs (gunicorn, nginx, MediaPipe): the service tier
 
 FRAME = b64(png_bytes(64, 36))
 

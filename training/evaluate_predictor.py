@@ -8,7 +8,8 @@ harness's detections (20 mm noise, 36% missed in bursts of 1-8, the first 5 miss
 several seeds (``--video``: a real clip, the lite estimator's undropped output as the truth,
 as ``pose-service eval clip.mp4`` scores it); prints the missed-frame MPJPE of both and of
 hold-last, overall and by frames since the last detection, pooled over motions and seeds
-(each missed frame counts once).
+(each missed frame counts once). ``--noise-model correlated``: the harness's estimator-like
+noise (per-sequence bias, slow drift, jitter) instead of independent noise.
 ``--other-skeletons`` first moves each motion onto another skeleton (every bone scaled as in
 training, seeded per motion): a held-out check that the forecast does not depend on the
 capture rig's proportions (the service's joints are SMPL's, from HMR2 or MediaPipe).
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from pose_service.evaluation.harness import Scenario, evaluate
+from pose_service.evaluation.noise import NOISE_MODELS
 from pose_service.evaluation.sequences import Sequence, from_world, load_bvh, load_sequence
 from pose_service.evaluation.video import estimate_video, evaluate_reference
 from pose_service.tracking.track import PREDICTORS, TrackerConfig
@@ -82,14 +84,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sequence", type=Path, help="one motion file instead (.bvh / .npz)")
     parser.add_argument("--other-skeletons", action="store_true", help="bones rescaled")
     parser.add_argument("--video", type=Path, help="a clip: lite's undropped output as truth")
+    parser.add_argument("--noise-model", default="iid", choices=NOISE_MODELS)
     args = parser.parse_args(argv)
+    scenario = Scenario(noise_model=args.noise_model)
     if args.video:
         reference = estimate_video(args.video, "lite")
 
         def on_video(_, scenario: Scenario, config: TrackerConfig):
             return evaluate_reference(reference, args.video.stem, scenario, config)
 
-        print(json.dumps(compare([None], run=on_video), indent=1))
+        print(json.dumps(compare([None], scenario=scenario, run=on_video), indent=1))
         return 0
     if args.sequence:
         sequences = [load_sequence(args.sequence)]
@@ -98,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         sequences = [load_bvh(args.data / name) for name in names]  # 30 frames/s, as eval
     if args.other_skeletons:
         sequences = [_on_other_skeleton(s, seed) for seed, s in enumerate(sequences)]
-    print(json.dumps(compare(sequences), indent=1))
+    print(json.dumps(compare(sequences, scenario=scenario), indent=1))
     return 0
 
 

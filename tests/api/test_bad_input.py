@@ -16,6 +16,8 @@ from PIL import Image
 
 from tests.support.frames import b64, png_bytes
 
+pytestmark = pytest.mark.service  # real programs (gunicorn, nginx, MediaPipe): the service tier
+
 JSON = "application/json"
 GOOD = b64(png_bytes(64, 36))
 

@@ -21,6 +21,8 @@ from tests.conftest import REPLAY_DETECTED
 from tests.support.frames import b64, png_bytes
 from tests.support.motion import HEIGHT, WIDTH, walking_sequence
 
+pytestmark = pytest.mark.service  # real programs (gunicorn, nginx, MediaPipe): the service tier
+
 FRAME_PNG = b64(png_bytes(WIDTH, HEIGHT))
 JSON = {"Content-Type": "application/json"}
 TRUTH = walking_sequence(60)

@@ -8,12 +8,15 @@ gunicorn.
 
 from __future__ import annotations
 
+import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from pose_service.api.openapi import openapi_document
+
+pytestmark = pytest.mark.service  # real programs (gunicorn, nginx, MediaPipe): the service tier
 
 schema = schemathesis.openapi.from_dict(openapi_document())
 

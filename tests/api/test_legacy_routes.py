@@ -1,4 +1,4 @@
-"""The old service's routes the backend calls, with the shapes it reads (docs: README "Legacy
+"""The old service's routes the backend calls, with the shapes it reads (docs/api.md "Legacy
 routes the backend calls"), on the Flask test client with the replay estimator (the real
 MediaPipe for one run) and short cuts of the real runner clip as uploads."""
 
@@ -32,6 +32,7 @@ CUT_FRAMES = 12
 CUT_SIZE = (640, 362)  # the runner clip (1920x1088) at the backend's 640 wide
 MULTIPART = "multipart/form-data"
 SCHEMAS = openapi_document()["components"]["schemas"]
+LABEL_ROWS = 27  # the drawn label's box, top left
 
 
 @pytest.fixture(scope="module")
@@ -154,6 +155,7 @@ def test_only_the_first_frames_carry_their_image_inline(client, cut, monkeypatch
     assert client.get(frames[-1]["image_url"]).status_code == 200
 
 
+@pytest.mark.service  # MediaPipe in-process
 def test_the_real_estimator_finds_the_runner_and_the_frames_show_it(cut, cut_path):
     """MediaPipe on the real clip: every frame detected, and the drawn JPEG has the
     detected colour at the answered keypoints."""
@@ -176,6 +178,46 @@ def test_the_real_estimator_finds_the_runner_and_the_frames_show_it(cut, cut_pat
         x, y = (int(round(v)) for v in points[SMPL_JOINT_NAMES.index("pelvis")])
         assert np.abs(drawn[y, x] - colour).max() < 60  # the joint is drawn there
         assert np.abs(original[y, x].astype(float) - colour).max() > 60  # not in the video
+
+
+def _changed(drawn: np.ndarray, original: np.ndarray) -> np.ndarray:
+    """Pixels the drawing changed, below the label (JPEG noise stays under 50 grey levels)."""
+    changed = np.abs(drawn.astype(int) - original.astype(int)).max(axis=2) > 50
+    changed[:LABEL_ROWS] = False
+    return changed
+
+
+@pytest.mark.parametrize("overlay", ["mesh", "skeleton"])
+def test_detected_frames_show_their_mesh_and_filled_frames_their_skeleton(
+    replay_path, cut, cut_path, overlay
+):
+    """The replay has a mesh and misses frames 0-1 (back-filled): with the mesh overlay each
+    detected frame is drawn with its mesh (kept on disk while the job ran, then deleted), a
+    filled body around the keypoints; the filled frames, and every frame with
+    ``POSE_SERVICE_OVERLAY=skeleton``, with the skeleton's lines."""
+    _, client = _client(replay_path, overlay=overlay)
+    data = client.post("/process_video", data=_upload(cut, max_frames="8"),
+                       content_type=MULTIPART).get_json()["data"]  # fmt: skip
+    frames = data["frames"]
+    sources = [f["temporal"]["source"] for f in frames]
+    assert sources == ["predicted"] * 2 + ["detected"] * 6
+    raw = list(itertools.islice(read_frames(cut_path), 8))
+    areas, centres = [], []
+    for frame, original in zip(frames, raw, strict=True):
+        changed = _changed(_jpeg(base64.b64decode(frame["image_base64"])), original)
+        ys, xs = np.nonzero(changed)
+        areas.append(len(xs))
+        centres.append((xs.mean(), ys.mean()))
+    skeleton_area = max(areas[:2])
+    if overlay == "mesh":
+        assert min(areas[2:]) > 4 * skeleton_area, areas
+    else:
+        assert max(areas[2:]) < 2 * skeleton_area, areas
+    for frame, centre in zip(frames, centres, strict=True):  # drawn on the answered body
+        points = np.array([[k["x"], k["y"]] for k in frame["keypoints"]])
+        size = np.ptp(points, axis=0).max()
+        assert np.abs(np.array(centre) - points.mean(axis=0)).max() < 0.25 * size
+    assert not list(Path(data["output_dir"]).glob("*.f16"))  # the meshes' spill is gone
 
 
 # --- /process_video_async, /job_status, /frame ---------------------------------------------

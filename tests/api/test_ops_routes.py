@@ -10,6 +10,7 @@ import threading
 import time
 
 import jsonschema
+import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -20,6 +21,8 @@ from pose_service.estimators.replay import ReplayEstimator
 from pose_service.pipeline import PosePipeline
 from tests.support.frames import b64, png_bytes
 from tests.support.server import launch, replay_env
+
+pytestmark = pytest.mark.service  # real programs (gunicorn, nginx, MediaPipe): the service tier
 
 SCHEMAS = openapi_document()["components"]["schemas"]
 FRAME = b64(png_bytes(32, 18))

@@ -106,3 +106,49 @@ def test_camera_params_is_null_without_a_pose_or_a_camera():
     assert build_frame_answer(outcome, FacesCache(None))["camera_params"] is None
     outcome.tracked.pose = None
     assert build_frame_answer(outcome, FacesCache(None))["camera_params"] is None
+
+
+@pytest.mark.parametrize("overlay", ["mesh", "skeleton"])
+def test_visualize_draws_what_the_overlay_setting_says(overlay):
+    """``visualization``: the frame with the pose's mesh (POSE_SERVICE_OVERLAY=mesh, the pose
+    has one), else its skeleton; the PNG data URL the backend shows as it is."""
+    import io
+
+    from PIL import Image
+
+    from benchmarks.common import closed_body_mesh
+    from pose_service.camera import project, scaled_focal_length
+    from pose_service.drawing import SOURCE_COLOURS
+
+    vertices, faces = closed_body_mesh()
+    width, height = 320, 180
+    focal = scaled_focal_length(width, height)
+    t = np.array([0.0, 0.0, focal * 1.7 / 120], np.float32)  # 120 px tall, mid-frame
+    joints = np.stack([np.zeros(24), np.linspace(-0.5, 0.5, 24), np.zeros(24)], 1)
+    pose = PersonPose(
+        joints_3d=joints.astype(np.float32),
+        keypoints_2d=project(joints, t, focal, width, height).astype(np.float32),
+        joint_confidence=np.full(24, 0.9, np.float32),
+        score=0.9,
+        bbox=np.array([150, 30, 170, 150], np.float32),
+        camera_translation=t,
+        focal_length=focal,
+        vertices=vertices,
+    )
+    rgb = np.full((height, width, 3), 90, np.uint8)
+    outcome = FrameOutcome(
+        Frame(rgb, 3), TrackedPose(pose, "detected", 0.9, 1, 0), "s1", "frame_zero", "m"
+    )
+    answer = build_frame_answer(outcome, FacesCache(faces), True, "none", overlay)
+    prefix = "data:image/png;base64,"
+    png = base64.b64decode(answer["visualization"].removeprefix(prefix))
+    drawn = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    covered = np.any(drawn[27:] != 90, axis=2).sum()
+    x, y = np.round(pose.keypoints_2d[12]).astype(int)
+    skeleton_rgb = SOURCE_COLOURS["detected"][::-1]
+    if overlay == "mesh":
+        assert covered > 0.7 * np.pi * 7.5 * 60  # the body's filled ellipse
+        assert tuple(drawn[y, x]) != skeleton_rgb
+    else:
+        assert covered < 0.5 * np.pi * 7.5 * 60
+        assert tuple(drawn[y, x]) == skeleton_rgb

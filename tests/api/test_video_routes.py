@@ -248,3 +248,31 @@ def test_a_job_longer_than_the_track_records_is_a_413_and_a_finished_one_says_it
         time.sleep(0.05)
     assert body["status"] == "done"
     assert body["result"]["frame_count"] == 3 and body["result"]["truncated"] is False
+
+
+def test_uploads_beyond_their_space_are_refused_naming_the_limit_and_health_counts_them(
+    replay_path, tmp_path
+):
+    video = _tiny_video(tmp_path / "clip.avi")
+    room = len(video) + 1024  # one upload's body (multipart adds a few hundred bytes)
+    pipeline, client = _app_with(replay_path, upload_max_bytes=room, state_dir=str(tmp_path))
+    with pipeline.gate.turn():  # the first job waits for the model, holding its input
+        first = client.post("/pose/video", data={"video": (io.BytesIO(video), "a.avi")},
+                            content_type="multipart/form-data")  # fmt: skip
+        full = client.post("/pose/video", data={"video": (io.BytesIO(video), "b.avi")},
+                           content_type="multipart/form-data")  # fmt: skip
+        uploads = client.get("/health").get_json()["uploads"]
+    assert first.status_code == 202
+    assert full.status_code == 503 and full.headers["Retry-After"] == "1"
+    assert full.get_json()["code"] == "uploads_full"
+    assert "POSE_SERVICE_UPLOAD_MAX_BYTES" in full.get_json()["error"]
+    assert uploads["files"] == 1 and uploads["max_bytes"] == room
+    assert 0 < uploads["used_bytes"] <= room
+    too_large = client.post("/pose/video", json={"frames": [FRAME_PNG] * 100})
+    assert too_large.status_code == 413 and too_large.get_json()["code"] == "upload_too_large"
+    deadline = time.time() + 10
+    while client.get(first.headers["Location"]).get_json()["status"] in RUNNING:
+        assert time.time() < deadline
+        time.sleep(0.05)
+    assert client.get("/health").get_json()["uploads"]["used_bytes"] == 0
+    assert list((tmp_path / "uploads").iterdir()) == []

@@ -6,14 +6,19 @@ No timing is asserted (CI machines vary): these prove the scripts work and keep 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from benchmarks import (
+    dashboard_snapshot,
     decode_accuracy,
+    fill_cost,
     gpu_detect,
     job_memory,
     lite,
+    lookahead,
+    mesh_render,
     overhead,
     redetection,
     sampled_frames,
@@ -24,6 +29,8 @@ from benchmarks import (
     throughput,
     tracker,
 )
+
+pytestmark = pytest.mark.service  # real programs (gunicorn, nginx, MediaPipe): the service tier
 
 
 def _run(module, argv, capsys):
@@ -60,9 +67,29 @@ def test_lite(capsys):
     assert out["frames"] == 3 and out["cpu_ms"]["p50"] > 0
 
 
+def test_fill_cost(capsys):
+    out = _run(fill_cost, ["--repeats", "2"], capsys)
+    assert set(out["cases"]) == {"lite_like", "hmr2_like"}
+    assert out["cases"]["hmr2_like"]["window_ms"]["p50"] > 0
+
+
+@pytest.mark.slow
+def test_lookahead(capsys):
+    """24 frames of the runner clip, a third hidden, through real gunicorn (lite) like the
+    backend's pool: every frame answered, the hidden ones with a pose (full run: docs)."""
+    pytest.importorskip("mediapipe")
+    out = _run(lookahead, ["--frames", "24", "--spacing-ms", "10"], capsys)
+    assert set(out["runs"]) == {"one_at_a_time", "in_flight", "in_flight_predict"}
+    for run in out["runs"].values():
+        assert run["answered_200"] == 24 and run["hidden_without_pose"] == 0
+        assert run["hidden_interpolated"] + run["hidden_predicted"] == out["hidden"]
+    assert out["runs"]["one_at_a_time"]["hidden_interpolated"] == 0
+    assert out["runs"]["in_flight_predict"]["hidden_interpolated"] == 0
+
+
 def test_redetection(capsys):
     """The first 60 frames of the small-subject case: the runner is missed in the whole frame
-    and found by looking where the track expects him (figures of the full run: README)."""
+    and found by looking where the track expects him (figures of the full run: docs/tracking.md)."""
     pytest.importorskip("mediapipe")
     out = _run(redetection, ["--frames", "60", "--cases", "small"], capsys)
     case = out["cases"]["small"]
@@ -122,3 +149,28 @@ def test_sigkill_loss(capsys):
 def test_job_memory(capsys):
     out = _run(job_memory, ["--frames", "5", "--width", "64", "--height", "36"], capsys)
     assert out["frames"] == 5 and out["rss_before_mib"] > 0 and "peak_over_before_mib" in out
+
+
+@pytest.mark.skipif(
+    not Path(dashboard_snapshot.DEFAULT_PROMETHEUS).exists(),
+    reason="Debian's prometheus package is not installed (.ci/run installs it)",
+)
+def test_dashboard_snapshot(capsys, tmp_path):
+    """A real Prometheus scrapes a real lite run; every panel but GPU memory has data."""
+    image = tmp_path / "dashboard.png"
+    out = _run(dashboard_snapshot, ["--frames", "30", "--out", str(image)], capsys)
+    assert image.stat().st_size > 10_000 and out["streamed_frames"] == 60
+    last = out["last"]
+    panels = json.loads(dashboard_snapshot.DASHBOARD.read_text())["panels"]
+    assert set(last) == {panel["title"] for panel in panels}
+    assert last["Ready (/readyz)"] and all(v == 1.0 for v in last["Ready (/readyz)"].values())
+    assert {"detected", "predicted"} <= set(last["Frames by source"])
+    assert {"invalid_image", "missing_field"} <= set(last["Refusals by code"])
+    assert "jobs done" in last["Sessions and jobs"]
+
+
+def test_mesh_render(capsys):
+    out = _run(mesh_render, ["--frames", "2", "--sizes", "360p"], capsys)
+    case = out["cases"]["360p"]
+    assert case["mesh_ms"]["p50"] > case["skeleton_ms"]["p50"] > 0
+    assert case["mesh_cpu_ms"]["p50"] > 0 and case["renderer_setup_ms"] > 0

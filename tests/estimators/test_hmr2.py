@@ -617,3 +617,41 @@ def test_a_batch_where_nobody_is_found_in_some_frames(stack: SimpleNamespace) ->
     estimates = _loaded().estimate_batch([_coloured(n, (90, 90, 90)) for n in range(3)])
     assert [e.people for e in estimates] == [[], [], []]
     assert stack.hmr2.FORWARD_BATCHES == []
+
+
+def test_the_drawn_mesh_lands_on_the_answered_keypoints(stack: SimpleNamespace) -> None:
+    """HMR2's own mesh (the fake SMPL layer's, skinned to the joints the keypoints come from),
+    drawn with the answer's own camera (``camera_translation``, ``scaled_focal_length``): it
+    covers every keypoint, and exactly the region its vertices project to."""
+    from pose_service.api.responses import FacesCache, build_frame_answer
+    from pose_service.camera import project
+    from pose_service.drawing import draw_answer
+    from pose_service.mesh_render import MeshRenderer
+    from pose_service.pipeline import FrameOutcome
+    from pose_service.types import TrackedPose
+
+    stack.hmr2.PRED_CAM = (2.0, 0.0, 0.3)
+    stack.d2.DETECTIONS[:] = [(200, 30, 280, 320, 0.9, 0)]
+    est = _loaded()
+    frame = _frame((90, 90, 90))
+    (person,) = est.estimate(frame).people
+    outcome = FrameOutcome(frame, TrackedPose(person, "detected", 0.9, 1, 0), "s", "r", "m")
+    answer = build_frame_answer(outcome, FacesCache(est.faces()))
+    vertices = np.asarray(answer["mesh_vertices_data"], np.float64)
+    pixels = project(
+        vertices, np.asarray(answer["camera_translation"]), answer["scaled_focal_length"], W, H
+    )
+    keypoints = np.array([[k["x"], k["y"]] for k in answer["keypoints"]])
+
+    drawn = draw_answer(frame.rgb, person, "detected", 0.9, MeshRenderer(est.faces()), "mesh")
+    covered = np.any(drawn != 90, axis=2)
+    covered[:27] = False  # the label
+    inside = (keypoints >= 0).all(axis=1) & (keypoints < [W, H]).all(axis=1)
+    assert inside.sum() >= 20
+    x, y = np.round(keypoints[inside]).astype(int).T
+    assert covered[y, x].all()
+    ys, xs = np.nonzero(covered)
+    used = pixels[np.unique(est.faces())]
+    assert abs(xs.min() - max(used[:, 0].min(), 0)) <= 1.5
+    assert abs(xs.max() - min(used[:, 0].max(), W - 1)) <= 1.5
+    assert abs(ys.max() - min(used[:, 1].max(), H - 1)) <= 1.5

@@ -16,6 +16,8 @@ from pose_service.skeleton import JOINT_INDEX, SMPL_JOINT_NAMES
 from pose_service.types import Frame
 from tests.support.frames import runner_pngs
 
+pytestmark = pytest.mark.service  # real programs (gunicorn, nginx, MediaPipe): the service tier
+
 
 def test_every_smpl_joint_has_a_derivation_whose_weights_sum_to_one():
     assert set(DERIVATION) == set(SMPL_JOINT_NAMES)

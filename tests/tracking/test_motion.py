@@ -107,3 +107,18 @@ def test_interpolation_slerps_rotations():
     angles = Rotation.from_matrix(mid.rotations).as_euler("yxz", degrees=True)[:, 0]
     np.testing.assert_allclose(angles, 45.0, atol=1e-3)
     np.testing.assert_allclose(mid.joints_3d, 0.5, atol=1e-6)
+
+
+def test_slerp_of_every_joint_at_once_is_scipys_slerp_per_joint():
+    from scipy.spatial.transform import Rotation, Slerp
+
+    from pose_service.tracking.motion import slerp
+
+    a = Rotation.random(24, random_state=1).as_matrix().astype(np.float32)
+    b = Rotation.random(24, random_state=2).as_matrix().astype(np.float32)
+    for t in (0.0, 0.3, 1.0):
+        per_joint = np.stack(
+            [Slerp([0, 1], Rotation.from_matrix(np.stack([a[j], b[j]])))([t]).as_matrix()[0]
+             for j in range(24)]
+        )  # fmt: skip
+        assert np.allclose(slerp(a, b, t), per_joint, atol=1e-6)

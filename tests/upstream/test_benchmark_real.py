@@ -1,5 +1,5 @@
 """``benchmarks/hmr2_cpu`` in a tiny configuration (two frames): it runs on this stack; no
-timing is asserted (the README's figure comes from its full run)."""
+timing is asserted (docs/performance.md's figure comes from its full run)."""
 
 from __future__ import annotations
 

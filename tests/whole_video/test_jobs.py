@@ -97,3 +97,52 @@ def test_a_failed_job_keeps_what_failed_but_not_its_frames():
     assert job.status == "failed" and job.error == "ValueError: bad upload"
     assert isinstance(job.exception, ValueError) and job.exception.__traceback__ is None
     assert job.exception.__cause__.__traceback__ is None
+
+
+class Recorded:
+    """JobEvents that remember what they were told."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+
+    def __getattr__(self, event: str):
+        return lambda job: self.seen.append((event, job.job_id))
+
+
+def test_after_a_graceful_stop_a_job_cut_short_is_interrupted_not_failed(monkeypatch):
+    from pose_service.whole_video import jobs
+    from tests.support.logs import captured_logs
+
+    release = threading.Event()
+    events = Recorded()
+    runner = JobRunner(max_jobs=3, workers=1, result_ttl_s=60, max_results=4, events=events)
+
+    def cut_short(job, frames):
+        release.wait(10)
+        raise RuntimeError("the model's gate is closed")
+
+    with captured_logs(monkeypatch, jobs) as logged:
+        running = runner.submit([], 1, cut_short)
+        waiting = runner.submit([], 1, cut_short)
+        wait_for(lambda: running.status == "running")
+        runner.stop()
+        release.set()
+        time.sleep(0.2)
+    assert running.status == "running" and running.error is None  # not failed
+    assert waiting.status == "queued" and not waiting.wait(0)  # never started
+    assert [(e, j) for e, j in events.seen if e != "queued"] == [
+        ("started", running.job_id), ("interrupted", running.job_id),
+        ("interrupted", waiting.job_id)]  # fmt: skip
+    interrupted = [e for e in logged if e["event"] == "job_interrupted"]
+    assert [e["job"] for e in interrupted] == [running.job_id, waiting.job_id]
+    assert not [e for e in logged if e["event"] == "job_failed"]
+
+
+def test_a_job_ends_once_its_end_is_told_and_its_result_expiry_too():
+    events = Recorded()
+    runner = JobRunner(max_jobs=2, workers=1, result_ttl_s=0.1, max_results=4, events=events)
+    job = runner.submit([1], 1, lambda job, frames: "done")
+    assert job.wait(5) and ("ended", job.job_id) in events.seen
+    assert job.job_id.startswith("j-") and len(job.job_id) == 18
+    time.sleep(0.2)
+    assert runner.get(job.job_id) is None and ("forgotten", job.job_id) in events.seen

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
 
@@ -51,32 +50,27 @@ def test_a_job_of_images_holds_every_frame_rendered(replay_path):
     assert [o.frame.frame_number for o in job.result.outcomes] == list(range(5))
 
 
-def test_bad_inputs_are_refused_and_an_upload_is_never_left_on_disk(
-    replay_path, tmp_path, monkeypatch
-):
-    videos = _videos(replay_path, max_job_pixels=100)
+def test_bad_inputs_are_refused_and_an_upload_is_never_left_on_disk(replay_path, tmp_path):
+    videos = _videos(replay_path, max_job_pixels=100, state_dir=str(tmp_path))
     with pytest.raises(ImageError, match="^frame 1: "):
         videos.submit_images([b64(png_bytes(4, 4)), "not base64!"])
     with pytest.raises(errors.JobTooLarge, match="POSE_SERVICE_MAX_JOB_PIXELS"):
         videos.submit_images([b64(png_bytes(8, 8)), b64(png_bytes(8, 8))])
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the upload is written
     with pytest.raises(errors.BadVideo):
         videos.submit_upload(lambda out: out.write(b"not a video"), "clip.mp4")
-    assert not list(tmp_path.iterdir())
+    assert list((tmp_path / "uploads").iterdir()) == []  # written there, removed again
+    assert videos.uploads_state()["used_bytes"] == 0
 
 
-def test_an_upload_longer_than_the_track_records_is_refused_and_removed(
-    replay_path, tmp_path, monkeypatch
-):
+def test_an_upload_longer_than_the_track_records_is_refused_and_removed(replay_path, tmp_path):
     """The runner clip's 180 frames against a 100-frame record: refused naming the limit (was:
     done, "180 of 180", with 100 frames), and the upload is not left behind."""
     from tests.support.frames import RUNNER_CLIP
 
-    videos = _videos(replay_path, track_record_max_frames=100)
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    videos = _videos(replay_path, track_record_max_frames=100, state_dir=str(tmp_path))
     with pytest.raises(errors.JobTooLarge, match="180 frames.*at most 100"):
         videos.submit_upload(lambda out: out.write(RUNNER_CLIP.read_bytes()), "runner.mp4")
-    assert not list(tmp_path.iterdir())
+    assert list((tmp_path / "uploads").iterdir()) == []
 
 
 def test_a_session_answers_every_stretch_of_its_video_in_time_order():

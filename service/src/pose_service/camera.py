@@ -13,6 +13,12 @@ def scaled_focal_length(width: int, height: int) -> float:
     return HMR2_FOCAL_LENGTH / HMR2_CROP_SIZE * float(max(width, height))
 
 
+def answer_focal(focal: float | None, width: int, height: int) -> float:
+    """The focal length an answer states (``scaled_focal_length``): the pose's own, else the
+    full-image camera's of this frame size."""
+    return float(focal) if focal else scaled_focal_length(width, height)
+
+
 def project(
     points: np.ndarray, translation: np.ndarray, focal: float, width: int, height: int
 ) -> np.ndarray:

@@ -34,6 +34,7 @@ from .config_spec import (
     spec_of,
     within,
 )
+from .drawing import OVERLAY_STYLES
 from .tracking.sessions import SessionPolicy
 from .tracking.track import PREDICTORS, SMOOTHING_MODES, TrackerConfig
 
@@ -203,6 +204,13 @@ class Settings:
         " is a jump (an estimator's collapsed pose on a hard frame)",
         check=above(1.0),
     )
+    track_lookahead_frames: int = tracker_knob(
+        "lookahead_frames",
+        "a missed frame whose video's next frames already wait for the model is answered once "
+        "one of these next frames is detected, interpolated from both sides (0 = always predict "
+        "at once); never waits for a frame that has not arrived",
+        check=NON_NEGATIVE,
+    )
     track_record_max_frames: int = tracker_knob(
         "record_max_frames", "frames per session kept for GET /sessions/<id>", check=NON_NEGATIVE
     )
@@ -229,13 +237,26 @@ class Settings:
         "decoded pixels per job (~1900 1080p frames), from the headers: 413 above",
         check=at_least(1),
     )
+    upload_max_bytes: int = setting(
+        1024**3,
+        'bytes the inputs of queued and running jobs (uploads, `{"frames"}` images) may '
+        "take under STATE_DIR/uploads; a new one that could pass it is a 503 `uploads_full` "
+        "(413 `upload_too_large` when it alone could); each is removed when its job ends",
+        check=at_least(1),
+    )
+    job_max_starts: int = setting(
+        3,
+        "times a job is started: one cut short by a stop or a crash resumes on the next start "
+        "from its first frame, until it was started this often, then fails saying so",
+        check=at_least(1),
+    )
     phalp_timeout_s: float = setting(
         3600.0,
         "longest a `tracker=phalp` job may run (track.py runs ~2 frames/s on a 4090)",
         check=POSITIVE,
     )
 
-    # --- the old service's routes the backend calls (README "Legacy routes") ---------------
+    # --- the old service's routes the backend calls (docs/api.md, "Legacy routes") ---------------
     warmup_timeout_s: float = setting(
         110.0,
         "longest `/warmup` waits for the model to load before answering 500 `warming_up` "
@@ -254,6 +275,14 @@ class Settings:
         "ones; 30 s at 30 fps): a larger `max_frames` (the backend's default is 999999) is "
         "taken as this",
         check=at_least(1),
+    )
+    overlay: str = setting(
+        "mesh",
+        "what drawn frames show (`visualize: true`, `/process_video`'s frames and overlay "
+        "video): `mesh`, the pose's SMPL mesh filled on the CPU where the pose has one (hmr2; "
+        "the skeleton where it has none: lite, a filled frame of a video job), or `skeleton` "
+        "everywhere",
+        check=one_of(OVERLAY_STYLES),
     )
     legacy_output_max_bytes: int = setting(
         2 * 1024**3,
@@ -313,6 +342,11 @@ class Settings:
     allow_simulated_misses: bool = setting(
         False, "honour X-Simulate-Miss (demo and tests: hide detections)"
     )
+    simulated_miss_takes_pass: bool = setting(
+        False,
+        "a frame hidden by X-Simulate-Miss still takes its model pass and what the model found "
+        "is dropped, as a real miss costs a pass (latency benchmarks); off: it skips the model",
+    )
     fourd_humans_dir: str = setting("", "the 4D-Humans clone (its configs); empty = the package")
     hmr2_checkpoint: str = setting(
         "",
@@ -347,7 +381,8 @@ class Settings:
     )
     state_dir: str = setting(
         default_factory=lambda: str(Path.home() / ".local/state/pose-service"),
-        doc="where live sessions are saved across restarts; a file that cannot be read is moved "
+        doc="where live sessions and whole-video jobs (`jobs.sqlite3`, their inputs in "
+        "`uploads/`) are kept across restarts; a session file that cannot be read is moved "
         "aside (`sessions.sqlite3.unreadable-<time>`) and the service starts fresh; `/health`'s "
         "`persistence` says whether saving works",
         shown_default="~/.local/state/pose-service",

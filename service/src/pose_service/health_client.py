@@ -41,6 +41,32 @@ def describe_health(url: str, timeout_s: float = 5.0) -> tuple[bool, str]:
     return False, f"not ready: status {status} ({detail})"
 
 
+def describe_readiness(url: str, timeout_s: float = 5.0) -> tuple[bool, str]:
+    """(ready?, one line for people) from ``/readyz``: what the health timer runs. Unlike
+    ``/health`` (the backend's, 200 while warming up), it is 503 until the model is loaded and
+    warmed up and while draining, and says why; a frozen or dead process times out or refuses."""
+    probe = url.rstrip("/") + "/readyz"
+    try:
+        with urllib.request.urlopen(probe, timeout=timeout_s) as response:
+            body = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            body = json.loads(exc.read())
+        except ValueError:
+            body = {}
+        reason = body.get("reason") or body.get("error") or "no reason given"
+        return (
+            False,
+            f"not ready: {probe} answered HTTP {exc.code} ({body.get('status', '?')}: {reason})",
+        )
+    except (OSError, ValueError) as exc:
+        return False, f"unreachable: {probe}: {getattr(exc, 'reason', exc)}"
+    return True, f"ready: {probe} says {body.get('status', 'ready')}"
+
+
+PROBES = {"health": describe_health, "readyz": describe_readiness}  # `pose-service check --probe`
+
+
 def wait_until_ready(url: str, timeout_s: float, process: subprocess.Popen | None = None) -> float:
     """Poll /health until ready; returns the seconds it took (raises TimeoutError/RuntimeError)."""
     start = time.monotonic()

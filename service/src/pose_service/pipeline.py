@@ -12,6 +12,7 @@ import dataclasses
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,13 +27,18 @@ from .estimators.hmr2_hint import usable_hint
 from .imaging import decode_base64_image, decode_image, thumbnail_grey
 from .metrics import count_frame, observe_model_pass, observe_queue_wait
 from .observability import get_logger, memory_report
-from .redetection import Redetector
+from .redetection import Look, Redetector
 from .scheduling import FifoGate, QueueTimeout, ShuttingDown, TurnBatcher
+from .tracking.lookahead import HeldFrame, Lookahead, should_hold
 from .tracking.sessions import Routing, Session, SessionRouter, SessionsFull
 from .tracking.store import SessionStore, StoreRetry, move_aside, open_store
 from .types import Estimate, Frame, TrackedPose
 
 log = get_logger("pose_service.pipeline")
+
+# How often a held missed frame checks that the later frames it waits for are still queued
+# (a refused one never gets the turn that would settle it), seconds.
+LOOKAHEAD_CHECK_S = 0.5
 
 
 class NotReady(RuntimeError):
@@ -54,6 +60,7 @@ class FrameOutcome:
     model_version: str
     timings_ms: dict[str, float] = field(default_factory=dict)
     batch_frames: int = 1  # frames that shared the estimator pass with this one (itself included)
+    held: HeldFrame | None = None  # a missed frame waiting for its video's later frames
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,7 @@ class PosePipeline:
             settings.session_policy(),
             settings.tracker_config(),
         )
+        self.lookahead = Lookahead(settings.track_lookahead_frames)
         self.status = "warming_up"
         self.load_error: str | None = None
         self.load_seconds: float | None = None
@@ -113,6 +121,8 @@ class PosePipeline:
         self._model_version = self.estimator.name
         self._stopping = threading.Event()
         self.draining = False  # set on SIGTERM (``begin_draining``): /readyz says 503 from then
+        self._ready_hooks: list[Callable[[], None]] = []
+        self._shutdown_hooks: list[Callable[[], None]] = []
         self._store = self._open_store()
 
     # --- loading -------------------------------------------------------------------------
@@ -162,6 +172,7 @@ class PosePipeline:
             self._restore_sessions()
         except Exception as exc:  # noqa: BLE001 - saved state must never keep the service down
             log.error("session_restore_failed", error=f"{type(exc).__name__}: {exc}")
+        self._run_hooks(self._ready_hooks, "ready_hook_failed")
         self.status = "ready"
         facts = {**self.estimator.describe(), **memory_report()}  # describe() may name keys
         facts.update(  # that are also ours (hmr2's says "estimator"): ours win, no TypeError
@@ -194,6 +205,27 @@ class PosePipeline:
             reason = self.load_error or "the model is still loading"
             return False, self.status, reason
         return True, self.status, None
+
+    def when_ready(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` once the model is loaded, before the status says ready (so it runs
+        before any request that needs the model is taken); now if it already is."""
+        if self.status == "ready":
+            hook()
+        else:
+            self._ready_hooks.append(hook)
+
+    def on_shutdown(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` first thing in :meth:`shutdown` (before the gate closes)."""
+        self._shutdown_hooks.append(hook)
+
+    @staticmethod
+    def _run_hooks(hooks: list[Callable[[], None]], failure_event: str) -> None:
+        for hook in hooks:
+            try:
+                hook()
+            except Exception as exc:  # noqa: BLE001 - a hook never stops the load or the stop
+                log.error(failure_event, hook=getattr(hook, "__qualname__", repr(hook)),
+                          error=f"{type(exc).__name__}: {exc}")  # fmt: skip
 
     def begin_draining(self) -> None:
         """SIGTERM arrived: say so on ``/readyz`` while the in-flight requests finish (frames
@@ -234,6 +266,9 @@ class PosePipeline:
             log.warning("session_refused", frame_number=frame.frame_number, reason=str(outcome))
             raise outcome
         outcome.timings_ms["queue_wait"] = waited_s * 1e3
+        if outcome.held is not None:
+            outcome.timings_ms["lookahead_wait"] = self._await_later_frames(outcome.held)
+            outcome.tracked = outcome.held.answer
         observe_queue_wait(waited_s)
         count_frame(outcome.tracked.source, outcome.tracked.flags)
         if outcome.session_rule in {"frame_zero", "no_match", "new_video_id"}:
@@ -286,7 +321,7 @@ class PosePipeline:
             to_estimate = [
                 f
                 for i, (r, _, f, _) in enumerate(routed)
-                if not (r.simulate_miss or i in rescued_first)
+                if not (self._skips_model(r) or i in rescued_first)
             ]
             estimates = iter(self._estimate_frames(to_estimate))
         except BaseException:
@@ -299,11 +334,38 @@ class PosePipeline:
         if first_looks or to_estimate:
             observe_model_pass(inference_ms / 1e3, "stream")
 
+        try:
+            outcomes = self._track_routed(routed, first_looks, rescued_first, estimates,
+                                          inference_ms, len(requests))  # fmt: skip
+        except BaseException:  # no answer of this turn goes out: nothing waits for it either
+            self.lookahead.release_all()
+            raise
+        # Held frames whose later frames are no longer waiting get their prediction now.
+        self.lookahead.release_unless(self._later_in_hand)
+        answers: list[FrameOutcome | SessionsFull] = list(outcomes)
+        for index in sorted(refused):
+            answers.insert(index, refused[index])
+        return answers
+
+    def _track_routed(
+        self,
+        routed: list[tuple[_FrameRequest, Routing, Frame, float]],
+        first_looks: dict[int, Look],
+        rescued_first: set[int],
+        estimates: Iterator[Estimate],
+        inference_ms: float,
+        batch_frames: int,
+    ) -> list[FrameOutcome]:
+        """Track the routed frames of a turn in order; a missed frame whose video's later
+        frames are in hand is held (``tracking.lookahead``), and a detection fills the held
+        frames before it."""
         outcomes = []
         for index, (request, routing, frame, routed_ms) in enumerate(routed):
             session = routing.session
             rescued = False
             if request.simulate_miss:
+                if not self._skips_model(request):
+                    next(estimates)  # the pass a real miss costs; what it found is hidden
                 estimate = Estimate([], self._model_version, {})
             else:
                 first = first_looks.get(index)
@@ -320,6 +382,16 @@ class PosePipeline:
             timings.update({f"inference_{k}": v for k, v in estimate.timings_ms.items()})
             start = time.perf_counter()
             tracked = routing.track.step(routing.time_index, estimate.people, rescued)
+            self._fill_held(session.session_id, routing, tracked)
+            held = None
+            later = [r for r, _, _, _ in routed[index + 1 :]]
+            if should_hold(tracked, self.lookahead.frames) and self._in_hand(
+                session.session_id, frame.frame_number, later
+            ):
+                held = self.lookahead.hold(
+                    session.session_id, routing.track, routing.time_index, frame.frame_number,
+                    tracked,
+                )  # fmt: skip
             timings["tracking"] = routed_ms + (time.perf_counter() - start) * 1e3
             outcomes.append(
                 FrameOutcome(
@@ -329,13 +401,60 @@ class PosePipeline:
                     session_rule=routing.rule,
                     model_version=estimate.model_version,
                     timings_ms=timings,
-                    batch_frames=len(requests),
+                    batch_frames=batch_frames,
+                    held=held,
                 )
             )
-        answers: list[FrameOutcome | SessionsFull] = list(outcomes)
-        for index in sorted(refused):
-            answers.insert(index, refused[index])
-        return answers
+        return outcomes
+
+    def _fill_held(self, session_id: str, routing: Routing, tracked: TrackedPose) -> None:
+        """Fill the held frames a detection completes; a fill that fails leaves them held (they
+        get their prediction), never the frame that triggered it unanswered."""
+        try:
+            self.lookahead.stepped(session_id, routing.track, routing.time_index, tracked)
+        except Exception as exc:  # noqa: BLE001 - filling is an improvement, never a fault
+            log.error("lookahead_fill_failed", session=session_id,
+                      error=f"{type(exc).__name__}: {exc}")  # fmt: skip
+
+    def _later_in_hand(self, held: HeldFrame) -> bool:
+        """Whether a frame that could fill ``held`` still waits for the model."""
+        return self._in_hand(str(held.key), held.frame_number)
+
+    def _in_hand(
+        self, session_id: str, frame_number: int, also: list[_FrameRequest] | None = None
+    ) -> bool:
+        """Whether a frame of the video ``session_id`` within the look-ahead after
+        ``frame_number`` is waiting for the model (or later in this turn, ``also``): only
+        frames that have arrived are waited for."""
+        frames = self.lookahead.frames
+        for request in [*(also or []), *self.batcher.waiting_items()]:
+            frame = request.frame
+            if not 0 < frame.frame_number - frame_number <= frames:
+                continue
+            size = (frame.width, frame.height)
+            session = self.router.peek(frame.frame_number, size, request.thumbnail,
+                                       request.video_id)  # fmt: skip
+            if session is not None and session.session_id == session_id:
+                return True
+        return False
+
+    def _await_later_frames(self, held: HeldFrame) -> float:
+        """Wait, outside the model's turn, until the held frame is filled or released; the ms
+        waited. The turns that track its later frames settle it; the periodic check only
+        covers a later frame that left the queue without a turn (refused), and the wait never
+        exceeds the queue's own timeout."""
+        start = time.perf_counter()
+        deadline = start + self.settings.queue_timeout_s
+        while not held.done.wait(LOOKAHEAD_CHECK_S):
+            if time.perf_counter() > deadline:
+                self.lookahead.release_unless(lambda h: h is not held)
+            elif not self.gate.busy:
+                self.lookahead.release_unless(self._later_in_hand)
+        return (time.perf_counter() - start) * 1e3
+
+    def _skips_model(self, request: _FrameRequest) -> bool:
+        """A hidden frame skips the model unless it is to cost a pass like a real miss."""
+        return request.simulate_miss and not self.settings.simulated_miss_takes_pass
 
     def _estimate_frames(self, frames: list[Frame]) -> list[Estimate]:
         """One estimator pass for several frames where the estimator batches, else one call.
@@ -524,7 +643,9 @@ class PosePipeline:
     def shutdown(self) -> None:
         """Stop taking new frames, and save the sessions (called once no frame is in flight)."""
         self.draining = True
+        self._run_hooks(self._shutdown_hooks, "shutdown_hook_failed")
         self.gate.close()
         self._stopping.set()
+        self.lookahead.release_all()
         saved = self.persist_sessions()
         log.info("pipeline_stopped", sessions_saved=saved, live_sessions=len(self.router))

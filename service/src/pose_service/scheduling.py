@@ -193,6 +193,11 @@ class TurnBatcher(Generic[Item, Result]):
             raise _own_copy(ticket.error)
         return ticket.result, ticket.claimed_at - ticket.arrived
 
+    def waiting_items(self) -> list[Item]:
+        """The items waiting for a turn, oldest first (a snapshot; none is taken by it)."""
+        with self._lock:
+            return [ticket.item for ticket in self._waiting]
+
     def _claim(self, own: _Ticket[Item]) -> list[_Ticket[Item]]:
         now = time.perf_counter()
         with self._lock:

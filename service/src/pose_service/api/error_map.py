@@ -34,6 +34,7 @@ from ..whole_video.errors import (
     UnknownTracker,
 )
 from ..whole_video.jobs import JobsFull
+from ..whole_video.uploads import UploadsFull, UploadsUnavailable, UploadTooLarge
 from .errors import error_response
 
 log = get_logger("pose_service.api")
@@ -61,6 +62,8 @@ RETRYABLE: dict[type[Exception], Callable[[Any], Answer]] = {
     ShuttingDown: lambda e: (503, "shutting_down", str(e), {"status": "not_ready"}),
     TransientInferenceError: _transient,
     JobsFull: lambda e: (503, "jobs_full", f"{e}; try again later", None),
+    UploadsFull: lambda e: (503, "uploads_full", str(e), None),
+    UploadsUnavailable: lambda e: (503, "uploads_unavailable", str(e), None),
     StillProcessing: lambda e: (
         503,
         "still_processing",
@@ -75,6 +78,7 @@ FINAL: dict[type[Exception], Callable[[Any], Answer]] = {
     PhalpUnavailable: lambda e: (400, "phalp_unavailable", str(e), None),
     BadVideo: lambda e: (400, "bad_video", str(e), None),
     JobTooLarge: lambda e: (413, "job_too_large", str(e), None),
+    UploadTooLarge: lambda e: (413, "upload_too_large", str(e), None),
     UnknownSession: lambda e: (404, "unknown_session", str(e), None),
     UnknownJob: lambda e: (404, "unknown_job", str(e), None),
     NoRenderedOutput: lambda e: (404, "no_output", str(e), None),

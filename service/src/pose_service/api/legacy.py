@@ -1,4 +1,4 @@
-"""The old service's answer shapes, for the routes of it the backend calls (README "Legacy
+"""The old service's answer shapes, for the routes of it the backend calls (docs/api.md "Legacy
 routes the backend calls"; the facts in the backend's client code: ``/warmup``, ``/reload``,
 ``/process_video``, ``/process_video_async``, ``/job_status/<id>``, ``/frame/<id>/<i>``).
 

@@ -62,7 +62,9 @@ def process_video() -> Response:
     videos = _videos()
     form = parse_legacy_video(request)
     videos.admit()  # before the upload is read to disk
-    job = videos.process_rendered(form.video.save, form.video.filename, _max_frames(form))
+    job = videos.process_rendered(
+        form.video.save, form.video.filename, _max_frames(form), request.content_length
+    )
     images = videos.first_rendered_frames(job, INLINE_IMAGES)
     return current_app.json.response(process_video_answer(job, images))
 
@@ -73,7 +75,9 @@ def process_video_async() -> Response:
     videos = _videos()
     form = parse_legacy_video(request)
     videos.admit()
-    job = videos.submit_rendered(form.video.save, form.video.filename, _max_frames(form))
+    job = videos.submit_rendered(
+        form.video.save, form.video.filename, _max_frames(form), request.content_length
+    )
     return current_app.json.response(accepted_answer(job))
 
 

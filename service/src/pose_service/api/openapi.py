@@ -121,7 +121,9 @@ FRAME = {
         "tracking_confidence": {"type": "number", "minimum": 0, "maximum": 1},
         "session_id": {"type": "string"},
         "temporal": TEMPORAL,
-        "visualization": {"type": "string", "description": "data:image/png;base64,..."},
+        "visualization": {"type": "string", "description": "data:image/png;base64,... of the "
+                          "frame with its pose's mesh drawn (POSE_SERVICE_OVERLAY=mesh, a pose "
+                          "with one), else its skeleton, and a label (source, confidence)"},
         "error": {"type": "string", "description": "why has_3d is false"},
         "error_code": {"type": ["string", "null"]},
     },
@@ -225,6 +227,17 @@ HEALTH = {
                 "last_saved_at": {"type": "number"},
             },
         },
+        "uploads": {
+            "type": "object",
+            "description": "the inputs of queued and running whole-video jobs, kept in the "
+            "state directory until their job ends (POSE_SERVICE_UPLOAD_MAX_BYTES)",
+            "properties": {
+                "path": {"type": "string"},
+                "used_bytes": {"type": "integer", "minimum": 0},
+                "max_bytes": {"type": "integer", "minimum": 1},
+                "files": {"type": "integer", "minimum": 0},
+            },
+        },
         "rescue": {
             "type": "object",
             "description": "looking again where a track predicts its person (POSE_SERVICE_RESCUE)",
@@ -287,9 +300,9 @@ _LEGACY_FRAME = {
         "frameNumber": {"type": "integer"},
         "frame_number": {"type": "integer"},
         "timestamp": {**_NUM, "description": "seconds: frame_number / fps"},
-        "image_base64": {"type": "string", "description": "the drawn frame, base64 of the JPEG "
-                         "(no data: prefix); /process_video's first "
-                         f"{INLINE_IMAGES} frames"},
+        "image_base64": {"type": "string", "description": "the drawn frame (a detected "
+                         "frame's mesh, else the skeleton; docs/rendering.md), base64 of the "
+                         f"JPEG (no data: prefix); /process_video's first {INLINE_IMAGES} frames"},
         "image_url": {"type": "string", "description": "/frame/<job_id>/<index>"},
         "vertices": {"type": "null", "description": "whole-video frames keep no mesh"},
         "faces": {"type": "null"},

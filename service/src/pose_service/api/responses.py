@@ -13,9 +13,10 @@ from typing import Any, Literal
 import numpy as np
 import orjson
 
-from ..camera import scaled_focal_length, weak_perspective
-from ..drawing import draw_skeleton
+from ..camera import answer_focal, weak_perspective
+from ..drawing import draw_tracked
 from ..imaging import encode_png_base64
+from ..mesh_render import MeshRenderer
 from ..pipeline import FrameOutcome
 from ..skeleton import SMPL_JOINT_NAMES, joint_angles_deg
 
@@ -26,7 +27,8 @@ VERTICES_BASE64_ENCODING = "base64-float32-le"
 
 
 class FacesCache:
-    """The estimator's constant triangles, JSON-encoded once per process."""
+    """The estimator's constant triangles, JSON-encoded once per process, and the mesh
+    renderer of ``visualize`` built on them once."""
 
     def __init__(self, faces: np.ndarray | None) -> None:
         self.fragment = (
@@ -34,6 +36,7 @@ class FacesCache:
             if faces is None
             else orjson.Fragment(orjson.dumps(faces, option=orjson.OPT_SERIALIZE_NUMPY))
         )
+        self.renderer = None if faces is None else MeshRenderer(faces)
 
 
 def keypoint_rows(
@@ -74,20 +77,18 @@ def build_frame_answer(
     faces: FacesCache,
     visualize: bool = False,
     mesh_format: MeshFormat = "full",
+    overlay: str = "mesh",
 ) -> dict[str, Any]:
     """The contract's response object (plus the optional ``temporal`` block).
 
     ``mesh_format``: ``full`` = vertices and faces as JSON arrays (the contract);
     ``none`` = no mesh data (``mesh_vertices`` still counts them); ``base64`` = vertices as
     base64 float32 (``mesh_vertices_encoding`` says so) and no faces, which never change.
+    ``visualize`` adds the frame drawn as ``overlay`` says (``drawing.draw_answer``).
     """
     frame, tracked = outcome.frame, outcome.tracked
     pose = tracked.pose
-    focal = (
-        pose.focal_length
-        if pose is not None and pose.focal_length
-        else scaled_focal_length(frame.width, frame.height)
-    )
+    focal = answer_focal(None if pose is None else pose.focal_length, frame.width, frame.height)
     answer: dict[str, Any] = {
         "frame_number": frame.frame_number,
         "frame_width": frame.width,
@@ -121,7 +122,7 @@ def build_frame_answer(
         answer["error"] = tracked.error or "no pose"
         answer["error_code"] = tracked.reason
         if visualize:
-            answer["visualization"] = encode_png_base64(frame.rgb)
+            answer["visualization"] = visualization(outcome, faces, overlay)
         return answer
     keypoints = keypoint_rows(
         pose.joints_3d, pose.keypoints_2d, pose.depth(), pose.joint_confidence
@@ -144,6 +145,11 @@ def build_frame_answer(
             answer["mesh_vertices_data"] = vertices_base64(pose.vertices)
             answer["mesh_vertices_encoding"] = VERTICES_BASE64_ENCODING
     if visualize:
-        drawn = draw_skeleton(frame.rgb, pose.keypoints_2d, tracked.source != "detected")
-        answer["visualization"] = encode_png_base64(drawn)
+        answer["visualization"] = visualization(outcome, faces, overlay)
     return answer
+
+
+def visualization(outcome: FrameOutcome, faces: FacesCache, overlay: str) -> str:
+    """The frame with its answer drawn (``drawing.draw_tracked``), as a PNG data URL."""
+    drawn = draw_tracked(outcome.frame.rgb, outcome.tracked, faces.renderer, overlay, rgb=True)
+    return encode_png_base64(drawn)

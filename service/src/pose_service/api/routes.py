@@ -44,7 +44,9 @@ def pose_hybrid() -> Response:
     outcome = pipeline.process(frame, req.video_id, simulate_miss)
     outcome.timings_ms["decode"] = decode_ms
     build_start = time.perf_counter()
-    answer = build_frame_answer(outcome, _faces(), req.visualize, req.mesh_format)
+    answer = build_frame_answer(
+        outcome, _faces(), req.visualize, req.mesh_format, pipeline.settings.overlay
+    )
     # processing_time_ms: everything from arrival up to the final encoding.
     answer["processing_time_ms"] = round((time.perf_counter() - start) * 1e3, 2)
     body = dumps_bytes(answer)
@@ -100,6 +102,7 @@ def health() -> Response:
         "queue": state.queue,
         "sessions": state.sessions,
         "persistence": state.persistence,
+        "uploads": current_app.extensions["pose_videos"].uploads_state(),
         "rescue": state.rescue,
         "tracker": {
             "max_gap_frames": settings.track_max_gap_frames,

@@ -64,7 +64,7 @@ def pose_video() -> Response:
     tracker = request.form.get("tracker", "service") if upload is not None else "service"
     videos.admit(tracker)  # before an upload is read to disk
     if upload is not None:
-        job = videos.submit_upload(upload.save, upload.filename, tracker)
+        job = videos.submit_upload(upload.save, upload.filename, tracker, request.content_length)
     else:
         job = videos.submit_images(parse_video_images(request))
     return _accepted(job)

@@ -14,7 +14,10 @@ VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm"}
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    scenario = Scenario(args.miss_share, args.burst, args.miss_first, args.noise_mm, args.seed)
+    scenario = Scenario(
+        args.miss_share, args.burst, args.miss_first, args.noise_mm, args.seed,
+        args.in_flight, args.noise_model,
+    )  # fmt: skip
     config = dataclasses.replace(Settings.from_env().tracker_config(), record_max_frames=0)
     path = Path(args.sequence)
     if path.suffix.lower() in VIDEO_SUFFIXES:

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..tracking.offline import fill_video
-from ..tracking.track import Track, TrackerConfig
+from ..tracking.track import TrackerConfig
 from ..types import PersonPose, TrackedPose
+from .in_flight import stream_in_flight
 
 Detections = list[PersonPose | None]
 
@@ -45,11 +46,11 @@ def _from_answers(answers: list[TrackedPose], seconds: float) -> Result:
     return _result([a.pose for a in answers], [a.tracking_confidence for a in answers], seconds)
 
 
-def streaming(detections: Detections, config: TrackerConfig) -> Result:
-    """The service's streaming tracker, frame by frame."""
-    track = Track(config)
+def streaming(detections: Detections, config: TrackerConfig, in_flight: int = 1) -> Result:
+    """The service's streaming answers, frame by frame, for a client keeping ``in_flight``
+    requests outstanding (``in_flight``: missed frames filled from the frames in hand)."""
     start = time.perf_counter()
-    answers = [track.step(t, [] if d is None else [d]) for t, d in enumerate(detections)]
+    answers = stream_in_flight(detections, config, in_flight)
     return _from_answers(answers, time.perf_counter() - start)
 
 

@@ -52,9 +52,10 @@ def summarise(
 
 
 def error_by_gap(
-    result: Result, truth_joints: np.ndarray, missed: np.ndarray
+    result: Result, truth_joints: np.ndarray, missed: np.ndarray, baseline: Result | None = None
 ) -> list[dict[str, float]]:
-    """Measured error and mean confidence by frames since the last detection (calibration)."""
+    """Measured error and mean confidence by frames since the last detection (calibration),
+    with ``baseline``'s error on the same frames (``hold_last_mm``) when given."""
     since = np.zeros(len(missed), dtype=int)
     run = 0
     for t, m in enumerate(missed):
@@ -65,14 +66,15 @@ def error_by_gap(
         frames = (since == gap) & ~np.isnan(result.joints[:, 0, 0])
         if frames.any():
             error = _mean_error(result.joints, truth_joints, frames)
-            rows.append(
-                {
-                    "gap": gap,
-                    "frames": int(frames.sum()),
-                    "mpjpe_mm": _round(error),
-                    "confidence": round(float(result.confidence[frames].mean()), 3),
-                }
-            )
+            row = {
+                "gap": gap,
+                "frames": int(frames.sum()),
+                "mpjpe_mm": _round(error),
+                "confidence": round(float(result.confidence[frames].mean()), 3),
+            }
+            if baseline is not None:
+                row["hold_last_mm"] = _round(_mean_error(baseline.joints, truth_joints, frames))
+            rows.append(row)
     return rows
 
 

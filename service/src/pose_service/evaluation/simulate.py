@@ -7,6 +7,7 @@ import numpy as np
 from ..camera import project
 from ..demo import burst_miss_mask
 from ..types import PersonPose
+from .noise import detection_errors
 from .sequences import FOCAL_PX, IMAGE_SIZE, Sequence
 
 
@@ -18,17 +19,20 @@ def miss_mask(
 
 
 def detections(
-    sequence: Sequence, missed: np.ndarray, noise_mm: float, seed: int
+    sequence: Sequence, missed: np.ndarray, noise_mm: float, seed: int, noise_model: str = "iid"
 ) -> list[PersonPose | None]:
-    """One detection per frame (None where missed): Gaussian noise of ``noise_mm`` on every
-    3D coordinate (joints and root), keypoints projected from the noisy 3D pose."""
+    """One detection per frame (None where missed): the truth plus the errors of
+    ``noise_model`` (``noise.detection_errors``: independent ``noise_mm`` per coordinate, or
+    SPIN-like correlated errors) on the joints and the root, keypoints projected from the noisy
+    3D pose."""
     rng = np.random.default_rng(seed + 1)
-    sigma = noise_mm / 1000.0
+    frames = sequence.frames
+    joint_errors, root_errors = detection_errors(noise_model, noise_mm, rng, frames)
     out: list[PersonPose | None] = []
-    for t in range(sequence.frames):
-        joints = sequence.joints_3d[t] + rng.normal(0, sigma, (24, 3))
+    for t in range(frames):
+        joints = sequence.joints_3d[t] + joint_errors[t]
         joints[0] = 0.0  # body frame: the pelvis is the origin by definition
-        root = sequence.translation[t] + rng.normal(0, sigma, 3)
+        root = sequence.translation[t] + root_errors[t]
         if missed[t]:
             out.append(None)
             continue

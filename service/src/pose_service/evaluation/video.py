@@ -20,9 +20,7 @@ from ..estimators import create_estimator
 from ..tracking.track import TrackerConfig
 from ..types import Frame, PersonPose
 from ..video_frames import read_frames
-from .harness import Report, Scenario
-from .methods import METHODS
-from .metrics import error_by_gap, summarise
+from .harness import Report, Scenario, score_methods
 from .simulate import miss_mask
 
 
@@ -67,11 +65,10 @@ def evaluate_reference(
     hidden = miss_mask(T, scenario.miss_share, scenario.burst, scenario.miss_first, scenario.seed)
     observed = [None if hidden[t] else pose for t, pose in enumerate(reference)]
     missed = hidden & ~np.isnan(truth[:, 0, 0])
-    methods = {}
-    calibration: list[dict[str, float]] = []
-    for method_name, method in METHODS.items():
-        result = method(observed, config)
-        methods[method_name] = summarise(result, truth, root, missed)
-        if method_name == "streaming":
-            calibration = error_by_gap(result, truth, hidden)
-    return Report(name, T, methods, calibration, int(hidden.sum()))
+    methods, calibration = score_methods(
+        observed, config, scenario.in_flight, truth, root, missed, hidden
+    )
+    return Report(
+        name, T, methods, calibration, int(hidden.sum()),
+        in_flight=scenario.in_flight, noise_model="estimator",
+    )  # fmt: skip

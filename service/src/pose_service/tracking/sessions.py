@@ -1,6 +1,6 @@
 """Which video a frame belongs to, when the backend sends no id.
 
-Rules, in order (documented in the service README):
+Rules, in order (documented in docs/tracking.md):
 1. An explicit ``video_id`` (body field or ``X-Video-Id`` header) names the session. Always wins.
 2. ``frame_number == 0`` starts a new video (unless a video opened by its frames 1-3 moments
    before, as the backend's pool can deliver them, still waits for its frame 0).
@@ -188,6 +188,18 @@ class SessionRouter:
             track, new_segment = session.segments.place(time_index, thumbnail)
             self._sessions.move_to_end(session.session_id)
             return Routing(session, rule, track, time_index, tuple(evicted), new_segment)
+
+    def peek(
+        self,
+        frame_number: int,
+        frame_size: tuple[int, int],
+        thumbnail: np.ndarray | None,
+        video_id: str | None = None,
+    ) -> Session | None:
+        """The live session :meth:`route` would put this frame in now (None: a new one);
+        changes nothing (the pipeline asks which video a frame still waiting is of)."""
+        with self._lock:
+            return self._existing(frame_number, frame_size, thumbnail, video_id)[0]
 
     def check_room(
         self,

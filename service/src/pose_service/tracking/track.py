@@ -91,6 +91,7 @@ class TrackerConfig:
     gate_scale: float = 1.5  # keypoint spread this many times smaller than the track's = a jump
     record_max_frames: int = 10_000  # frames of a video kept for whole-video mode (0 = none)
     predictor: str = "kalman"  # kalman | learned (``learned_prediction``): missed frames' joints
+    lookahead_frames: int = 2  # later frames in hand a missed frame may wait for (``lookahead``)
 
 
 class TrackState(enum.Enum):
@@ -155,6 +156,13 @@ class Track:
             self.record.add(frame_number, self._observed, self.track_id)
         self._predicted = None  # the step changed what the track predicts
         return answer
+
+    def revise(self, frame_number: int, answer: TrackedPose) -> None:
+        """Replace the remembered answer of a frame (a missed frame filled from both sides once
+        a later detection came, ``lookahead``), so late frames next to it see the fill; the
+        forward state is not touched."""
+        if frame_number in self.history:
+            self.history[frame_number] = answer
 
     # --- saving and restoring (see ``session_codec``) -----------------------------------------
     def to_state(self) -> dict[str, Any]:

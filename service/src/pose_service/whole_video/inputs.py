@@ -7,12 +7,9 @@ video is never in memory whole.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import tempfile
-from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from collections.abc import Iterable, Iterator
 
 from ..imaging import ImageError, decode_base64_image, decode_image, image_size
 from ..types import Frame
@@ -29,26 +26,6 @@ def upload_suffix(filename: str | None) -> str:
     return suffix if UPLOAD_SUFFIX.fullmatch(suffix) else ""
 
 
-def save_upload(save: Callable[[BinaryIO], None], filename: str | None) -> str:
-    """Write the upload to a temporary file (``save`` writes into the open file); its path."""
-    handle, path = tempfile.mkstemp(suffix=upload_suffix(filename))
-    with os.fdopen(handle, "wb") as out:
-        save(out)
-    return path
-
-
-@contextlib.contextmanager
-def upload_until_queued(save: Callable[[BinaryIO], None], filename: str | None) -> Iterator[str]:
-    """The upload saved to a temporary file (:func:`save_upload`), removed again when its job
-    is refused before it is queued (from then on the job removes it)."""
-    path = save_upload(save, filename)
-    try:
-        yield path
-    except Exception:
-        os.unlink(path)
-        raise
-
-
 def upload_shape(path: str) -> tuple[int, int, int]:
     """Frame count, width and height of an uploaded video, from its container."""
     shape = video_shape(path)
@@ -58,12 +35,10 @@ def upload_shape(path: str) -> tuple[int, int, int]:
 
 
 def upload_frames(path: str, max_pixels: int) -> Iterator[Frame]:
-    """The upload's decoded frames as the job reaches them, deleting the file when done."""
-    try:
-        for number, rgb in enumerate(read_frames(path, max_pixels=max_pixels)):
-            yield Frame(rgb, number)
-    finally:
-        os.unlink(path)
+    """The upload's decoded frames as the job reaches them (the file is the job's input: its
+    end removes it, ``durable``)."""
+    for number, rgb in enumerate(read_frames(path, max_pixels=max_pixels)):
+        yield Frame(rgb, number)
 
 
 def checked_images(images: list[str], max_pixels: int) -> tuple[list[bytes], int]:
@@ -81,7 +56,7 @@ def checked_images(images: list[str], max_pixels: int) -> tuple[list[bytes], int
     return encoded, pixels
 
 
-def decoded_frames(encoded: list[bytes], max_pixels: int, fast_jpeg: bool) -> Iterator[Frame]:
+def decoded_frames(encoded: Iterable[bytes], max_pixels: int, fast_jpeg: bool) -> Iterator[Frame]:
     """The job's frames decoded as it reaches them (one pass in memory, not the whole video)."""
     for number, data in enumerate(encoded):
         try:

@@ -7,11 +7,16 @@ more is refused (:class:`JobsFull`, a 503 with Retry-After), never accepted and 
 ``workers`` threads run them in order. A finished job's result is kept ``result_ttl_s`` seconds,
 and at most ``max_results`` of them (the oldest finished go first); a job still queued or
 running is never evicted.
+
+What else a job's life means (kept on disk, its input removed) is told to the runner's
+:class:`JobEvents` (``videos.DurableJobs``); the runner only schedules. Ids are random
+(``new_job_id``), so they stay unique across restarts. After :meth:`JobRunner.stop` (a graceful
+stop) a job that then fails, and every job not yet started, is *interrupted*: logged
+``job_interrupted``, told to the events, neither failed nor removed: it resumes on the next start.
 """
 
 from __future__ import annotations
 
-import itertools
 import queue
 import threading
 import time
@@ -19,13 +24,18 @@ import uuid
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ..observability import get_logger
 from ..types import Frame
 
 log = get_logger("pose_service.jobs")
 ACTIVE = ("queued", "running")
+
+
+def new_job_id() -> str:
+    """A job id no other job of this state directory has had, restarts included."""
+    return f"j-{uuid.uuid4().hex[:16]}"
 
 
 class JobsFull(RuntimeError):
@@ -47,6 +57,7 @@ class Job:
     created: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
+    spec: Any = None  # what the job runs again from after a restart (``videos.JobSpec``)
     _settled: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
 
     def wait(self, timeout_s: float | None = None) -> bool:
@@ -71,21 +82,50 @@ class Job:
 Work = Callable[[Job, Iterable[Frame]], Any]
 
 
+class JobEvents(Protocol):
+    """What a job's life means beyond scheduling (kept on disk, its input removed)."""
+
+    def queued(self, job: Job) -> None: ...  # accepted; raising refuses the job
+    def started(self, job: Job) -> None: ...  # a worker took it; raising fails it
+    def ended(self, job: Job) -> None: ...  # done or failed
+    def interrupted(self, job: Job) -> None: ...  # a graceful stop caught it: it resumes
+    def forgotten(self, job: Job) -> None: ...  # its result expired
+
+
+class NoEvents:
+    """Scheduling only (tests, a service whose state directory cannot be written)."""
+
+    def queued(self, job: Job) -> None:
+        pass
+
+    def started(self, job: Job) -> None:
+        pass
+
+    def ended(self, job: Job) -> None:
+        pass
+
+    def interrupted(self, job: Job) -> None:
+        pass
+
+    def forgotten(self, job: Job) -> None:
+        pass
+
+
 class JobRunner:
     """A queue of at most ``max_jobs`` waiting or running jobs, run by ``workers`` threads."""
 
     def __init__(
         self, max_jobs: int = 8, workers: int = 1, result_ttl_s: float = 600.0,
-        max_results: int = 32,
+        max_results: int = 32, events: JobEvents | None = None,
     ) -> None:  # fmt: skip
         self.max_jobs = max_jobs
+        self.events: JobEvents = events or NoEvents()
+        self._stopping = threading.Event()
         self.result_ttl_s = result_ttl_s
         self.max_results = max_results
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
         self._queue: queue.SimpleQueue[tuple[Job, Iterable[Frame], Work]] = queue.SimpleQueue()
-        self._counter = itertools.count(1)
-        self._prefix = uuid.uuid4().hex[:6]
         self._workers = [
             threading.Thread(target=self._work, name=f"job-worker-{i}", daemon=True)
             for i in range(workers)
@@ -108,17 +148,48 @@ class JobRunner:
         with self._lock:
             return dict(Counter(job.status for job in self._jobs.values()))
 
-    def submit(self, frames: Iterable[Frame], total: int | None, work: Work) -> Job:
-        """Queue ``work(job, frames)``; raises :class:`JobsFull` when ``max_jobs`` are active."""
+    def submit(
+        self, frames: Iterable[Frame], total: int | None, work: Work, spec: Any = None
+    ) -> Job:
+        """Queue ``work(job, frames)``; raises :class:`JobsFull` when ``max_jobs`` are active
+        (and whatever ``events.queued`` raises: the job is then not accepted)."""
         with self._lock:
             self._expire(time.time())
             active = sum(job.status in ACTIVE for job in self._jobs.values())
             if active >= self.max_jobs:
                 raise JobsFull(f"{active} jobs are queued or running (limit {self.max_jobs})")
-            job = Job(f"j-{self._prefix}-{next(self._counter)}", total)
+            job = Job(new_job_id(), total, spec=spec)
+            self.events.queued(job)
             self._jobs[job.job_id] = job
         self._queue.put((job, frames, work))
         return job
+
+    def resume(self, job: Job, frames: Iterable[Frame], work: Work) -> None:
+        """Queue a job an earlier process accepted (never refused: it was accepted once)."""
+        job.status = "queued"
+        with self._lock:
+            self._jobs[job.job_id] = job
+        self._queue.put((job, frames, work))
+
+    def restore(self, job: Job) -> None:
+        """Answer for a job an earlier process finished, until its result expires."""
+        job._settled.set()
+        with self._lock:
+            self._jobs[job.job_id] = job
+
+    def stop(self) -> None:
+        """A graceful stop: the jobs not finished are interrupted (logged, told to the events)
+        and resume on the next start; a worker takes no new job from now on."""
+        self._stopping.set()
+        with self._lock:
+            active = [job for job in self._jobs.values() if job.status in ACTIVE]
+        for job in active:
+            self._interrupt(job)
+
+    def _interrupt(self, job: Job) -> None:
+        log.warning("job_interrupted", job=job.job_id, status=job.status, frames=job.done,
+                    resumes="on the next start")  # fmt: skip
+        self.events.interrupted(job)
 
     def _expire(self, now: float) -> None:
         """Forget finished jobs past their time, and the oldest beyond ``max_results``."""
@@ -128,23 +199,30 @@ class JobRunner:
         for index, job in enumerate(finished):
             if index < surplus or now - (job.finished or now) > self.result_ttl_s:
                 del self._jobs[job.job_id]
+                self.events.forgotten(job)
 
     def _work(self) -> None:
         while True:
             job, frames, work = self._queue.get()
+            if self._stopping.is_set():
+                continue  # interrupted by stop(): it stays queued on disk
             self._run(job, frames, work)
 
     def _run(self, job: Job, frames: Iterable[Frame], work: Work) -> None:
         job.status, job.started = "running", time.time()
         start = time.perf_counter()
         try:
+            self.events.started(job)
             job.result = work(job, frames)
             job.status = "done"
         except Exception as exc:  # noqa: BLE001 - reported on GET /jobs/<id>
+            if self._stopping.is_set():  # the stop cut it short (stop() logged it)
+                return
             job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
             job.exception = _without_tracebacks(exc)
             log.error("job_failed", job=job.job_id, error=job.error)
         job.finished = time.time()
+        self._ended(job)
         job._settled.set()
         log.info(
             "job_finished",
@@ -153,6 +231,13 @@ class JobRunner:
             frames=job.done,
             seconds=round(time.perf_counter() - start, 2),
         )
+
+    def _ended(self, job: Job) -> None:
+        try:
+            self.events.ended(job)
+        except Exception as exc:  # noqa: BLE001 - the job's answer stands in memory
+            log.error("job_end_not_recorded", job=job.job_id,
+                      error=f"{type(exc).__name__}: {exc}")  # fmt: skip
 
 
 def _without_tracebacks(exc: Exception) -> Exception:

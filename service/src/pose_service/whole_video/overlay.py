@@ -1,11 +1,18 @@
 """A video job's rendered output: every answered frame with its pose drawn, as a JPEG (quality
 90) and as one overlay video (MPEG-4), kept in the service's state directory, bounded in size.
 
-The frames are drawn with ``drawing.draw_pose`` (the skeleton coloured by where the pose came
-from, and its confidence: the demo's annotated video draws the same). They are drawn after the
-whole video is tracked, from a second decoding of the upload, so each shows the filled,
-smoothed pose the job answers. Whole-video answers carry no mesh (a session's record keeps
-joints and keypoints only), so the skeleton is drawn, never the mesh.
+The frames are drawn after the whole video is tracked, from a second decoding of the upload, so
+each shows the filled, smoothed pose the job answers, with a label (where the pose came from, its
+confidence; ``drawing.draw_tracked``). What is drawn when:
+
+- a frame the estimator detected, with ``POSE_SERVICE_OVERLAY=mesh`` and an estimator that has a
+  mesh (hmr2): that detection's SMPL mesh (kept on disk while the job runs, ``mesh_spill``),
+  placed on the answered pose's root joint and projected with the answer's camera, tinted by
+  the source's colour (``mesh_render``);
+- a frame filled by the whole-video smoother (``predicted``, ``interpolated``): its skeleton.
+  The smoother fills joints, keypoints and the camera, not a mesh;
+- every frame with lite (no mesh), or with ``POSE_SERVICE_OVERLAY=skeleton``: the skeleton;
+- a frame without a pose: the frame and its label (``none``).
 
 :class:`OutputStore` owns ``<STATE_DIR>/outputs``: one folder per job; once a job's output is
 written the oldest finished outputs are deleted until at most ``max_outputs`` remain and they
@@ -16,6 +23,7 @@ their jobs died with it.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import threading
 from collections import OrderedDict
@@ -25,9 +33,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..drawing import draw_pose, open_video_writer, pose_source
+from ..drawing import draw_tracked, open_video_writer
+from ..mesh_render import MeshRenderer
 from ..observability import get_logger
 from ..pipeline import FrameOutcome
+from .mesh_spill import MeshSpill
 from .outcomes import WholeVideo
 
 log = get_logger("pose_service.jobs")
@@ -57,6 +67,15 @@ class RenderedOutput:
 
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.directory.rglob("*") if p.is_file())
+
+
+@dataclass(frozen=True)
+class JobMeshes:
+    """What a job's meshes are drawn with: the estimator's faces, and the detected frames'
+    vertices kept while the job runs."""
+
+    renderer: MeshRenderer
+    spill: MeshSpill
 
 
 @dataclass(frozen=True)
@@ -113,16 +132,18 @@ def render(
     directory: Path,
     job_id: str,
     fps: float,
+    style: str = "mesh",
+    meshes: JobMeshes | None = None,
 ) -> RenderedOutput:
-    """Draw each outcome on its frame (in order), writing the frame's JPEG and the overlay
-    video; one frame in memory at a time."""
+    """Draw each outcome on its frame (in order; ``style`` and ``meshes`` as the module says),
+    writing the frame's JPEG and the overlay video; one frame in memory at a time."""
     import cv2
 
     writer = None
     count, size = 0, (0, 0)
     try:
         for rgb, outcome in zip(frames_rgb, outcomes, strict=False):
-            bgr = draw_outcome(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), outcome)
+            bgr = draw_outcome(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), outcome, style, meshes)
             if writer is None:
                 size = (bgr.shape[1], bgr.shape[0])
                 writer = open_video_writer(directory / VIDEO_NAME, size[0], size[1], fps)
@@ -142,13 +163,21 @@ def render(
     return RenderedOutput(job_id, directory, count, fps, *size)
 
 
-def draw_outcome(bgr: np.ndarray, outcome: FrameOutcome) -> np.ndarray:
-    """One frame with its answer's skeleton and label drawn (``drawing.draw_pose``)."""
-    tracked = outcome.tracked
-    pose = tracked.pose
-    source = pose_source(pose is not None, tracked.source, tracked.flags)
-    points = None if pose is None else pose.keypoints_2d
-    return draw_pose(bgr, points, source, tracked.tracking_confidence)
+def draw_outcome(
+    bgr: np.ndarray,
+    outcome: FrameOutcome,
+    style: str = "mesh",
+    meshes: JobMeshes | None = None,
+) -> np.ndarray:
+    """One frame with its answer drawn: a detected frame's kept mesh where there is one, else
+    the skeleton; and the label."""
+    tracked, pose = outcome.tracked, outcome.tracked.pose
+    if meshes is not None and pose is not None and tracked.source == "detected":
+        vertices = meshes.spill.vertices(outcome.frame.frame_number, pose)
+        if vertices is not None:
+            with_mesh = dataclasses.replace(pose, vertices=vertices)
+            tracked = dataclasses.replace(tracked, pose=with_mesh)
+    return draw_tracked(bgr, tracked, None if meshes is None else meshes.renderer, style)
 
 
 def _remove(path: Path) -> None:

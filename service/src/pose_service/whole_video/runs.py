@@ -4,7 +4,6 @@ overlay video and per-frame images), or PHALP's over the upload."""
 from __future__ import annotations
 
 import itertools
-import os
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..mesh_render import MeshRenderer
 from ..pipeline import PosePipeline
 from ..tracking.offline import fill_video
 from ..tracking.track import Track
@@ -21,21 +21,29 @@ from ..video_frames import read_frames, video_fps
 from . import overlay, phalp_tracker
 from .errors import BadVideo
 from .jobs import Job
+from .mesh_spill import SPILL_NAME, MeshSpill
 from .outcomes import WholeVideo, filled_track, frame_outcomes
 
 DEFAULT_FPS = 30.0  # when the container does not say (the backend's clips)
 
 
-def run_service_tracker(pipeline: PosePipeline, job: Job, frames: Iterable[Frame]) -> WholeVideo:
+def run_service_tracker(
+    pipeline: PosePipeline,
+    job: Job,
+    frames: Iterable[Frame],
+    meshes: MeshSpill | None = None,
+) -> WholeVideo:
     """Estimate the frames in FIFO turns (``batch_limit`` frames per estimator pass), track
-    the main person, fill and smooth."""
+    the main person, fill and smooth; the mesh of each detected frame goes to ``meshes``."""
     track = Track(pipeline.settings.tracker_config())
     size = (0, 0)
     model_version = pipeline.estimator.name
     for chunk in _chunks(frames, pipeline.batch_limit):
         for frame, estimate in zip(chunk, pipeline.estimate_in_turn(chunk), strict=True):
             model_version = estimate.model_version
-            track.step(frame.frame_number, estimate.people)
+            tracked = track.step(frame.frame_number, estimate.people)
+            if meshes is not None and tracked.source == "detected" and tracked.pose is not None:
+                meshes.add(frame.frame_number, tracked.pose)
             size = (frame.width, frame.height)
             job.done = frame.frame_number + 1
     return filled_track(track, size, job.job_id, model_version)
@@ -50,24 +58,32 @@ def run_rendered(
     store: overlay.OutputStore,
 ) -> overlay.RenderedVideo:
     """The first ``count`` frames of the upload tracked as a whole video (our tracker), then
-    drawn from a second read of the file into the job's output (``job.output``); the file is
-    deleted once done."""
+    drawn from a second read of the file into the job's output (``job.output``). With
+    ``POSE_SERVICE_OVERLAY=mesh`` and an estimator with a mesh, each detected frame's mesh waits
+    in the job's folder until its frame is drawn (``mesh_spill``)."""
     started = time.perf_counter()
-    max_pixels = pipeline.settings.max_image_pixels
+    settings = pipeline.settings
+    folder = store.folder(job.job_id)
+    meshes = None
+    if settings.overlay == "mesh" and pipeline.faces is not None:
+        meshes = overlay.JobMeshes(MeshRenderer(pipeline.faces), MeshSpill(folder / SPILL_NAME))
     try:
         fps = video_fps(path) or DEFAULT_FPS
-        with closing(_decoded(path, max_pixels)) as decoded:
+        with closing(_decoded(path, settings.max_image_pixels)) as decoded:
             first = itertools.islice(decoded, count)
             frames = (Frame(rgb, number) for number, rgb in enumerate(first))
-            video = run_service_tracker(pipeline, job, frames)
+            spill = None if meshes is None else meshes.spill
+            video = run_service_tracker(pipeline, job, frames, spill)
         if job.done == 0:
             raise BadVideo("no frame of the upload could be decoded")
-        with closing(_decoded(path, max_pixels)) as decoded:
+        with closing(_decoded(path, settings.max_image_pixels)) as decoded:
             again = itertools.islice(decoded, len(video.outcomes))
-            folder = store.folder(job.job_id)
-            output = overlay.render(again, video.outcomes, folder, job.job_id, fps)
+            output = overlay.render(
+                again, video.outcomes, folder, job.job_id, fps, settings.overlay, meshes
+            )
     finally:
-        os.unlink(path)
+        if meshes is not None:
+            meshes.spill.remove()
     store.keep(output)
     job.output = output
     return overlay.RenderedVideo(video, output, total_frames, time.perf_counter() - started)
@@ -88,17 +104,14 @@ def _chunks(frames: Iterable[Frame], size: int) -> Iterator[list[Frame]]:
 
 
 def run_phalp(pipeline: PosePipeline, job: Job, path: str) -> WholeVideo:
-    """PHALP's offline tracker on the upload (a child process; the file is deleted once it has
-    run), its ghost frames and the frames before its track was confirmed filled by
-    ours, SMPL joints from the loaded model in a FIFO turn with the streaming frames."""
+    """PHALP's offline tracker on the upload (a child process), its ghost frames and the
+    frames before its track was confirmed filled by ours, SMPL joints from the loaded model in
+    a FIFO turn with the streaming frames."""
     settings = pipeline.settings
-    try:
-        with tempfile.TemporaryDirectory(prefix="phalp-") as output_dir:
-            results = phalp_tracker.run_phalp(
-                Path(path), settings.fourd_humans_dir, Path(output_dir), settings.phalp_timeout_s
-            )
-    finally:
-        os.unlink(path)
+    with tempfile.TemporaryDirectory(prefix="phalp-") as output_dir:
+        results = phalp_tracker.run_phalp(
+            Path(path), settings.fourd_humans_dir, Path(output_dir), settings.phalp_timeout_s
+        )
     frames = phalp_tracker.ordered_frames(results)
     track_id = phalp_tracker.main_track_id(frames)
     with pipeline.background_turn():

@@ -7,20 +7,27 @@ and the old service's video routes (``/process_video``, ``/process_video_async``
 runner and answers for a streamed session's whole track. A job's result is turned into its
 answer by the ``render`` the API gives (``render_overlay`` for a job that also draws its frames:
 ``overlay``), in the job's worker, so a finished job keeps only that.
+
+Every job runs from a :class:`~.durable.JobSpec` (its kind, its input in ``STATE_DIR/uploads``,
+parameters) recorded with it, so a job accepted by an earlier process is run the same way
+(``resume_jobs``, once the model is loaded) and a graceful stop interrupts it (``stop_jobs``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..config import Settings
+from ..observability import get_logger
 from ..pipeline import PosePipeline
 from ..types import Frame
 from . import phalp_tracker
+from .durable import DurableJobs, JobSpec
 from .errors import (
     BadVideo,
     FrameOutOfRange,
@@ -41,15 +48,21 @@ from .inputs import (
     decoded_frames,
     upload_frames,
     upload_shape,
-    upload_until_queued,
+    upload_suffix,
 )
-from .jobs import Job, JobRunner, JobsFull
+from .job_store import open_job_store
+from .jobs import Job, JobRunner, JobsFull, Work
 from .outcomes import WholeVideo, filled_tracks
 from .overlay import MIN_SIDE, OutputStore, RenderedOutput, RenderedVideo
 from .runs import run_phalp, run_rendered, run_service_tracker
+from .uploads import UPLOADS_DIR, UploadSpace, images_bytes, read_images, write_images
 
+log = get_logger("pose_service.jobs")
 TRACKERS = ("service", "phalp")  # who tracks a whole-video job
 OUTPUTS_DIR = "outputs"  # under STATE_DIR: rendered jobs' frames and overlay videos
+# How a job runs (``JobSpec.kind``), each from its input file in STATE_DIR/uploads: an uploaded
+# video through our tracker or PHALP's, one tracked and drawn (the legacy routes), base64 images.
+JOB_KINDS = ("video", "phalp", "rendered", "images")
 Render = Callable[[WholeVideo], Any]
 RenderOverlay = Callable[[RenderedVideo], Any]
 
@@ -76,6 +89,13 @@ class WholeVideos:
         # Requests that wait for their job hold a server thread all along: at most half of
         # them, so frames always find a thread.
         self._waiters = threading.BoundedSemaphore(max(1, pipeline.settings.threads // 2))
+        settings = pipeline.settings
+        self.uploads = UploadSpace(
+            Path(settings.state_dir) / UPLOADS_DIR, settings.upload_max_bytes
+        )
+        self._durable: DurableJobs | None = None
+        pipeline.when_ready(self.resume_jobs)  # jobs need the model: resumed once it is loaded
+        pipeline.on_shutdown(self.stop_jobs)
 
     @property
     def settings(self) -> Settings:
@@ -105,28 +125,29 @@ class WholeVideos:
         return {} if runner is None else runner.counts()
 
     def submit_upload(
-        self, save: Callable[[BinaryIO], None], filename: str | None, tracker: str = "service"
-    ) -> Job:
-        """Queue a job for an uploaded video file (``save`` writes it into an open file)."""
+        self, save: Callable[[BinaryIO], None], filename: str | None, tracker: str = "service",
+        at_most: int | None = None,
+    ) -> Job:  # fmt: skip
+        """Queue a job for an uploaded video file (``save`` writes it into an open file, at
+        most ``at_most`` bytes: what the request says it carries)."""
         settings = self.settings
-        with upload_until_queued(save, filename) as path:
+        with self._input_until_queued(save, upload_suffix(filename), at_most) as path:
             total, width, height = upload_shape(path)
             check_job_pixels(total * width * height, total, settings.max_job_pixels)
             if tracker == "phalp":  # PHALP keeps its own record of the video
-                work = functools.partial(self._run_phalp, path)
-                return self._jobs().submit((), total, work)
+                return self._submit(JobSpec("phalp", path), total)
             check_job_frames(total, settings.track_record_max_frames)
-            frames = upload_frames(path, settings.max_image_pixels)
-            return self._jobs().submit(frames, total, self._run_service_tracker)
+            return self._submit(JobSpec("video", path), total)
 
     def submit_rendered(
-        self, save: Callable[[BinaryIO], None], filename: str | None, max_frames: int
-    ) -> Job:
+        self, save: Callable[[BinaryIO], None], filename: str | None, max_frames: int,
+        at_most: int | None = None,
+    ) -> Job:  # fmt: skip
         """Queue a job for the first ``max_frames`` frames of an uploaded video (at most
         ``legacy_max_frames``): tracked as a whole video, then drawn into an overlay video and
         per-frame images (``overlay``), answered by ``render_overlay``."""
         settings = self.settings
-        with upload_until_queued(save, filename) as path:
+        with self._input_until_queued(save, upload_suffix(filename), at_most) as path:
             total, width, height = upload_shape(path)
             if min(width, height) < MIN_SIDE:
                 raise BadVideo(
@@ -136,12 +157,12 @@ class WholeVideos:
             count = max(1, min(max_frames, settings.legacy_max_frames, total))
             check_job_frames(count, settings.track_record_max_frames)
             check_job_pixels(count * width * height, count, settings.max_job_pixels)
-            work = functools.partial(self._run_rendered, path, count, total)
-            return self._jobs().submit((), count, work)
+            return self._submit(JobSpec("rendered", path, {"count": count, "total": total}), count)
 
     def process_rendered(
-        self, save: Callable[[BinaryIO], None], filename: str | None, max_frames: int
-    ) -> Job:
+        self, save: Callable[[BinaryIO], None], filename: str | None, max_frames: int,
+        at_most: int | None = None,
+    ) -> Job:  # fmt: skip
         """:meth:`submit_rendered`, then wait for the job to end, at most
         ``process_video_timeout_s`` (then :class:`StillProcessing`; the job goes on); the done
         job, or :class:`JobFailed`. Refused (:class:`JobsFull`) while half the server's threads
@@ -152,7 +173,7 @@ class WholeVideos:
                 "(half of POSE_SERVICE_THREADS); POST /process_video_async does not wait"
             )
         try:
-            job = self.submit_rendered(save, filename, max_frames)
+            job = self.submit_rendered(save, filename, max_frames, at_most)
             ended = job.wait(self.settings.process_video_timeout_s)
         finally:
             self._waiters.release()
@@ -205,13 +226,15 @@ class WholeVideos:
         return frames
 
     def submit_images(self, images: list[str]) -> Job:
-        """Queue a job for base64 images (headers checked now, pixels decoded by the job)."""
+        """Queue a job for base64 images (headers checked now, kept in the uploads directory,
+        pixels decoded by the job)."""
         settings = self.settings
         encoded, pixels = checked_images(images, settings.max_image_pixels)
         check_job_frames(len(encoded), settings.track_record_max_frames)
         check_job_pixels(pixels, len(encoded), settings.max_job_pixels)
-        frames = decoded_frames(encoded, settings.max_image_pixels, settings.fast_jpeg_decode)
-        return self._jobs().submit(frames, len(encoded), self._run_service_tracker)
+        save = write_images(encoded)
+        with self._input_until_queued(save, ".frames", images_bytes(encoded)) as path:
+            return self._submit(JobSpec("images", path), len(encoded))
 
     def job(self, job_id: str) -> Job:
         job = self._jobs().get(job_id)
@@ -228,6 +251,68 @@ class WholeVideos:
             session.segments.tracks(), session.frame_size, session_id,
             self.pipeline.estimator.name,
         )  # fmt: skip
+
+    def uploads_state(self) -> dict[str, object]:
+        """The job inputs' space, for ``/health``."""
+        return self.uploads.describe()
+
+    def resume_jobs(self) -> None:
+        """At start, once the model is loaded: run again the jobs an earlier process accepted
+        and did not finish (or fail them, saying why), answer for the ones it finished, and
+        delete the inputs no job claims."""
+        s = self.settings
+        recovered = self._durable_jobs().recover(s.job_result_ttl_s, s.max_job_results, JOB_KINDS)
+        if not recovered.resume and not recovered.finished:
+            return
+        runner = self._jobs()
+        for job in recovered.finished:
+            runner.restore(job)
+        for job in recovered.resume:
+            frames, work = self._work_for(job.spec)
+            log.info("job_resumed", job=job.job_id, kind=job.spec.kind, frames_total=job.total,
+                     from_frame=0)  # fmt: skip
+            runner.resume(job, frames, work)
+
+    def stop_jobs(self) -> None:
+        """A graceful stop: the jobs not finished resume on the next start."""
+        runner = self._runner
+        if runner is not None:
+            runner.stop()
+
+    @contextlib.contextmanager
+    def _input_until_queued(
+        self, save: Callable[[BinaryIO], None], suffix: str, at_most: int | None
+    ) -> Iterator[str]:
+        """The job's input written to the uploads directory (refused when the space has no
+        room for ``at_most`` bytes: the body's size, else the largest body), removed again
+        when the job is refused before it is queued (from then on its end removes it)."""
+        limit = self.settings.max_body_bytes if at_most is None else at_most
+        path = self.uploads.write(save, suffix, limit)
+        try:
+            yield path
+        except BaseException:
+            self.uploads.remove(path)
+            raise
+
+    def _submit(self, spec: JobSpec, total: int) -> Job:
+        frames, work = self._work_for(spec)
+        return self._jobs().submit(frames, total, work, spec)
+
+    def _work_for(self, spec: JobSpec) -> tuple[Iterable[Frame], Work]:
+        """A job's frames and body from its spec: the one way both a new job and one resumed
+        after a restart are run."""
+        s, path = self.settings, spec.input_path
+        if spec.kind == "video":
+            return upload_frames(path, s.max_image_pixels), self._run_service_tracker
+        if spec.kind == "images":
+            frames = decoded_frames(read_images(path), s.max_image_pixels, s.fast_jpeg_decode)
+            return frames, self._run_service_tracker
+        if spec.kind == "phalp":
+            return (), functools.partial(self._run_phalp, path)
+        if spec.kind == "rendered":
+            count, total = spec.params["count"], spec.params["total"]
+            return (), functools.partial(self._run_rendered, path, count, total)
+        raise ValueError(f"unknown job kind {spec.kind!r}")
 
     def _run_service_tracker(self, job: Job, frames: Iterable[Frame]) -> Any:
         return self.render(run_service_tracker(self.pipeline, job, frames))
@@ -250,12 +335,23 @@ class WholeVideos:
                 )
             return self._outputs
 
+    def _durable_jobs(self) -> DurableJobs:
+        """The job table (opened on first use) and the inputs, as the runner's events."""
+        with self._runner_lock:
+            if self._durable is None:
+                s = self.settings
+                self._durable = DurableJobs(
+                    open_job_store(s.state_dir), self.uploads, s.job_max_starts
+                )
+            return self._durable
+
     def _jobs(self) -> JobRunner:
         """The job runner, started on first use (its worker threads with it)."""
+        events = self._durable_jobs()
         with self._runner_lock:
             if self._runner is None:
                 s = self.settings
                 self._runner = JobRunner(
-                    s.max_jobs, s.job_workers, s.job_result_ttl_s, s.max_job_results
+                    s.max_jobs, s.job_workers, s.job_result_ttl_s, s.max_job_results, events
                 )
             return self._runner
