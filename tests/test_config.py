@@ -49,6 +49,13 @@ def test_a_misspelt_smoothing_mode_is_refused():
     assert Settings.from_env({"POSE_SERVICE_TRACK_SMOOTHING": "one_euro"}).track_smoothing
 
 
+def test_the_predictor_setting_reaches_the_tracker_and_kalman_is_the_default():
+    with pytest.raises(ValueError, match="TRACK_PREDICTOR must be one of kalman, learned"):
+        Settings.from_env({"POSE_SERVICE_TRACK_PREDICTOR": "mlp"})
+    learned = Settings.from_env({"POSE_SERVICE_TRACK_PREDICTOR": "learned"}).tracker_config()
+    assert learned.predictor == "learned" and TrackerConfig().predictor == "kalman"
+
+
 def test_a_non_loopback_bind_requires_a_token_or_an_explicit_opt_out():
     with pytest.raises(ValueError, match="AUTH_TOKEN"):
         Settings.from_env({"POSE_SERVICE_HOST": "0.0.0.0"})
@@ -164,7 +171,7 @@ def test_tracker_and_session_defaults_are_written_once():
     assert Settings().tracker_config() == TrackerConfig()
     assert Settings().session_policy() == SessionPolicy()
     fed = {spec.feeds for _, _, spec in _declared() if spec.feeds}
-    assert len(fed) == 21  # 15 tracker knobs, 6 session knobs
+    assert len(fed) == 22  # 16 tracker knobs, 6 session knobs
     for f, _, spec in _declared():
         if spec.feeds:
             owner, name = spec.feeds

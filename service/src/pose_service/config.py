@@ -36,7 +36,7 @@ from .config_spec import (
 )
 from .drawing import OVERLAY_STYLES
 from .tracking.sessions import SessionPolicy
-from .tracking.track import SMOOTHING_MODES, TrackerConfig
+from .tracking.track import PREDICTORS, SMOOTHING_MODES, TrackerConfig
 
 __all__ = ["ENV_PREFIX", "Settings"]
 
@@ -175,6 +175,13 @@ class Settings:
         "smoothing",
         "`off` (detections as estimated), `kalman` or `one_euro`: causal smoothing",
         check=one_of(SMOOTHING_MODES),
+    )
+    track_predictor: str = tracker_knob(
+        "predictor",
+        "a missed frame's body joints: `learned` (an MLP trained on CMU capture, from the "
+        "track's last 20 frames; poses without a mesh) or `kalman` (the damped filter); "
+        "docs/prediction.md",
+        check=one_of(PREDICTORS),
     )
     track_joint_noise_m: float = tracker_knob(
         "joint_noise_m", "detected joint noise the Kalman filter assumes, metres", check=POSITIVE

@@ -1,9 +1,10 @@
 """Ground-truth motion for the harness, as SMPL-ordered joints in a camera frame.
 
 A BVH is read with ``bvhio`` (forward kinematics of every joint), subsampled to ``fps`` and
-mapped onto the 24 SMPL joint names, so the tracker sees what an estimator gives (left/right
-pairs included). The camera is placed ``distance`` metres in front of the capture volume,
-OpenCV convention (x right, y down, z forward).
+mapped onto the 24 SMPL joint names (from CMU's skeleton or Character Creator's), so the
+tracker sees what an estimator gives (left/right pairs included). The camera is placed
+``distance`` metres in front of the capture volume, OpenCV convention (x right, y down, z
+forward).
 """
 
 from __future__ import annotations
@@ -15,13 +16,25 @@ import numpy as np
 
 from ..camera import project
 
-# SMPL joint -> CMU BVH joint (the CMU skeleton of the walk sequence).
+# SMPL joint -> CMU BVH joint (the CMU skeleton of the walk sequence, lengths in metres).
 CMU_TO_SMPL = (
     "Hips", "LeftHip", "RightHip", "lowerback", "LeftKnee", "RightKnee", "Chest",
     "LeftAnkle", "RightAnkle", "Chest2", "LeftToe", "RightToe", "Neck", "LeftCollar",
     "RightCollar", "Head", "LeftShoulder", "RightShoulder", "LeftElbow", "RightElbow",
     "LeftWrist", "RightWrist", "lhand", "rhand",
 )  # fmt: skip
+# SMPL joint -> Character Creator joint: the CMU captures of IClone-CMU-Mocap (centimetres),
+# the learned predictor's training data (``training/``).
+CC_TO_SMPL = (
+    "CC_Base_Hip", "CC_Base_L_Thigh", "CC_Base_R_Thigh", "CC_Base_Waist", "CC_Base_L_Calf",
+    "CC_Base_R_Calf", "CC_Base_Spine01", "CC_Base_L_Foot", "CC_Base_R_Foot", "CC_Base_Spine02",
+    "CC_Base_L_ToeBase", "CC_Base_R_ToeBase", "CC_Base_NeckTwist01", "CC_Base_L_Clavicle",
+    "CC_Base_R_Clavicle", "CC_Base_Head", "CC_Base_L_Upperarm", "CC_Base_R_Upperarm",
+    "CC_Base_L_Forearm", "CC_Base_R_Forearm", "CC_Base_L_Hand", "CC_Base_R_Hand",
+    "CC_Base_L_Mid1", "CC_Base_R_Mid1",
+)  # fmt: skip
+# The skeletons a BVH may have: joint names in SMPL order and metres per BVH unit.
+BVH_SKELETONS = ((CMU_TO_SMPL, 1.0), (CC_TO_SMPL, 0.01))
 IMAGE_SIZE = (1920, 1080)
 FOCAL_PX = 1500.0
 
@@ -76,17 +89,26 @@ def load_bvh(path: str | Path, fps: float = 30.0) -> Sequence:
 
     root = bvhio.readAsHierarchy(str(path))
     by_name = {joint.Name: joint for joint, _, _ in root.layout()}
-    missing = [n for n in CMU_TO_SMPL if n not in by_name]
-    if missing:
-        raise ValueError(f"{path}: no joints {missing} (expects the CMU skeleton)")
+    names, metres = _skeleton(path, by_name)
     frame_time = _frame_time(path)
     step = max(int(round(1.0 / (fps * frame_time))), 1)
-    chosen = [by_name[n] for n in CMU_TO_SMPL]
+    chosen = [by_name[n] for n in names]
     world = []
     for frame in range(0, len(root.Keyframes), step):
         root.loadPose(frame)
         world.append([tuple(j.PositionWorld) for j in chosen])
-    return from_world(Path(path).stem, np.array(world), 1.0 / (frame_time * step))
+    return from_world(Path(path).stem, np.array(world) * metres, 1.0 / (frame_time * step))
+
+
+def _skeleton(path: str | Path, joints: dict[str, object]) -> tuple[tuple[str, ...], float]:
+    """The first of ``BVH_SKELETONS`` whose joints the file has."""
+    for names, metres in BVH_SKELETONS:
+        if all(n in joints for n in names):
+            return names, metres
+    missing = [n for n in CMU_TO_SMPL if n not in joints]
+    raise ValueError(
+        f"{path}: no joints {missing} (expects the CMU skeleton or Character Creator's)"
+    )
 
 
 def _frame_time(path: str | Path) -> float:

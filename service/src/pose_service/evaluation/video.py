@@ -46,6 +46,14 @@ def evaluate_video(
     max_frames: int = 0,
 ) -> Report:
     reference = estimate_video(path, estimator_name, max_frames)
+    return evaluate_reference(reference, f"{path.stem} ({estimator_name})", scenario, config)
+
+
+def evaluate_reference(
+    reference: list[PersonPose | None], name: str, scenario: Scenario, config: TrackerConfig
+) -> Report:
+    """The harness on an estimator's undropped output (``estimate_video``), hidden frames
+    scored against it."""
     T = len(reference)
     truth = np.full((T, 24, 3), np.nan)
     root = np.full((T, 3), np.nan)
@@ -61,6 +69,6 @@ def evaluate_video(
         observed, config, scenario.in_flight, truth, root, missed, hidden
     )
     return Report(
-        f"{path.stem} ({estimator_name})", T, methods, calibration, int(hidden.sum()),
+        name, T, methods, calibration, int(hidden.sum()),
         in_flight=scenario.in_flight, noise_model="estimator",
     )  # fmt: skip

@@ -50,6 +50,7 @@ from .association import (
     person_salience,
 )
 from .filters import FieldFilter, OneEuro
+from .learned_prediction import forecast, shipped_predictor
 from .motion import interpolate, ordered_box
 from .motion_model import (
     ONE_EURO_BETA,
@@ -60,6 +61,7 @@ from .motion_model import (
 from .record import FrameRecord
 
 SMOOTHING_MODES = ("off", "kalman", "one_euro")  # TrackerConfig.smoothing
+PREDICTORS = ("kalman", "learned")  # TrackerConfig.predictor: body joints of a missed frame
 HISTORY_FRAMES_WITH_MESH = 4  # newest answers whose mesh is kept for late frames
 
 
@@ -88,6 +90,7 @@ class TrackerConfig:
     flip_ratio: float = 0.5  # left/right-swapped pose this much closer to the track = a flip
     gate_scale: float = 1.5  # keypoint spread this many times smaller than the track's = a jump
     record_max_frames: int = 10_000  # frames of a video kept for whole-video mode (0 = none)
+    predictor: str = "kalman"  # kalman | learned (``learned_prediction``): missed frames' joints
     lookahead_frames: int = 2  # later frames in hand a missed frame may wait for (``lookahead``)
 
 
@@ -122,6 +125,7 @@ class Track:
         # The prediction for the frame about to be stepped: the re-detection checks
         # (search_box, continues) and the step itself share it; cleared by every step.
         self._predicted: tuple[int, PersonPose] | None = None
+        self._forecast: tuple[int, np.ndarray | None] | None = None  # (anchor frame, joints)
         self.history: OrderedDict[int, TrackedPose] = OrderedDict()
         self.record = FrameRecord(config.record_max_frames) if config.record_max_frames else None
 
@@ -286,9 +290,33 @@ class Track:
             changes.update(group.predicted(gap))
         if "bbox" in changes:
             changes["bbox"] = ordered_box(changes["bbox"])
+        learned = self._learned_joints(gap)
+        if learned is not None:
+            changes["joints_3d"] = learned
         pose = dataclasses.replace(self._anchor, **changes)
         self._predicted = (frame_number, pose)
         return pose
+
+    def _learned_joints(self, gap: int) -> np.ndarray | None:
+        """With ``predictor: learned``, the body-frame joints ``gap`` frames after the last
+        detection forecast from the track's recent detections (beyond the horizon, its last
+        frame); None with the Kalman predictor, or for a person with a mesh or rotations
+        (hmr2): those move with the joints by one formula, and the forecast gives joints only.
+        One forecast per last detection."""
+        if self.config.predictor != "learned" or gap < 1 or not _joints_only(self._anchor):
+            return None
+        if self._forecast is None or self._forecast[0] != self._anchor_frame:
+            detected = [
+                (frame, answer.pose.joints_3d)
+                for frame, answer in self.history.items()
+                if answer.source == "detected"
+                and answer.pose is not None
+                and answer.track_id == self.track_id
+                and frame <= self._anchor_frame
+            ]
+            self._forecast = (self._anchor_frame, forecast(shipped_predictor(), detected))
+        joints = self._forecast[1]
+        return None if joints is None else joints[min(gap, len(joints)) - 1]
 
     def box_hint(self, frame_number: int) -> BoxHint | None:
         """Where the person should be in the frame right after a detected one (the box's
@@ -458,6 +486,11 @@ def _extent(person: PersonPose) -> tuple[np.ndarray, np.ndarray]:
     """The corners of the rectangle around a person's keypoints and box."""
     points = np.vstack([person.keypoints_2d, person.bbox.reshape(2, 2)])
     return points.min(axis=0), points.max(axis=0)
+
+
+def _joints_only(person: PersonPose | None) -> bool:
+    """Whether a person's body is its joints alone (no mesh or rotations to keep in step)."""
+    return person is not None and person.vertices is None and person.rotations is None
 
 
 def _detected_confidence(person: PersonPose) -> float:
