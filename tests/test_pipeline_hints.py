@@ -18,6 +18,19 @@ from tests.support.motion import walking_sequence
 TRUTH = walking_sequence(40)
 
 
+def truth_person(n: int) -> PersonPose:
+    """The walker's true pose at frame ``n``, as a detection."""
+    keypoints = TRUTH["keypoints_2d"][n]
+    return PersonPose(
+        joints_3d=TRUTH["joints_3d"][n].copy(),
+        keypoints_2d=keypoints.copy(),
+        joint_confidence=np.full(24, 0.9, dtype=np.float32),
+        score=0.9,
+        bbox=np.array([*keypoints.min(0), *keypoints.max(0)], dtype=np.float32),
+        camera_translation=TRUTH["camera_translation"][n].copy(),
+    )
+
+
 class HintedWalkerEstimator(Estimator):
     """Finds the walker; with a hint it 'skips its detector' and says so."""
 
@@ -35,16 +48,7 @@ class HintedWalkerEstimator(Estimator):
         self.hints[n] = None if frame.hint is None else frame.hint.box
         if n in self.missed:
             return Estimate([], self.name, {"detect": 1.0})
-        keypoints = TRUTH["keypoints_2d"][n]
-        person = PersonPose(
-            joints_3d=TRUTH["joints_3d"][n].copy(),
-            keypoints_2d=keypoints.copy(),
-            joint_confidence=np.full(24, 0.9, dtype=np.float32),
-            score=0.9,
-            bbox=np.array([*keypoints.min(0), *keypoints.max(0)], dtype=np.float32),
-            camera_translation=TRUTH["camera_translation"][n].copy(),
-        )
-        return Estimate([person], self.name, {}, detector_ran=frame.hint is None)
+        return Estimate([truth_person(n)], self.name, {}, detector_ran=frame.hint is None)
 
     def verify_install(self) -> dict[str, str]:
         return {}
