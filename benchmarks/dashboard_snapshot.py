@@ -111,9 +111,12 @@ def _load(url: str, frames: list[bytes]) -> dict[str, Any]:
     with RUNNER_CLIP.open("rb") as video:  # the whole clip, as a user uploads it
         job = requests.post(url + "/pose/video", files={"video": video}, timeout=60).json()
     refused = 0
-    while any(thread.is_alive() for thread in threads):  # a bad request now and then: 400s
-        body = REFUSED_BODIES[refused % len(REFUSED_BODIES)]
-        refused += requests.post(url + "/pose/hybrid", json=body, timeout=10).status_code == 400
+    while True:  # bad requests of each kind now and then (400s), from the start
+        for body in REFUSED_BODIES:
+            answer = requests.post(url + "/pose/hybrid", json=body, timeout=10)
+            refused += answer.status_code == 400
+        if not any(thread.is_alive() for thread in threads):
+            break
         time.sleep(REFUSAL_EVERY_S)
     for thread in threads:
         thread.join()
