@@ -452,8 +452,10 @@ class PosePipeline:
         while not held.done.wait(LOOKAHEAD_CHECK_S):
             if time.perf_counter() > deadline:
                 self.lookahead.release_unless(lambda h: h is not held)
-            elif not self.gate.busy:
-                self.lookahead.release_unless(self._later_in_hand)
+            elif not self.gate.busy:  # a turn under way settles held frames at its end
+                self.lookahead.release_unless(
+                    lambda h: self.gate.busy or self._later_in_hand(h)  # a frame just claimed
+                )
         return (time.perf_counter() - start) * 1e3
 
     def _skips_model(self, request: _FrameRequest) -> bool:
