@@ -56,7 +56,7 @@ class Lookahead:
         self.frames = frames
         self._lock = threading.Lock()
         self._held: list[HeldFrame] = []
-        self.filled = 0  # counters for /health and the benchmarks
+        self.filled = 0  # counters for the tests and the benchmarks
         self.released = 0
 
     def __len__(self) -> int:
