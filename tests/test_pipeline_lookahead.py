@@ -242,6 +242,6 @@ def test_later_frames_of_the_same_pass_fill_a_missed_frame_without_a_video_id():
     _warm(pipeline, range(0, 10))
     jobs = [(9, False, None), (10, False, None), (11, True, None), (12, True, None),
             (13, False, None)]  # fmt: skip
-    outcomes, _ = _in_flight(pipeline, estimator, [(100 + 9, False, "other")] + jobs[1:])
+    outcomes, _ = _in_flight(pipeline, estimator, [(9, False, "other")] + jobs[1:])
     assert outcomes[13].batch_frames > 1, "frames 10-13 took one pass"
     assert [outcomes[n].tracked.source for n in (11, 12)] == ["interpolated", "interpolated"]

@@ -104,6 +104,11 @@ class Recorded:
 
     def __init__(self) -> None:
         self.seen: list[tuple[str, str]] = []
+        self.status_when_ended: list[tuple[str, str]] = []  # (what clients saw, what was told)
+
+    def ended(self, job, status: str, error: str | None) -> None:
+        self.seen.append(("ended", job.job_id))
+        self.status_when_ended.append((job.status, status))
 
     def __getattr__(self, event: str):
         return lambda job: self.seen.append((event, job.job_id))
@@ -143,6 +148,8 @@ def test_a_job_ends_once_its_end_is_told_and_its_result_expiry_too():
     runner = JobRunner(max_jobs=2, workers=1, result_ttl_s=0.1, max_results=4, events=events)
     job = runner.submit([1], 1, lambda job, frames: "done")
     assert job.wait(5) and ("ended", job.job_id) in events.seen
+    # told while clients still saw it running: one seen done has already released its input
+    assert events.status_when_ended == [("running", "done")] and job.status == "done"
     assert job.job_id.startswith("j-") and len(job.job_id) == 18
     time.sleep(0.2)
     assert runner.get(job.job_id) is None and ("forgotten", job.job_id) in events.seen

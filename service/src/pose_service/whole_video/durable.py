@@ -71,12 +71,12 @@ class DurableJobs:
                 f"started again ({LIMIT}={self.max_starts})"
             )
 
-    def ended(self, job: Job) -> None:
+    def ended(self, job: Job, status: str, error: str | None) -> None:
         spec: JobSpec | None = job.spec
         try:
             if self.store is not None:
                 self._write("ended", job, lambda: self.store.finished(
-                    job.job_id, job.status, job.error, job.result, job.finished or time.time()
+                    job.job_id, status, error, job.result, job.finished or time.time()
                 ))  # fmt: skip
         finally:
             self.uploads.remove(spec.input_path if spec else None)
@@ -120,7 +120,7 @@ class DurableJobs:
                 continue
             job.status, job.error, job.finished = "failed", problem, time.time()
             log.error("job_failed", job=job.job_id, error=problem, after="a restart")
-            self.ended(job)
+            self.ended(job, job.status, job.error)
             recovered.finished.append(job)
         self.uploads.keep_only(j.spec.input_path for j in recovered.resume if j.spec.input_path)
         return recovered

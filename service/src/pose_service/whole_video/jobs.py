@@ -87,7 +87,8 @@ class JobEvents(Protocol):
 
     def queued(self, job: Job) -> None: ...  # accepted; raising refuses the job
     def started(self, job: Job) -> None: ...  # a worker took it; raising fails it
-    def ended(self, job: Job) -> None: ...  # done or failed
+    def ended(self, job: Job, status: str, error: str | None) -> None: ...  # done or failed,
+    # told before clients see it: a job seen ended has released what it held (its input)
     def interrupted(self, job: Job) -> None: ...  # a graceful stop caught it: it resumes
     def forgotten(self, job: Job) -> None: ...  # its result expired
 
@@ -101,7 +102,7 @@ class NoEvents:
     def started(self, job: Job) -> None:
         pass
 
-    def ended(self, job: Job) -> None:
+    def ended(self, job: Job, status: str, error: str | None) -> None:
         pass
 
     def interrupted(self, job: Job) -> None:
@@ -216,18 +217,19 @@ class JobRunner:
     def _run(self, job: Job, frames: Iterable[Frame], work: Work) -> None:
         job.status, job.started = "running", time.time()
         start = time.perf_counter()
+        status, error = "done", None
         try:
             self.events.started(job)
-            job.result = work(job, frames)
-            job.status = "done"
+            job.result = work(job, frames)  # shown once the status says done
         except Exception as exc:  # noqa: BLE001 - reported on GET /jobs/<id>
             if self._stopping.is_set():  # the stop cut it short (stop() logged it)
                 return
-            job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
+            status, error = "failed", f"{type(exc).__name__}: {exc}"
             job.exception = _without_tracebacks(exc)
-            log.error("job_failed", job=job.job_id, error=job.error)
+            log.error("job_failed", job=job.job_id, error=error)
         job.finished = time.time()
-        self._ended(job)
+        self._ended(job, status, error)
+        job.status, job.error = status, error  # published after its end was told
         job._settled.set()
         log.info(
             "job_finished",
@@ -237,9 +239,9 @@ class JobRunner:
             seconds=round(time.perf_counter() - start, 2),
         )
 
-    def _ended(self, job: Job) -> None:
+    def _ended(self, job: Job, status: str, error: str | None) -> None:
         try:
-            self.events.ended(job)
+            self.events.ended(job, status, error)
         except Exception as exc:  # noqa: BLE001 - the job's answer stands in memory
             log.error("job_end_not_recorded", job=job.job_id,
                       error=f"{type(exc).__name__}: {exc}")  # fmt: skip
