@@ -389,8 +389,8 @@ def batched(
 ) -> Iterator[tuple[float, int]]:
     """``mode.batch`` videos, one frame of each per ``estimate_batch`` pass (the call the
     pipeline makes for a turn's batch); between detector passes each frame carries its video's
-    last box as the hint, as the track gives it. (ms per frame, detector runs) per pass."""
-    from pose_service.estimators.hmr2_hint import usable_hint
+    last box as the hint, as the track gives it, and the estimator decides whether to use it
+    (the box-hint rule is the estimator's). (ms per frame, detector runs) per pass."""
     from pose_service.types import BoxHint, Frame
 
     last: list[Any] = [None] * mode.batch
@@ -400,8 +400,7 @@ def batched(
             rgb = frames[(p + 17 * video) % len(frames)]
             hint = None
             person = last[video]
-            height, width = rgb.shape[:2]
-            if p % mode.every and person is not None and usable_hint(person.bbox, width, height):
+            if p % mode.every and person is not None:
                 hint = BoxHint(box=person.bbox, score=person.score)
             batch.append(Frame(rgb=rgb, frame_number=p, hint=hint))
         ms, estimates = gpu.timed(lambda b=batch: estimator.estimate_batch(b))
@@ -500,7 +499,7 @@ def measure(args: argparse.Namespace, write: Callable[[dict[str, Any]], None]) -
     stubbed = install_pyrender_stub()
     import torch
 
-    from pose_service.estimators.hmr2 import HMR2Estimator
+    from pose_service.estimators.hmr2.estimator import HMR2Estimator
     from pose_service.observability import configure_logging
 
     configure_logging("warning", "console")

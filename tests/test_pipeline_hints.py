@@ -121,7 +121,7 @@ def test_a_box_mostly_outside_the_picture_is_no_hint():
 
 
 def test_usable_hint_boxes():
-    from pose_service.estimators.hmr2_hint import usable_hint
+    from pose_service.estimators.hmr2.box_hint import usable_hint
 
     assert usable_hint(np.array([100, 50, 180, 300]), 640, 360)
     assert usable_hint(np.array([600, 50, 680, 300]), 640, 360)  # half out: still a crop

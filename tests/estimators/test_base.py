@@ -57,7 +57,7 @@ def test_the_shipped_estimators_declare_their_capabilities():
     assert (lite.batches_frames, lite.takes_box_hints) == (False, False)
     assert (replay.batches_frames, replay.takes_box_hints) == (True, False)
     assert not isinstance(lite, BodyModelEstimator)
-    from pose_service.estimators.hmr2 import HMR2Estimator
+    from pose_service.estimators.hmr2.estimator import HMR2Estimator
 
     assert issubclass(HMR2Estimator, BodyModelEstimator)
     assert HMR2Estimator.batches_frames and HMR2Estimator.takes_box_hints

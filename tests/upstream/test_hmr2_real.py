@@ -20,7 +20,7 @@ import pytest
 
 from pose_service.config import Settings
 from pose_service.estimators.base import ModelUnavailable
-from pose_service.estimators.hmr2 import HMR2Estimator
+from pose_service.estimators.hmr2.estimator import HMR2Estimator
 from pose_service.types import BoxHint, Estimate, Frame
 
 RUNNER_BOX = np.array([505.0, 195.0, 810.0, 875.0], dtype=np.float32)  # the runner in frame 0
@@ -201,7 +201,7 @@ for name in filter(None, os.environ.get("BLOCK_MODULES", "").split(",")):
     sys.modules[name] = None  # as if not installed
 from pose_service.config import Settings
 from pose_service.estimators.base import ModelUnavailable
-from pose_service.estimators.hmr2 import HMR2Estimator
+from pose_service.estimators.hmr2.estimator import HMR2Estimator
 try:
     getattr(HMR2Estimator(Settings.from_env(os.environ)), os.environ.get("CALL", "load"))()
     print(json.dumps({"loaded": True}))

@@ -86,7 +86,8 @@ def test_a_results_file_as_the_real_phalp_writes_it_maps_through_the_service(
     import torch
 
     from pose_service.config import Settings
-    from pose_service.estimators.hmr2 import HMR2Estimator, smpl_layer_forward
+    from pose_service.estimators.hmr2.estimator import HMR2Estimator
+    from pose_service.estimators.hmr2.upstream_loading import smpl_layer_forward
 
     source = Path(phalp_module.__file__).read_text()
     keys = _track_key_lists(source)

@@ -23,7 +23,7 @@ import numpy as np
 from .config import Settings
 from .estimators import Estimator, create_estimator
 from .estimators.base import TransientInferenceError
-from .estimators.hmr2_hint import usable_hint
+from .estimators.hmr2.box_hint import usable_hint
 from .imaging import decode_base64_image, decode_image, thumbnail_grey
 from .metrics import count_frame, observe_model_pass, observe_queue_wait
 from .observability import get_logger, memory_report

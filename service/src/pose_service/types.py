@@ -17,7 +17,7 @@ PoseSource = Literal["detected", "predicted", "interpolated"]
 @dataclass(frozen=True)
 class BoxHint:
     """Where a video's tracked person should be in this frame: an estimator with a costly
-    person detector may crop there instead of detecting (see ``estimators.hmr2_hint``)."""
+    person detector may crop there instead of detecting (see ``estimators.hmr2.box_hint``)."""
 
     box: np.ndarray  # (4,) float32 x0 y0 x1 y1, pixels
     score: float  # the detector score the track was last confirmed with

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..estimators.hmr2_camera import full_image_focal, joint_confidence, project_to_image
+from ..estimators.hmr2.camera import full_image_focal, joint_confidence, project_to_image
 from ..types import PersonPose
 
 TRACK_DATASET = "demo"  # PHALP's FullConfig.track_dataset default: the results file's prefix

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..camera import project
+from ...camera import project
 
 
 def full_image_focal(width: int, height: int, focal: float = 5000.0, crop: float = 256.0) -> float:

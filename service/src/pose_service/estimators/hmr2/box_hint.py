@@ -1,11 +1,13 @@
 """Detect on reacquire: HMR2 on the crop the track predicts, checked, instead of ViTDet.
 
 ViTDet-H costs several times HMR2 per frame. While a video's track is confirmed, the person's
-box in the next frame is known well enough from the track (its Kalman-predicted box): the
-``hmr2`` estimator then crops there and runs HMR2 alone. The result is trusted only if the
-body HMR2 found sits in that box (``confirms_hint``); otherwise the detector runs on the same
-frame. A confirmed person's box is rebuilt from its projected joints (``box_around_joints``) so
-the next frame's crop follows the body, not the stale prediction.
+box in the next frame is known well enough from the track (its Kalman-predicted box), which
+the frame carries as its hint. The ``hmr2`` estimator decides: a box worth a crop
+(``usable_hint``) is cropped and HMR2 runs there alone; any other goes to the detector. The
+result is trusted only if the body HMR2 found sits in that box (``confirms_hint``); otherwise
+the detector runs on the same frame. A confirmed person's box is rebuilt from its projected
+joints (``box_around_joints``) so the next frame's crop follows the body, not the stale
+prediction.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ ViTDet-H costs ~65 s per 1080p frame on two CPU cores (detectron2's RegNetY-4GF 
 which 4D-Humans offers as the faster option, ~6.6 s), so on a CPU host HMR2 gets its crop from
 the ``lite`` estimator's MediaPipe Pose instead: one person per frame, ~0.1 s. The box is the
 one the lite estimator reports (around its confident keypoints), padded as a confirmed track
-box is (``hmr2_hint.box_around_joints``: keypoints stop short of the head top and the feet).
-Same interface as :class:`~.hmr2_detector.ViTDetPersonDetector`.
+box is (``box_hint.box_around_joints``: keypoints stop short of the head top and the feet).
+Same interface as :class:`~.vitdet_detector.ViTDetPersonDetector`.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..config import Settings
-from ..types import Frame
-from .hmr2_detector import PERSON_CLASS
-from .hmr2_hint import box_around_joints
-from .lite import MediaPipeEstimator
+from ...config import Settings
+from ...types import Frame
+from ..lite import MediaPipeEstimator
+from .box_hint import box_around_joints
+from .vitdet_detector import PERSON_CLASS
 
 
 class MediaPipePersonDetector:

@@ -20,8 +20,8 @@ import pytest
 
 from pose_service.config import Settings
 from pose_service.estimators.base import ModelUnavailable, TransientInferenceError
-from pose_service.estimators.hmr2_camera import crop_to_full_translation, joint_confidence
-from pose_service.estimators.hmr2_crop import (
+from pose_service.estimators.hmr2.camera import crop_to_full_translation, joint_confidence
+from pose_service.estimators.hmr2.crop import (
     IMAGE_MEAN,
     IMAGE_STD,
     antialias_sigma,
@@ -30,7 +30,7 @@ from pose_service.estimators.hmr2_crop import (
 )
 from pose_service.types import Frame
 
-FAKES = Path(__file__).resolve().parents[1] / "fakes"
+FAKES = Path(__file__).resolve().parents[2] / "fakes"
 FAKE_PACKAGES = ("hmr2", "smplx", "detectron2")
 VITDET_REL = "detectron2/ViTDet/COCO/cascade_mask_rcnn_vitdet_h/f328730692/model_final_f05665.pkl"
 CKPT_REL = ".cache/4DHumans/logs/train/multiruns/hmr2/0/checkpoints/epoch=35-step=1000000.ckpt"
@@ -76,7 +76,7 @@ def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimpleNam
 
 
 def _estimator(**settings: object):  # type: ignore[no-untyped-def]
-    from pose_service.estimators.hmr2 import HMR2Estimator
+    from pose_service.estimators.hmr2.estimator import HMR2Estimator
 
     return HMR2Estimator(
         Settings(estimator="hmr2", device="cpu", hmr2_detector="vitdet", **settings)
@@ -100,7 +100,7 @@ def _frame(color: tuple[int, int, int] = (120, 80, 40)) -> Frame:
 
 def test_module_import_is_cheap() -> None:
     code = (
-        "import sys; import pose_service.estimators.hmr2 as m; "
+        "import sys; import pose_service.estimators.hmr2.estimator as m; "
         "m.HMR2Estimator(__import__('pose_service.config').config.Settings()); "
         "bad = [n for n in ('torch', 'hmr2', 'detectron2', 'cv2') if n in sys.modules]; "
         "assert not bad, bad"
@@ -110,7 +110,7 @@ def test_module_import_is_cheap() -> None:
 
 def test_create_estimator_builds_hmr2_unloaded() -> None:
     from pose_service.estimators import create_estimator
-    from pose_service.estimators.hmr2 import HMR2Estimator
+    from pose_service.estimators.hmr2.estimator import HMR2Estimator
 
     est = create_estimator(Settings(estimator="hmr2"))
     assert isinstance(est, HMR2Estimator)
@@ -123,7 +123,7 @@ def test_create_estimator_builds_hmr2_unloaded() -> None:
 def test_on_a_cpu_host_mediapipe_fills_the_detector_role() -> None:
     """The backend's ``models.vitdet`` is the person detector's role: MediaPipe's box fills it
     on a CPU host (it said ``not_used`` before, outside the contract's two values)."""
-    from pose_service.estimators.hmr2 import HMR2Estimator
+    from pose_service.estimators.hmr2.estimator import HMR2Estimator
 
     est = HMR2Estimator(Settings(estimator="hmr2", hmr2_detector="mediapipe"))
     assert est.model_status() == {"hmr2": "not_loaded", "mediapipe_pose": "not_loaded"}
@@ -210,7 +210,7 @@ def test_unset_home_is_model_unavailable(
 def test_cuda_requested_without_cuda(stack: SimpleNamespace) -> None:
     if stack.torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    from pose_service.estimators.hmr2 import HMR2Estimator
+    from pose_service.estimators.hmr2.estimator import HMR2Estimator
 
     with pytest.raises(ModelUnavailable, match="POSE_SERVICE_DEVICE=cuda"):
         HMR2Estimator(Settings(estimator="hmr2", device="cuda")).load()
@@ -240,7 +240,7 @@ def test_weights_only_env_fallback_for_older_lightning(
 def test_operator_weights_only_choice_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    from pose_service.estimators.hmr2 import torch_full_unpickling
+    from pose_service.estimators.hmr2.upstream_loading import torch_full_unpickling
 
     monkeypatch.setenv("TORCH_FORCE_WEIGHTS_ONLY_LOAD", "1")
     monkeypatch.delenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", raising=False)
@@ -316,7 +316,7 @@ def test_look_again_takes_the_low_score_box_where_the_track_predicts(stack: Simp
 
 
 def test_batches_are_capped(stack: SimpleNamespace) -> None:
-    from pose_service.estimators.hmr2 import HMR2Estimator
+    from pose_service.estimators.hmr2.estimator import HMR2Estimator
 
     stack.d2.DETECTIONS[:] = [(20 * i, 20, 20 * i + 60, 200, 0.9 - 0.01 * i, 0) for i in range(5)]
     est = HMR2Estimator(
@@ -528,8 +528,46 @@ def test_a_hint_the_body_does_not_confirm_falls_back_to_the_detector(
     assert "detect" in estimate.timings_ms
 
 
+@pytest.mark.parametrize(
+    "box",
+    [
+        (600, 30, 700, 320),  # mostly outside the picture: the person walks out of view
+        (200, 30, 208, 320),  # 8 px wide: no crop to run HMR2 on
+        (np.nan, 30, 280, 320),  # a prediction gone wrong
+    ],
+)
+def test_an_unusable_hint_is_left_to_the_detector(stack: SimpleNamespace, box) -> None:
+    """The estimator applies the box-hint rule itself (``box_hint.usable_hint``): a frame whose
+    hint is no crop worth running goes to the detector, as if it carried no hint at all."""
+    stack.hmr2.PRED_CAM = (2.0, 0.0, 0.3)
+    stack.d2.DETECTIONS[:] = [(200, 30, 280, 320, 0.9, 0)]
+    est = _loaded()
+    plain = est.estimate(_frame())
+    stack.d2.CALLS.clear()
+    stack.hmr2.FORWARD_BATCHES.clear()
+
+    estimate = est.estimate(_hinted(_frame(), box))
+    assert len(stack.d2.CALLS) == 1 and estimate.detector_ran
+    assert len(stack.hmr2.FORWARD_BATCHES) == 1  # the detected crop only: no hinted crop first
+    (person,) = estimate.people
+    np.testing.assert_allclose(person.joints_3d, plain.people[0].joints_3d, atol=1e-5)
+    assert person.score == pytest.approx(0.9)  # the detector's score, not the hint's
+
+
+def test_a_batch_mixes_usable_and_unusable_hints(stack: SimpleNamespace) -> None:
+    """In one batch the usable hint skips the detector and the unusable one gets it."""
+    stack.hmr2.PRED_CAM = (2.0, 0.0, 0.3)
+    stack.d2.DETECTIONS[:] = [(200, 30, 280, 320, 0.9, 0)]
+    est = _loaded()
+    stack.d2.CALLS.clear()
+    good, bad = _hinted(_frame(), (200, 30, 280, 320)), _hinted(_frame(), (620, 30, 700, 320))
+    estimates = est.estimate_batch([good, bad])
+    assert [e.detector_ran for e in estimates] == [False, True]
+    assert len(stack.d2.CALLS) == 1 and all(len(e.people) == 1 for e in estimates)
+
+
 def test_hint_checks_on_plain_boxes() -> None:
-    from pose_service.estimators.hmr2_hint import box_around_joints, confirms_hint
+    from pose_service.estimators.hmr2.box_hint import box_around_joints, confirms_hint
 
     body = np.array([[100, 50], [140, 60], [120, 250], [90, 240]], np.float32)
     assert confirms_hint(body, np.array([80, 30, 160, 270]))
@@ -599,7 +637,7 @@ def test_a_batch_of_frames_answers_as_each_frame_alone(stack: SimpleNamespace) -
 
 
 def test_a_batch_splits_into_hmr2_passes_of_batch_size(stack: SimpleNamespace) -> None:
-    from pose_service.estimators.hmr2 import HMR2Estimator
+    from pose_service.estimators.hmr2.estimator import HMR2Estimator
 
     stack.d2.DETECTIONS[:] = [(200, 30, 280, 320, 0.9, 0)]
     est = HMR2Estimator(

@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .base import ModelUnavailable
-from .smpl_file import needs_chumpy
+from ..base import ModelUnavailable
+from ..smpl_file import needs_chumpy
 
 MODELS_ROLE = "pose_service_models"
 PACKAGES_ROLE = "pose_service_fourd_humans"  # the 4D-Humans clone

@@ -1,22 +1,21 @@
 """The GPU estimator: 4D-Humans' ViTDet-H person detector + HMR2.0b, SMPL joints and mesh.
 
 One frame in: ViTDet finds the people (class 0, score > threshold, as 4D-Humans' demo.py),
-each person's box becomes a 256x256 crop (``hmr2_crop``), HMR2 regresses SMPL pose, shape and
+each person's box becomes a 256x256 crop (``crop``), HMR2 regresses SMPL pose, shape and
 a crop camera for all crops in one batch, and the crop camera is moved to the full image
-(``hmr2_camera``). When the frame carries the track's predicted box (``Frame.hint``), HMR2 runs
-on that crop alone and the detector only if the result does not confirm it (``hmr2_hint``).
+(``camera``). When the frame carries the track's predicted box (``Frame.hint``), the estimator
+decides whether to use it (``box_hint.usable_hint``); a usable hint runs HMR2 on that crop alone
+and the detector only if the result does not confirm it (``box_hint.confirms_hint``).
 Several frames can go through together (``estimate_batch``): one detector pass for those that
 need it, and all their crops batched through HMR2.
 Creating the estimator is cheap; torch, hmr2 and detectron2 are imported in
-:meth:`HMR2Estimator.load`, which also refuses to start when a model file is missing instead of
-letting a library download it (``hmr2_paths``).
+:meth:`HMR2Estimator.load` (``upstream_loading``), which also refuses to start when a model
+file is missing instead of letting a library download it (``model_files``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import inspect
-import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -25,22 +24,21 @@ from typing import Any
 import numpy as np
 import structlog
 
-from ..config import Settings
-from ..skeleton import NUM_JOINTS
-from ..types import Estimate, Frame, PersonPose
-from .base import BodyModelEstimator, ModelUnavailable, TransientInferenceError, warm_up_frame
-from .hmr2_camera import (
+from ...config import Settings
+from ...skeleton import NUM_JOINTS
+from ...types import Estimate, Frame, PersonPose
+from ..base import BodyModelEstimator, ModelUnavailable, TransientInferenceError, warm_up_frame
+from ..search_region import best_overlap
+from .box_hint import box_around_joints, confirms_hint, usable_hint
+from .camera import (
     crop_to_full_translation,
     full_image_focal,
     joint_confidence,
     project_to_image,
 )
-from .hmr2_crop import prepare_crops
-from .hmr2_detector import ViTDetPersonDetector, low_score_people, select_people
-from .hmr2_hint import box_around_joints, confirms_hint
-from .hmr2_light_detector import MediaPipePersonDetector
-from .hmr2_paths import (
-    PYTHON_ROLE,
+from .crop import prepare_crops
+from .mediapipe_detector import MediaPipePersonDetector
+from .model_files import (
     default_cache_dir_4dhumans,
     hmr2_checkpoint_path,
     model_config_path,
@@ -48,7 +46,14 @@ from .hmr2_paths import (
     vitdet_config_path,
     vitdet_weights_path,
 )
-from .search_region import best_overlap
+from .upstream_loading import (
+    import_failure,
+    import_upstream,
+    load_hmr2_without_renderer,
+    smpl_layer_forward,
+    torch_full_unpickling,
+)
+from .vitdet_detector import ViTDetPersonDetector, low_score_people, select_people
 
 log = structlog.get_logger(__name__)
 
@@ -58,7 +63,6 @@ PersonDetector = ViTDetPersonDetector | MediaPipePersonDetector
 SMPL_VERTICES = 6890
 RESCUE_MIN_IOU = 0.3  # a low-score box must overlap the track's search box this much
 DEFAULT_BATCH_SIZE = 8  # people per HMR2 forward pass (demo.py's DataLoader batch size)
-_WEIGHTS_ONLY_VARS = ("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "TORCH_FORCE_WEIGHTS_ONLY_LOAD")
 
 
 class HMR2Estimator(BodyModelEstimator):
@@ -94,7 +98,7 @@ class HMR2Estimator(BodyModelEstimator):
         """Import the stack, check every file, load HMR2 then the person detector."""
         checkpoint = self._locate()
         with torch_full_unpickling():
-            model, cfg = _load_hmr2_without_renderer(checkpoint)
+            model, cfg = load_hmr2_without_renderer(checkpoint)
         model = model.to(self._device).eval()
         self._smpl_forward = smpl_layer_forward(model.smpl)
         self._faces = np.ascontiguousarray(np.asarray(model.smpl.faces).reshape(-1, 3), np.int32)
@@ -114,9 +118,9 @@ class HMR2Estimator(BodyModelEstimator):
         (``hmr2.models`` under this process's GL setting), every file, the converted SMPL model
         read by smplx, and the detector (ViTDet-H's LazyConfig parsed, or MediaPipe built)."""
         checkpoint = self._locate()
-        _import("hmr2.models")  # imports pyrender: fails here, not at load, without a usable GL
-        smpl_path = require_smpl(Path(_import("hmr2.configs").CACHE_DIR_4DHUMANS))
-        smpl = _import("smplx").SMPLLayer(model_path=str(smpl_path))
+        import_upstream("hmr2.models")  # imports pyrender: fails here, not at load, without GL
+        smpl_path = require_smpl(Path(import_upstream("hmr2.configs").CACHE_DIR_4DHUMANS))
+        smpl = import_upstream("smplx").SMPLLayer(model_path=str(smpl_path))
         vertices = int(smpl.v_template.shape[0])
         if vertices != SMPL_VERTICES:
             raise ModelUnavailable(
@@ -124,7 +128,7 @@ class HMR2Estimator(BodyModelEstimator):
             )
         if self._detector_name == "vitdet":
             try:
-                _import("detectron2.config").LazyConfig.load(self._paths["vitdet_config"])
+                import_upstream("detectron2.config").LazyConfig.load(self._paths["vitdet_config"])
             except ImportError as exc:  # detectron2's modeling, or model_zoo without pkg_resources
                 raise import_failure("detectron2", exc) from exc
         else:
@@ -141,14 +145,14 @@ class HMR2Estimator(BodyModelEstimator):
     def _locate(self) -> Path:
         """Import torch and hmr2.configs, choose device and detector, check every file (so a
         missing one fails in a second, before gigabytes are read); the HMR2 checkpoint."""
-        torch = _import("torch")
+        torch = import_upstream("torch")
         self._torch = torch
         self._device = self._choose_device(torch)
         self._detector_name = self._choose_detector()
         self._model_version = f"4D-Humans HMR2.0b + {DETECTOR_LABELS[self._detector_name]}"
         default_cache_dir_4dhumans()  # hmr2.configs crashes on import when HOME is unset
-        hmr2_configs = _import("hmr2.configs")
-        hmr2_pkg = _import("hmr2")
+        hmr2_configs = import_upstream("hmr2.configs")
+        hmr2_pkg = import_upstream("hmr2")
         cache_dir = Path(hmr2_configs.CACHE_DIR_4DHUMANS)
         checkpoint = hmr2_checkpoint_path(self._settings.hmr2_checkpoint, cache_dir)
         require_smpl(cache_dir)
@@ -297,7 +301,7 @@ class HMR2Estimator(BodyModelEstimator):
         timings: dict[str, float] = {}
         found: list[list[PersonPose] | None] = [None] * len(frames)
         with self._torch.inference_mode():
-            hinted = [i for i, frame in enumerate(frames) if frame.hint is not None]
+            hinted = [i for i, frame in enumerate(frames) if _has_usable_hint(frame)]
             for i, person in zip(
                 hinted, self._people_in_hints(frames, hinted, timings), strict=True
             ):
@@ -517,135 +521,12 @@ class HMR2Estimator(BodyModelEstimator):
         return output.joints[:, :NUM_JOINTS]
 
 
-# --- helpers ---------------------------------------------------------------------------------
-
-
-def _import(module: str) -> Any:
-    """Import a module of the GPU stack, or raise :class:`ModelUnavailable` saying what to fix."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except (ImportError, OSError, AttributeError) as exc:
-        raise import_failure(module, exc) from exc
-
-
-# Raised from inside PyOpenGL when the GL library of PYOPENGL_PLATFORM cannot be loaded: PyPI's
-# PyOpenGL raises ImportError("Unable to load OpenGL library"), mmatl's fork an AttributeError
-# ("'NoneType' object has no attribute 'glGetError'"), a broken libEGL an OSError.
-_GL_MARKERS = ("/OpenGL/", "/pyrender/")
-
-
-def import_failure(module: str, exc: BaseException) -> ModelUnavailable:
-    """What a failed import of ``module`` means for the operator, as :class:`ModelUnavailable`."""
-    if _raised_inside_gl(exc):
-        platform = os.environ.get("PYOPENGL_PLATFORM", "(unset)")
-        return ModelUnavailable(
-            f"importing {module} failed in OpenGL ({type(exc).__name__}: {exc}): 4D-Humans imports "
-            f"pyrender, which needs the GL library of PYOPENGL_PLATFORM={platform}. Install "
-            "libosmesa6 and set PYOPENGL_PLATFORM=osmesa (the systemd unit does) with mmatl's "
-            "PyOpenGL fork (PyPI's 3.1.0 lacks OSMesa support), or libegl1 for egl; the Ansible "
-            f"roles pose_service_preflight and {PYTHON_ROLE} install both"
-        )
-    missing = getattr(exc, "name", None) if isinstance(exc, ImportError) else None
-    if missing == "pkg_resources":
-        return ModelUnavailable(
-            f"importing {module} failed: detectron2.model_zoo imports pkg_resources, which "
-            "setuptools >= 81 no longer has; install setuptools<81 into the venv (the roles' "
-            "constraints file pins it)"
-        )
-    if missing and missing.split(".")[0] != module.split(".")[0]:
-        return ModelUnavailable(
-            f"importing {module} failed: it needs the Python package {missing.split('.')[0]!r} "
-            f"({exc}); the Ansible role {PYTHON_ROLE} installs the stack"
-        )
-    if isinstance(exc, ImportError):
-        return ModelUnavailable(
-            f"the hmr2 estimator needs the Python package {module.split('.')[0]!r} "
-            f"({exc}); it is installed by the Ansible role {PYTHON_ROLE}"
-        )
-    return ModelUnavailable(f"importing {module} failed: {type(exc).__name__}: {exc}")
-
-
-def _raised_inside_gl(exc: BaseException) -> bool:
-    if "OpenGL library" in str(exc):
-        return True
-    tb = exc.__traceback__
-    while tb is not None:
-        if any(marker in tb.tb_frame.f_code.co_filename for marker in _GL_MARKERS):
-            return True
-        tb = tb.tb_next
-    return False
-
-
-def _load_hmr2_without_renderer(checkpoint: Path) -> tuple[Any, Any]:
-    """What ``hmr2.models.load_hmr2`` does, but with ``init_renderer=False``.
-
-    ``load_hmr2(checkpoint_path)`` takes no renderer flag and always builds pyrender renderers
-    (a GL context: the most reported failure on headless hosts). ``HMR2.__init__`` does take
-    ``init_renderer``, and Lightning's ``load_from_checkpoint`` passes keyword arguments on to
-    it, so we repeat load_hmr2's config steps and call it ourselves.
-    """
-    get_config = _import("hmr2.configs").get_config
-    models = _import("hmr2.models")
-    cfg = get_config(str(model_config_path(checkpoint)), update_cachedir=True)
-    if cfg.MODEL.BACKBONE.TYPE == "vit" and "BBOX_SHAPE" not in cfg.MODEL:
-        cfg.defrost()
-        cfg.MODEL.BBOX_SHAPE = [192, 256]  # the ViT backbone's 192x256 input, as load_hmr2 sets
-        cfg.freeze()
-    try:
-        models.check_smpl_exists()
-    except FileNotFoundError as exc:  # pragma: no cover - require_smpl ran first
-        raise ModelUnavailable(str(exc)) from exc
-    kwargs: dict[str, Any] = {
-        "strict": False,
-        "cfg": cfg,
-        "init_renderer": False,
-        "map_location": "cpu",  # the checkpoint was saved from a GPU; the caller moves it
-    }
-    if _accepts(models.HMR2.load_from_checkpoint, "weights_only"):
-        kwargs["weights_only"] = False  # Lightning >= 2.5: the checkpoint pickles a yacs config
-    model = models.HMR2.load_from_checkpoint(str(checkpoint), **kwargs)
-    if getattr(model, "mesh_renderer", None) is not None:  # pragma: no cover - guard
-        raise ModelUnavailable("HMR2 built a renderer although init_renderer=False was passed")
-    return model, cfg
-
-
-def smpl_layer_forward(smpl: Any) -> Callable[..., Any]:
-    """``smplx.SMPLLayer.forward``, checked to be a base class of HMR2's SMPL module."""
-    smplx = _import("smplx")
-    if not isinstance(smpl, smplx.SMPLLayer):
-        raise ModelUnavailable(
-            f"HMR2's SMPL module is a {type(smpl).__name__}, not an smplx.SMPLLayer: this "
-            "4D-Humans version is not the one the hmr2 estimator was written for"
-        )
-    return smplx.SMPLLayer.forward
-
-
-@contextlib.contextmanager
-def torch_full_unpickling() -> Iterator[None]:
-    """Let ``torch.load`` unpickle the (trusted, checksummed) HMR2 checkpoint while loading.
-
-    torch >= 2.6 defaults to ``weights_only=True``, which refuses the Lightning checkpoint (it
-    pickles a yacs config). We pass ``weights_only=False`` where we can; for loads inside the
-    libraries, ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` is set for the duration of the load only.
-    If the operator set either TORCH_FORCE_* variable, their choice is left alone.
-    """
-    if any(os.environ.get(name) for name in _WEIGHTS_ONLY_VARS):
-        yield
-        return
-    os.environ["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = "1"
-    try:
-        yield
-    finally:
-        os.environ.pop("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", None)
-
-
-def _accepts(func: Any, parameter: str) -> bool:
-    try:
-        return parameter in inspect.signature(func).parameters
-    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
-        return False
+def _has_usable_hint(frame: Frame) -> bool:
+    """The frame carries a predicted box worth a crop (``box_hint.usable_hint``: finite, not
+    tiny, mostly inside the image); a frame without one, or with any other, gets the detector.
+    The estimator decides, so every caller (the pipeline, jobs, benchmarks) gets the same rule."""
+    hint = frame.hint
+    return hint is not None and usable_hint(hint.box, frame.width, frame.height)
 
 
 def _is_cuda_oom(torch: Any, exc: BaseException) -> bool:
