@@ -40,7 +40,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                  "threads": args.threads}  # fmt: skip
     settings = Settings.from_env(**overrides)  # validates before gunicorn starts
     os.environ.update(settings.as_env())
-    argv = [sys.executable, "-m", "gunicorn", "-c", "python:pose_service.gunicorn_conf"]
+    argv = [sys.executable, "-m", "gunicorn", "-c", "python:pose_service.server.gunicorn_conf"]
     os.execv(sys.executable, argv)
     return 0  # pragma: no cover - exec does not return
 

@@ -8,7 +8,7 @@ Two kinds of figures, one implementation of each:
   queue and its served/refused counters, jobs, readiness) is *read* at scrape time by
   :class:`StateCollector` through a ``read`` callable: no second counter of the same thing.
 
-One gunicorn worker process serves the service (``gunicorn_conf.workers = 1``: one model
+One gunicorn worker process serves the service (``server.gunicorn_conf.workers = 1``: one model
 instance per GPU), so every figure lives in that process and prometheus_client's multiprocess
 mode is not needed (``PROMETHEUS_MULTIPROC_DIR`` must stay unset: it would switch the client to
 files in a directory this process never cleans).

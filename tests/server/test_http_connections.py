@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pose_service.http_connections import close_when_body_unread
+from pose_service.server.http_connections import close_when_body_unread
 from tests.support.nginx import nginx_binary, start_proxy
 from tests.support.server import RunningService, free_port
 

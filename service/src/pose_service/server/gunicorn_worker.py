@@ -36,8 +36,8 @@ import orjson
 from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
 from gunicorn.workers.gthread import DEFAULT_WORKER_DATA_TIMEOUT, ThreadWorker
 
+from ..metrics import count_refusal
 from .http_connections import close_when_body_unread, force_gunicorn_close
-from .metrics import count_refusal
 
 # The refusals answered as JSON: exception -> (status, reason phrase, code, message), the
 # message formatted with gunicorn's config (``cfg``: the limits ``gunicorn_conf`` sets).

@@ -1,4 +1,4 @@
-"""gunicorn configuration of the service (``gunicorn -c python:pose_service.gunicorn_conf``).
+"""gunicorn configuration of the service (``gunicorn -c python:pose_service.server.gunicorn_conf``).
 
 One worker process holds the one model instance; threads serve concurrent requests (the
 backend's streams, direct calls and health probes) while the FIFO gate serialises inference.
@@ -12,22 +12,22 @@ from typing import Any
 from gunicorn.glogging import Logger
 
 from pose_service.config import Settings
-from pose_service.gunicorn_worker import served_pipeline
 from pose_service.observability import (
     capture_prints_as_json,
     capture_stderr_as_json,
     configure_logging,
     get_logger,
 )
+from pose_service.server.gunicorn_worker import served_pipeline
 
 _settings = Settings.from_env()
 configure_logging(_settings.log_level, _settings.log_format)
 
-wsgi_app = "pose_service.wsgi:app"
+wsgi_app = "pose_service.server.wsgi:app"
 bind = [f"{_settings.host}:{_settings.port}"]
 workers = 1  # one model instance per process; never more on one GPU (so metrics.py needs no
 # prometheus_client multiprocess mode: every figure lives in this one worker)
-worker_class = "pose_service.gunicorn_worker.JsonErrorThreadWorker"  # gthread, JSON refusals
+worker_class = "pose_service.server.gunicorn_worker.JsonErrorThreadWorker"  # gthread, JSON refusals
 threads = _settings.threads  # >= backend concurrency (4) + direct calls; /health has its own
 timeout = int(_settings.worker_timeout_s)  # heartbeat from the main thread, not per request
 graceful_timeout = int(_settings.graceful_timeout_s)

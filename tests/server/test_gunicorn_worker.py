@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pose_service.gunicorn_worker import is_whole_health_request
+from pose_service.server.gunicorn_worker import is_whole_health_request
 from tests.support.server import RunningService, launch
 
 pytestmark = pytest.mark.service  # real programs (gunicorn, nginx, MediaPipe): the service tier
@@ -162,7 +162,7 @@ def test_a_health_thread_gives_up_on_a_client_that_does_not_read(monkeypatch):
     never reads must not hold them in sendall)."""
     import struct
 
-    from pose_service import gunicorn_worker
+    from pose_service.server import gunicorn_worker
 
     seen = []
     left, right = socket.socketpair()
