@@ -201,7 +201,7 @@ def replay_service(env: Mapping[str, str] | None = None) -> Iterator[tuple[str, 
     """A local ``pose-service serve`` (replay estimator, the recording above, state in a
     temporary folder: never the user's saved sessions), ready; its URL and process. Stopped
     on exit."""
-    from pose_service.health_client import start_service, stop_service, wait_until_ready
+    from pose_service.devtools.local_service import start_service, stop_service, wait_until_ready
 
     with tempfile.TemporaryDirectory() as tmp:
         recording = Path(tmp) / "bench.npz"

@@ -95,7 +95,7 @@ class Prometheus:
 def _load(url: str, frames: list[bytes]) -> dict[str, Any]:
     """The run's traffic: the videos streamed at once (hidden frames marked), one whole-video
     job, and a few refused requests; returns what was sent."""
-    from pose_service.demo import burst_miss_mask, stream_video
+    from pose_service.devtools.demo import burst_miss_mask, stream_video
 
     results: list[Any] = [None] * VIDEOS
 
@@ -205,8 +205,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--frames", type=int, default=180, help="of the runner clip, per video")
     args = p.parse_args(argv)
 
-    from pose_service.demo import video_frames_png
-    from pose_service.health_client import start_service, stop_service, wait_until_ready
+    from pose_service.devtools.demo import video_frames_png
+    from pose_service.devtools.local_service import start_service, stop_service, wait_until_ready
 
     frames = list(video_frames_png(RUNNER_CLIP))[: args.frames]
     dashboard = json.loads(DASHBOARD.read_text())

@@ -32,8 +32,8 @@ from benchmarks.common import RUNNER_CLIP, emit, parser, percentiles
 def measure(models: Path, frames: int, detector: str, detect_every: int) -> dict[str, Any]:
     import hmr2
 
-    from pose_service.demo import video_frames_png
-    from pose_service.health_client import start_service, stop_service, wait_until_ready
+    from pose_service.devtools.demo import video_frames_png
+    from pose_service.devtools.local_service import start_service, stop_service, wait_until_ready
     from tests.support.server import free_port
 
     pngs = list(islice(video_frames_png(RUNNER_CLIP, 640), frames))

@@ -17,7 +17,7 @@ from benchmarks.common import RUNNER_CLIP, emit, parser, percentiles
 
 def measure(frames: int, width: int) -> dict[str, Any]:
     from pose_service.config import Settings
-    from pose_service.demo import video_frames_png
+    from pose_service.devtools.demo import video_frames_png
     from pose_service.estimators.lite import MediaPipeEstimator
     from pose_service.imaging import decode_image
     from pose_service.types import Frame

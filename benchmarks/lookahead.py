@@ -36,7 +36,7 @@ import orjson
 import requests
 
 from benchmarks.common import RUNNER_CLIP, emit, free_port, parser, percentiles
-from pose_service.demo import (
+from pose_service.devtools.demo import (
     DEFAULT_SPACING_MS,
     burst_miss_mask,
     keypoint_pixel_error,
@@ -94,7 +94,7 @@ def stream_pool(
 def lite_service(lookahead: int | None) -> Iterator[str]:
     """A local ``pose-service serve`` with lite, simulated misses allowed, state in a
     temporary folder; ``lookahead`` sets ``TRACK_LOOKAHEAD_FRAMES`` (None: the default)."""
-    from pose_service.health_client import start_service, stop_service, wait_until_ready
+    from pose_service.devtools.local_service import start_service, stop_service, wait_until_ready
 
     with tempfile.TemporaryDirectory() as tmp:
         env = {

@@ -24,10 +24,10 @@ WALK = REPO / "data" / "cmu-131_01-walk.bvh"
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    from pose_service.evaluation.harness import Scenario
-    from pose_service.evaluation.methods import streaming
-    from pose_service.evaluation.sequences import load_bvh
-    from pose_service.evaluation.simulate import detections, miss_mask
+    from pose_service.devtools.evaluation.harness import Scenario
+    from pose_service.devtools.evaluation.methods import streaming
+    from pose_service.devtools.evaluation.sequences import load_bvh
+    from pose_service.devtools.evaluation.simulate import detections, miss_mask
     from pose_service.tracking.learned_prediction import forecast, shipped_predictor
     from pose_service.tracking.track import PREDICTORS, TrackerConfig
 

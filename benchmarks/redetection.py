@@ -1,9 +1,10 @@
 """Track-guided re-detection on hard footage made from the real runner clip (lite estimator).
 
 The runner clip is easy (MediaPipe finds the runner in every frame), so each case of
-``pose_service.evaluation.degrade.CASES`` makes it hard, deterministically (a smaller subject,
-motion blur, low light, a sweeping occluder). A synthetic degradation is a development aid, not
-proof: the figures say what the code does on these frames, not on real hard sports footage.
+``pose_service.devtools.evaluation.degrade.CASES`` makes it hard, deterministically (a smaller
+subject, motion blur, low light, a sweeping occluder). A synthetic degradation is a development
+aid, not proof: the figures say what the code does on these frames, not on real hard sports
+footage.
 
 Per case, side by side on the same frames:
 - ``mediapipe_image``: MediaPipe per image (``static_image_mode=True``, what lite runs);
@@ -112,7 +113,7 @@ def _reference_diagonal(reference: Any, case: Any) -> float:
 def measure_case(
     name: str, originals: list[np.ndarray], references: list[Any], scale: float
 ) -> dict:
-    from pose_service.evaluation.degrade import CASES
+    from pose_service.devtools.evaluation.degrade import CASES
 
     case = CASES[name]
     frames = [case(rgb, n) for n, rgb in enumerate(originals)]
@@ -160,7 +161,7 @@ def measure_case(
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    from pose_service.evaluation.degrade import CASES
+    from pose_service.devtools.evaluation.degrade import CASES
     from pose_service.video_frames import read_frames
 
     p = parser(__doc__.splitlines()[0])

@@ -53,7 +53,7 @@ class Service:
 def start(state: Path, recording: Path, settings: Mapping[str, str], log: Path) -> Service:
     """``pose-service serve`` (replay) on a free port keeping its sessions in ``state``, ready
     (saved sessions restored: readiness waits for them)."""
-    from pose_service.health_client import start_service, stop_service, wait_until_ready
+    from pose_service.devtools.local_service import start_service, stop_service, wait_until_ready
 
     env = {
         "POSE_SERVICE_ESTIMATOR": "replay",
@@ -172,7 +172,7 @@ def measure(videos: int = 4, kills: int = 5, seconds: float = 3.0, delay_ms: flo
                     "bound_frames": [bound_frames(interval_s, x) for x in rates],
                 })  # fmt: skip
         finally:
-            from pose_service.health_client import stop_service
+            from pose_service.devtools.local_service import stop_service
 
             if service.process.poll() is None:
                 stop_service(service.process)

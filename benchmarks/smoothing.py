@@ -6,7 +6,7 @@ that need none, per mode, streamed in order through the pipeline with the lite e
 - distance on detected frames from the whole-video smoother of the same detections (a two-sided
   Rauch-Tung-Striebel smoother, no lag): smoothing that only removes noise comes closer to it,
   smoothing that lags moves away.
-On the runner clip as it is and on a degraded copy (``evaluation.degrade``: synthetic).
+On the runner clip as it is and on a degraded copy (``devtools.evaluation.degrade``: synthetic).
 
     .venv/bin/python -m benchmarks.smoothing [--frames 180] [--cases none,small_dark] [--json]
 """
@@ -56,7 +56,7 @@ def measure(frames: list[np.ndarray], mode: str) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    from pose_service.evaluation.degrade import CASES
+    from pose_service.devtools.evaluation.degrade import CASES
     from pose_service.video_frames import read_frames
 
     p = parser(__doc__.splitlines()[0])

@@ -111,6 +111,20 @@ def test_serve_refuses_a_bind_from_gunicorn_cmd_args_that_skips_the_token_rule(r
     assert "refusing to bind 0.0.0.0" in result.stderr and "AUTH_TOKEN" in result.stderr
 
 
+def test_the_service_never_imports_the_developer_tools():
+    """``devtools`` (demo, eval, the local service) stays apart: the app, the server, the
+    pipeline and the CLI's service commands run without importing it."""
+    code = (
+        "import sys; import pose_service.cli as cli, pose_service.api, pose_service.pipeline, "
+        "pose_service.server.gunicorn_worker, pose_service.server.http_connections, "
+        "pose_service.whole_video.videos; "
+        "[cli.build_parser().parse_args(a) for a in (['serve'], ['check'], ['settings'])]; "
+        "bad = [m for m in sys.modules if m.startswith('pose_service.devtools')]; "
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
 def test_each_serve_flag_names_its_variable_and_default(capsys):
     """Issue 26: the help showed raw docstring markup and flags without help; now each setting
     flag's help comes from its declaration (the same words as `pose-service settings`)."""

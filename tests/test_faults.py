@@ -10,7 +10,7 @@ import psutil
 import pytest
 import requests
 
-from pose_service.health_client import wait_until_ready
+from pose_service.devtools.local_service import wait_until_ready
 from tests.support.frames import b64, png_bytes
 from tests.support.server import launch
 

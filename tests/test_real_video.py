@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import requests
 
-from pose_service.demo import burst_miss_mask, keypoint_pixel_error, stream_video
+from pose_service.devtools.demo import burst_miss_mask, keypoint_pixel_error, stream_video
 from tests.support.frames import b64, runner_pngs
 
 pytestmark = pytest.mark.service  # real programs (gunicorn, nginx, MediaPipe): the service tier

@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pose_service.evaluation.harness import Scenario, evaluate
-from pose_service.evaluation.noise import NOISE_MODELS
-from pose_service.evaluation.sequences import Sequence, from_world, load_bvh, load_sequence
-from pose_service.evaluation.video import estimate_video, evaluate_reference
+from pose_service.devtools.evaluation.harness import Scenario, evaluate
+from pose_service.devtools.evaluation.noise import NOISE_MODELS
+from pose_service.devtools.evaluation.sequences import Sequence, from_world, load_bvh, load_sequence
+from pose_service.devtools.evaluation.video import estimate_video, evaluate_reference
 from pose_service.tracking.track import PREDICTORS, TrackerConfig
 
 from .mocap import DEFAULT_DIR, check_files, split_of

@@ -1,8 +1,9 @@
 """The training data: CMU captures of subjects 1-7 from IClone-CMU-Mocap, as 24 SMPL joints.
 
 ``data_source.json`` pins the repository, its commit and every file's sha256. Each BVH is read
-exactly as ``pose-service eval`` reads motion capture (``evaluation.sequences.load_bvh``, which
-knows the files' Character Creator skeleton), at 60 frames/s; the two 30 frames/s phases of it
+exactly as ``pose-service eval`` reads motion capture
+(``devtools.evaluation.sequences.load_bvh``, which knows the files' Character Creator
+skeleton), at 60 frames/s; the two 30 frames/s phases of it
 (even and odd frames) are two sequences. Files are split by name into train / validation /
 test, so the test motions are never seen in training or selection. Subject 131 (the evaluation's
 walk) is not in this data and is never used here.
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pose_service.evaluation.sequences import load_bvh
+from pose_service.devtools.evaluation.sequences import load_bvh
 
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "data_source.json"

@@ -74,7 +74,7 @@ def test_a_small_runner_missed_in_the_whole_frame_is_found_by_looking_where_he_s
 ):
     """Real footage made hard (the runner shrunk to 45%, as if far away): MediaPipe on the whole
     frame misses him; on the region around where he is it finds him, in full-frame pixels."""
-    from pose_service.evaluation.degrade import SmallSubject
+    from pose_service.devtools.evaluation.degrade import SmallSubject
 
     small = SmallSubject(0.45)
     found = 0
@@ -101,7 +101,7 @@ def test_a_collapsed_pose_on_a_dark_frame_does_not_throw_the_track_off(estimator
     it, its velocity carried the prediction (and the search region) off him, frames 3-6 were
     predicted and frames 7-11's good detections rejected as jumps. Now it is a jump, and every
     frame after the first detection is answered from a detection or a rescue at his place."""
-    from pose_service.evaluation.degrade import CASES
+    from pose_service.devtools.evaluation.degrade import CASES
     from pose_service.pipeline import PosePipeline
 
     dark = CASES["small_dark"]

@@ -21,7 +21,7 @@ RUNNER_CLIP = next(
 @lru_cache(maxsize=2)
 def runner_pngs(width: int = 640) -> tuple[bytes, ...]:
     """All 180 frames of the real clip as PNG, resized like the backend's ffmpeg output."""
-    from pose_service.demo import video_frames_png
+    from pose_service.devtools.demo import video_frames_png
 
     return tuple(video_frames_png(RUNNER_CLIP, width))
 

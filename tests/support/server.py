@@ -7,7 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from pose_service.health_client import start_service, stop_service, wait_until_ready
+from pose_service.devtools.local_service import start_service, stop_service, wait_until_ready
 
 
 def free_port() -> int:

@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from pose_service.evaluation.sequences import load_bvh
+from pose_service.devtools.evaluation.sequences import load_bvh
 from pose_service.tracking.learned_prediction import (
     fill_gaps,
     forecast,

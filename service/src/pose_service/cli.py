@@ -17,7 +17,6 @@ from pathlib import Path
 from . import __version__
 from .config import ENV_PREFIX, Settings, described
 from .config_spec import env_name
-from .evaluation.noise import NOISE_MODELS
 
 ESTIMATORS = Settings.choices("estimator")
 
@@ -71,8 +70,9 @@ def cmd_verify_install(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Stream a video like the backend; start a local lite service when none answers."""
-    from . import demo
-    from .health_client import describe_health, start_service, stop_service, wait_until_ready
+    from .devtools import demo
+    from .devtools.local_service import start_service, stop_service, wait_until_ready
+    from .health_client import describe_health
 
     video = (
         Path(args.video)
@@ -128,7 +128,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 result.answers, reference.answers, dropped
             )
         if args.report:
-            from .demo_report import write_report
+            from .devtools.demo_report import write_report
             from .video_frames import read_frames
 
             pictures = list(itertools.islice(read_frames(video, args.width), len(frames)))
@@ -192,7 +192,7 @@ def cmd_settings(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Measure gap filling on a motion sequence (or a real clip): the table of the issue."""
-    from .evaluation.cli import run_eval
+    from .devtools.evaluation.cli import run_eval
 
     return run_eval(args)
 
@@ -221,6 +221,16 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescription
 def _burst(text: str) -> tuple[int, int]:
     low, _, high = text.partition("-")
     return int(low), int(high or low)
+
+
+def _noise_model(text: str) -> str:
+    """``eval --noise-model``: one of the evaluation's noise models, imported only when ``eval``
+    is parsed (the developer tools stay out of every other command)."""
+    from .devtools.evaluation.noise import NOISE_MODELS
+
+    if text not in NOISE_MODELS:
+        raise argparse.ArgumentTypeError(f"one of {', '.join(NOISE_MODELS)}, not {text!r}")
+    return text
 
 
 def _at_least_one(text: str) -> int:
@@ -319,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument(
         "--noise-model",
-        choices=NOISE_MODELS,
+        type=_noise_model,
         default="iid",
         help="iid: independent noise per coordinate and frame; correlated: bias + slow drift + "
         "jitter matched to SPIN on 3DPW (MPJPE 87.6 mm, acceleration error 30.8 mm/frame^2)",

@@ -21,8 +21,8 @@ import numpy as np
 import orjson
 import requests
 
+from ..video_frames import read_frames
 from .demo_report import frame_source, keypoint_error
-from .video_frames import read_frames
 
 DEFAULT_SPACING_MS = 50.0  # the backend waits at least this long between requests
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pose_service.evaluation.metrics import accel_error
-from pose_service.evaluation.noise import (
+from pose_service.devtools.evaluation.metrics import accel_error
+from pose_service.devtools.evaluation.noise import (
     SPIN_3DPW_ACCEL_MM,
     SPIN_3DPW_MPJPE_MM,
     CorrelatedNoise,

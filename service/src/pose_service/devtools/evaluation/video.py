@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import Settings
-from ..estimators import create_estimator
-from ..tracking.track import TrackerConfig
-from ..types import Frame, PersonPose
-from ..video_frames import read_frames
+from ...config import Settings
+from ...estimators import create_estimator
+from ...tracking.track import TrackerConfig
+from ...types import Frame, PersonPose
+from ...video_frames import read_frames
 from .harness import Report, Scenario, score_methods
 from .simulate import miss_mask
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .drawing import SOURCE_COLOURS, VIDEO_FPS, draw_pose, open_video_writer, pose_source
+from ..drawing import SOURCE_COLOURS, VIDEO_FPS, draw_pose, open_video_writer, pose_source
 
 
 def frame_source(answer: dict[str, Any]) -> str:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..tracking.offline import fill_video
-from ..tracking.track import TrackerConfig
-from ..types import PersonPose, TrackedPose
+from ...tracking.offline import fill_video
+from ...tracking.track import TrackerConfig
+from ...types import PersonPose, TrackedPose
 from .in_flight import stream_in_flight
 
 Detections = list[PersonPose | None]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pose_service.cli import main
-from pose_service.demo_report import frame_source, per_frame
+from pose_service.devtools.demo_report import frame_source, per_frame
 from tests.support.server import launch
 
 pytestmark = pytest.mark.service  # real programs (gunicorn, nginx, MediaPipe): the service tier

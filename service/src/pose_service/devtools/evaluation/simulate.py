@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..camera import project
+from ...camera import project
+from ...types import PersonPose
 from ..demo import burst_miss_mask
-from ..types import PersonPose
 from .noise import detection_errors
 from .sequences import FOCAL_PX, IMAGE_SIZE, Sequence
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from pose_service.cli import main
-from pose_service.evaluation.harness import Scenario, evaluate
-from pose_service.evaluation.sequences import load_sequence
+from pose_service.devtools.evaluation.harness import Scenario, evaluate
+from pose_service.devtools.evaluation.sequences import load_sequence
 from pose_service.tracking.track import TrackerConfig
 
-WALK = Path(__file__).resolve().parents[2] / "data" / "cmu-131_01-walk.bvh"
+WALK = Path(__file__).resolve().parents[3] / "data" / "cmu-131_01-walk.bvh"
 
 
 @pytest.fixture(scope="module")

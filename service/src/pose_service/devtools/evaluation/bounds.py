@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tracking.motion_model import damped_travel
+from ...tracking.motion_model import damped_travel
 
 
 def _last_detection(missed: np.ndarray) -> np.ndarray:

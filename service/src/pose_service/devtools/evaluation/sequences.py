@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..camera import project
+from ...camera import project
 
 # SMPL joint -> CMU BVH joint (the CMU skeleton of the walk sequence, lengths in metres).
 CMU_TO_SMPL = (
