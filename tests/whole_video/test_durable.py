@@ -1,5 +1,5 @@
-"""Jobs across a restart without HTTP: two WholeVideos on one state directory, the first
-stopped (gracefully, or dropped as a SIGKILL would) in the middle of a job."""
+"""Jobs across a restart without HTTP: two WholeVideoService instances on one state directory,
+the first stopped (gracefully, or dropped as a SIGKILL would) in the middle of a job."""
 
 from __future__ import annotations
 
@@ -9,22 +9,22 @@ from pathlib import Path
 
 from pose_service.config import Settings
 from pose_service.pipeline import PosePipeline
-from pose_service.whole_video import WholeVideos
+from pose_service.whole_video import WholeVideoService
 from pose_service.whole_video.job_store import JobRecord, JobStore
 from tests.support.frames import b64, png_bytes
 
 FRAMES = 6
 
 
-def _videos(replay_path: Path, state: Path, **settings: object) -> WholeVideos:
+def _videos(replay_path: Path, state: Path, **settings: object) -> WholeVideoService:
     pipeline = PosePipeline(Settings(estimator="replay", replay_path=str(replay_path),
                                      state_dir=str(state), **settings))  # fmt: skip
-    videos = WholeVideos(pipeline, render=lambda video: {"frames": len(video.outcomes)})
+    videos = WholeVideoService(pipeline, render=lambda video: {"frames": len(video.outcomes)})
     pipeline.load()  # resumes the jobs once loaded
     return videos
 
 
-def _settled(videos: WholeVideos, job_id: str, timeout_s: float = 30.0):
+def _settled(videos: WholeVideoService, job_id: str, timeout_s: float = 30.0):
     deadline = time.monotonic() + timeout_s
     while (job := videos.job(job_id)).status in ("queued", "running"):
         assert time.monotonic() < deadline, job.describe()
@@ -114,7 +114,7 @@ def test_while_the_model_loads_a_held_job_answers_queued_and_its_input_counts(
 
     pipeline = PosePipeline(Settings(estimator="replay", replay_path=str(replay_path),
                                      state_dir=str(tmp_path)))  # fmt: skip
-    second = WholeVideos(pipeline, render=lambda video: {"frames": len(video.outcomes)})
+    second = WholeVideoService(pipeline, render=lambda video: {"frames": len(video.outcomes)})
     held = second.job(job.job_id)
     assert pipeline.status != "ready" and held.status == "queued"
     assert second.uploads_state()["used_bytes"] == size and second.uploads_state()["files"] == 1

@@ -1,4 +1,4 @@
-"""WholeVideos without HTTP: what it refuses, in which order, and what a finished job holds."""
+"""WholeVideoService without HTTP: what it refuses, in which order, what a finished job holds."""
 
 from __future__ import annotations
 
@@ -11,15 +11,15 @@ import pytest
 from pose_service.config import Settings
 from pose_service.imaging import ImageError
 from pose_service.pipeline import PosePipeline
-from pose_service.whole_video import WholeVideo, WholeVideos, errors
+from pose_service.whole_video import WholeVideo, WholeVideoService, errors
 from tests.support.frames import b64, png_bytes
 
 
-def _videos(replay_path: Path, load: bool = True, **settings: object) -> WholeVideos:
+def _videos(replay_path: Path, load: bool = True, **settings: object) -> WholeVideoService:
     pipeline = PosePipeline(Settings(estimator="replay", replay_path=str(replay_path), **settings))
     if load:
         pipeline.load()
-    return WholeVideos(pipeline, render=lambda video: video)  # the result as it is
+    return WholeVideoService(pipeline, render=lambda video: video)  # the result as it is
 
 
 def test_refusals_come_in_order_before_anything_is_read(replay_path):

@@ -2,13 +2,26 @@
 
 Layout (data flows one way per request: decode -> estimate -> track -> answer -> log):
 
-- ``api/``          HTTP: Flask app factory, routes, request parsing, answer building, errors.
-- ``estimators/``   per-frame pose models behind one interface (``hmr2``, ``lite``, ``replay``).
-- ``tracking/``     per-video tracks that predict poses for missed frames; session routing.
-- ``scheduling.py`` FIFO, bounded access to the one model instance of the process.
+- ``api/``            HTTP: Flask app factory, routes, request parsing, answer building, errors.
+- ``server/``         how gunicorn runs it: its config, the worker, connections, the WSGI entry.
+- ``pipeline.py``     one frame's way: decode -> FIFO gate -> route -> estimate -> look again ->
+  track; ``redetection.py``: looking again where the track predicts the person.
+- ``scheduling.py``   FIFO, bounded access to the one model instance of the process; batching.
+- ``estimators/``     per-frame pose models behind one interface (``hmr2/``, ``lite``, ``replay``).
+- ``tracking/``       per-video tracks that predict poses for missed frames; session routing and
+  persistence.
+- ``whole_video/``    whole-video jobs and sessions' whole tracks (``POST /pose/video``, ...).
+- ``imaging.py``      base64 and image decoding; ``video_frames.py``: a video file's frames.
+- ``types.py``        values that cross module borders; ``camera.py``, ``skeleton.py``: the
+  contract's camera and SMPL skeleton.
+- ``drawing.py``, ``mesh_render.py``  the pose drawn on a frame (skeleton, or the mesh on a CPU).
 - ``observability.py`` structured JSON logs and memory figures.
-- ``metrics.py``    Prometheus metrics (``GET /metrics``): counted events, state read at scrape.
-- ``config.py``     every knob, from ``POSE_SERVICE_*``.
+- ``metrics.py``      Prometheus metrics (``GET /metrics``): counted events, state read at scrape.
+- ``config.py``       every knob, from ``POSE_SERVICE_*``; ``config_spec.py``: what a declaration
+  is; ``config_docs.py``: the settings tables written from them.
+- ``cli.py``          the ``pose-service`` command; ``health_client.py``: ``check``'s probes.
+- ``devtools/``       developer tools apart from the service (``demo``, ``eval``, a local
+  service for tests and benchmarks); only ``demo`` and ``eval`` import them.
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -9,7 +9,7 @@ from flask import Flask, request
 from ..config import Settings
 from ..observability import configure_logging
 from ..pipeline import PosePipeline
-from ..whole_video import WholeVideos
+from ..whole_video import WholeVideoService
 from .error_map import register_domain_errors
 from .errors import ApiError, register_error_handlers
 from .json import OrjsonProvider
@@ -38,7 +38,7 @@ def create_app(
     app.config["POSE_SETTINGS"] = settings
     pipeline = pipeline or PosePipeline(settings)
     app.extensions["pose_pipeline"] = pipeline
-    app.extensions["pose_videos"] = WholeVideos(pipeline, job_result, rendered_result)
+    app.extensions["pose_videos"] = WholeVideoService(pipeline, job_result, rendered_result)
     register_error_handlers(app)
     register_domain_errors(app)
     app.register_blueprint(ops_bp)  # first: its clock starts before any other hook runs

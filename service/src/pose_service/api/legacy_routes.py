@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, request
 
 from ..pipeline import PosePipeline
-from ..whole_video import WholeVideos
+from ..whole_video import WholeVideoService
 from .legacy import (
     INLINE_IMAGES,
     accepted_answer,
@@ -30,7 +30,7 @@ def _pipeline() -> PosePipeline:
     return current_app.extensions["pose_pipeline"]
 
 
-def _videos() -> WholeVideos:
+def _videos() -> WholeVideoService:
     return current_app.extensions["pose_videos"]
 
 

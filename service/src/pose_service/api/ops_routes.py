@@ -15,7 +15,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 
 from .. import __version__, metrics
 from ..pipeline import PosePipeline
-from ..whole_video import WholeVideos
+from ..whole_video import WholeVideoService
 
 bp = Blueprint("ops", __name__)
 PROBE_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
@@ -54,7 +54,7 @@ def prometheus_metrics() -> Response:
     return current_app.response_class(body, content_type=content_type)
 
 
-def service_state(pipeline: PosePipeline, videos: WholeVideos) -> metrics.ServiceState:
+def service_state(pipeline: PosePipeline, videos: WholeVideoService) -> metrics.ServiceState:
     """What a scrape reports of the service's own state (plain attributes; the job table's
     short-held lock only)."""
     gate = pipeline.gate

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from ..whole_video import WholeVideo, WholeVideos
+from ..whole_video import WholeVideo, WholeVideoService
 from ..whole_video.jobs import Job
 from .requests import parse_video_images
 from .responses import FacesCache, build_frame_answer
@@ -20,7 +20,7 @@ bp = Blueprint("video", __name__)
 NO_FACES = FacesCache(None)
 
 
-def _videos() -> WholeVideos:
+def _videos() -> WholeVideoService:
     return current_app.extensions["pose_videos"]
 
 

@@ -1,19 +1,23 @@
 """Whole videos: the application layer behind ``POST /pose/video``, ``GET /jobs/<id>`` and
-``GET /sessions/<id>``.
+``GET /sessions/<id>`` (and the old service's video routes).
 
-- ``videos``: :class:`WholeVideos`, what the API calls (admit, submit, look up).
+- ``videos``: :class:`WholeVideoService`, what the API calls (admit, submit, look up).
+- ``outcomes``: :class:`WholeVideo`, one video's per-frame outcomes (a filled, smoothed track)
+  and what produced them: the result of a job or of a session's whole track.
 - ``inputs``: a job's frames from an upload or base64 images, checked before it is accepted.
 - ``runs``: the job bodies (our tracker, or PHALP's on the GPU host); ``jobs``: their scheduler.
 - ``durable``: a job's life on disk (``job_store``: the table in the state directory;
   ``uploads``: its input there, bounded), so jobs resume after a restart and no input outlives
   its job.
-- ``outcomes``: a filled, smoothed track as per-frame outcomes; ``phalp_tracker``: 4D-Humans'
-  ``track.py`` in a child process and its results read.
+- ``overlay``: a rendered job's frames drawn (JPEGs and one overlay video, bounded on disk);
+  ``mesh_spill``: its meshes kept on disk between tracking and drawing.
+- ``phalp_tracker``: 4D-Humans' ``track.py`` in a child process and its results read.
+- ``errors``: why a whole-video request is refused.
 
 Nothing here knows about HTTP: ``api/`` maps the errors of ``errors`` to answers.
 """
 
 from .outcomes import WholeVideo
-from .videos import WholeVideos
+from .videos import WholeVideoService
 
-__all__ = ["WholeVideo", "WholeVideos"]
+__all__ = ["WholeVideo", "WholeVideoService"]

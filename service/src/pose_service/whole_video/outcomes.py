@@ -17,7 +17,8 @@ STRETCH_IDS = 1 << 16  # track ids of one stretch of a video (the record keeps t
 
 @dataclass
 class WholeVideo:
-    """Every frame of one video, and what produced them."""
+    """One whole video's per-frame outcomes, and what produced them (a job's or a session's
+    result; :class:`~.videos.WholeVideoService` hands them out)."""
 
     outcomes: list[FrameOutcome]
     truncated: bool = False  # the track kept only its first frames (``track_record_max_frames``)

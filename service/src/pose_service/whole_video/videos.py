@@ -2,7 +2,7 @@
 and the old service's video routes (``/process_video``, ``/process_video_async``,
 ``/job_status/<id>``, ``/frame/<id>/<i>``).
 
-:class:`WholeVideos` is what the API calls: it admits or refuses a job (raising the errors of
+:class:`WholeVideoService` is what the API calls: it admits or refuses a job (raising the errors of
 ``whole_video.errors``, ``jobs.JobsFull`` or ``imaging.ImageError``), queues it on the job
 runner and answers for a streamed session's whole track. A job's result is turned into its
 answer by the ``render`` the API gives (``render_overlay`` for a job that also draws its frames:
@@ -75,8 +75,9 @@ def host_trackers(settings: Settings) -> tuple[str, ...]:
     return ("service",) if missing else TRACKERS
 
 
-class WholeVideos:
-    """Whole-video jobs and sessions, over one pipeline."""
+class WholeVideoService:
+    """The whole-video work the API calls, over one pipeline: jobs (admitted, queued, run,
+    looked up) and streamed sessions' whole tracks; each result a :class:`WholeVideo`."""
 
     def __init__(
         self, pipeline: PosePipeline, render: Render, render_overlay: RenderOverlay | None = None
