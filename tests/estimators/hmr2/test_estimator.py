@@ -566,19 +566,6 @@ def test_a_batch_mixes_usable_and_unusable_hints(stack: SimpleNamespace) -> None
     assert len(stack.d2.CALLS) == 1 and all(len(e.people) == 1 for e in estimates)
 
 
-def test_hint_checks_on_plain_boxes() -> None:
-    from pose_service.estimators.hmr2.box_hint import box_around_joints, confirms_hint
-
-    body = np.array([[100, 50], [140, 60], [120, 250], [90, 240]], np.float32)
-    assert confirms_hint(body, np.array([80, 30, 160, 270]))
-    assert not confirms_hint(body, np.array([300, 30, 380, 270]))  # elsewhere
-    assert not confirms_hint(body * 0.05 + 100, np.array([80, 30, 160, 270]))  # a speck
-    assert not confirms_hint(np.full((4, 2), np.nan, np.float32), np.array([0, 0, 10, 10]))
-    box = box_around_joints(body, 640, 360)
-    assert box[0] < 90 and box[2] > 140 and box[1] < 50 and box[3] > 250
-    np.testing.assert_allclose(box_around_joints(body + 500, 640, 360)[2:], [640, 360])
-
-
 def test_smpl_joints_of_given_parameters_match_the_estimate(stack: SimpleNamespace) -> None:
     """What maps PHALP's SMPL output to joints: the same SMPL layer as the estimate's own."""
     stack.d2.DETECTIONS[:] = [(200, 30, 280, 320, 0.9, 0)]
