@@ -108,3 +108,31 @@ def test_the_first_screen_reaches_the_install_path_and_the_smpl_licence():
 def test_the_smpl_licence_is_stated_where_the_user_downloads_it():
     text = (REPO / "docs" / "provisioning.md").read_text()
     assert "smplify.is.tue.mpg.de" in text and "non-commercial" in text
+
+
+REPO_PATH = re.compile(
+    r"(?<![\w./-])((?:tests|benchmarks|service/src/pose_service|roles|playbooks|molecule|training)"
+    r"/[\w./-]*[\w/])"
+)
+GENERATED = ("/.cache/",)  # written when a command runs, not part of a clone
+
+
+def missing_paths(text: str, root: Path) -> list[str]:
+    """The repository paths ``text`` names (a test, a benchmark, a module, a role's file) that
+    do not exist under ``root``: a moved file leaves the command a reader copies broken."""
+    named = {match.split("::")[0] for match in REPO_PATH.findall(text)}
+    kept = (p for p in named if not any(g in p for g in GENERATED))
+    return sorted(p for p in kept if not (root / p).exists())
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(REPO)))
+def test_every_path_the_docs_name_exists(doc: Path):
+    assert missing_paths(doc.read_text(), REPO) == []
+
+
+def test_a_moved_file_is_caught(tmp_path: Path):
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_here.py").write_text("")
+    text = ("`pytest tests/test_here.py::test_one` and `pytest tests/test_gone.py`, "
+            "not training/.cache/bvh/joints.npz, nor my-tests/x.py")  # fmt: skip
+    assert missing_paths(text, tmp_path) == ["tests/test_gone.py"]
