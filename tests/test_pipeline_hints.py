@@ -133,7 +133,7 @@ def test_usable_hint_boxes():
 def test_the_load_log_takes_an_estimator_that_describes_itself_with_our_keys(monkeypatch):
     """hmr2's describe() has "estimator" (and could have "seconds"): the load must still log
     model_loaded once, not raise a duplicate-keyword TypeError in the loader thread."""
-    import pose_service.pipeline
+    import pose_service.model.host
     from tests.support.logs import captured_logs
 
     class Describing(HintedWalkerEstimator):
@@ -141,7 +141,7 @@ def test_the_load_log_takes_an_estimator_that_describes_itself_with_our_keys(mon
             return {"estimator": "hmr2", "seconds": -1, "device": "cpu"}
 
     pipeline = PosePipeline(Settings(session_persist=False), Describing())
-    with captured_logs(monkeypatch, pose_service.pipeline) as logs:
+    with captured_logs(monkeypatch, pose_service.model.host) as logs:
         pipeline.load()
     loaded = [e for e in logs if e["event"] == "model_loaded"]
     assert pipeline.status == "ready" and len(loaded) == 1

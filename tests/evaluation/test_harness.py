@@ -10,7 +10,7 @@ import pytest
 from pose_service.cli import main
 from pose_service.evaluation.harness import Scenario, evaluate
 from pose_service.evaluation.sequences import load_sequence
-from pose_service.tracking.track import TrackerConfig
+from pose_service.tracking.config import TrackerConfig
 
 WALK = Path(__file__).resolve().parents[2] / "data" / "cmu-131_01-walk.bvh"
 

@@ -15,10 +15,10 @@ from flask import Flask, Response, current_app, g
 
 from ..estimators import TransientInferenceError
 from ..imaging import ImageError
+from ..model.scheduling import QueueFull, QueueTimeout, ShuttingDown
 from ..observability import get_logger, memory_report
 from ..pipeline import NotReady
-from ..scheduling import QueueFull, QueueTimeout, ShuttingDown
-from ..tracking.sessions import SessionsFull
+from ..sessions.router import SessionsFull
 from ..whole_video.errors import (
     BadVideo,
     FrameOutOfRange,

@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
+from ..tracking.config import TrackerConfig
+from ..tracking.frame_order import FrameOrder
+from ..tracking.segments import Segments
 from ..types import PersonPose, TrackedPose
-from .frame_order import FrameOrder
-from .segments import Segments
-from .sessions import Session
-from .track import TrackerConfig
+from .router import Session
 
 SCHEMA_VERSION = 3  # 2: the track keeps its running size ("spread"); 3: segments and frame order
 FORMAT = "pose-service-session"

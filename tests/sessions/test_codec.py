@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from pose_service.tracking.session_codec import (
+from pose_service.sessions.codec import (
     SCHEMA_VERSION,
     UnreadableSession,
     decode_session,
     encode_session,
 )
-from pose_service.tracking.sessions import Session
+from pose_service.sessions.router import Session
 from pose_service.tracking.track import Track, TrackerConfig, TrackState
 from tests.tracking.test_track import person
 

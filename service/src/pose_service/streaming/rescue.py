@@ -1,6 +1,7 @@
-"""Track-guided re-detection: where a frame's first look found nobody the track accepts, look
-again where the track predicts the person (the estimator's ``look_again``: lite, MediaPipe on a
-crop there; hmr2, ViTDet's low-score box there, ByteTrack's second association).
+"""Rescue (``POSE_SERVICE_RESCUE``), track-guided re-detection: where a frame's first look
+found nobody the track accepts, look again where the track predicts the person (the estimator's
+``look_again``: lite, MediaPipe on a crop there; hmr2, ViTDet's low-score box there, ByteTrack's
+second association).
 
 A rescued person goes through the track's coherence checks like any detection
 (``Track.step(rescued=True)``) and is answered flagged ``rescued``. While a video keeps needing
@@ -21,12 +22,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .estimators import Estimator
-from .observability import get_logger
-from .tracking.sessions import Routing
-from .types import Estimate, Frame
+from ..estimators import Estimator
+from ..observability import get_logger
+from ..sessions.router import Routing
+from ..types import Estimate, Frame
 
-log = get_logger("pose_service.redetection")
+log = get_logger("pose_service.streaming.rescue")
 
 RECHECK_EVERY = 5  # in a run of rescued frames, the whole frame first again this often
 # The second framing: lite's region 3x the person instead of 4x (RESCUE_REGION_SCALE's
@@ -43,7 +44,7 @@ class Look:
     failed: bool = False  # the estimator raised: nothing to gain from looking once more
 
 
-class Redetector:
+class Rescuer:
     """Decides when to look again, asks the estimator, and counts (for ``/health``)."""
 
     def __init__(self, estimator: Estimator, enabled: bool) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from pose_service.config import Settings
 from pose_service.pipeline import PosePipeline
-from pose_service.redetection import REFRAME_SHRINK
+from pose_service.streaming.rescue import REFRAME_SHRINK
 from pose_service.types import Estimate, Frame
 from tests.test_pipeline_hints import TRUTH, HintedWalkerEstimator
 
