@@ -25,6 +25,7 @@ from ..model.host import ModelHost
 from ..observability import get_logger
 from ..sessions.router import Routing, SessionRouter, SessionsFull
 from ..tracking.lookahead import HeldFrame, Lookahead, should_hold
+from ..tracking.track import Expectation
 from ..types import BoxHint, Estimate, Frame, TrackedPose
 from .outcome import FrameOutcome
 from .rescue import Look, Rescuer
@@ -63,6 +64,7 @@ class _Routed:
     routing: Routing
     frame: Frame  # with the box hint, if it got one
     routed_ms: float
+    expected: Expectation | None  # of the first frame of its video in the turn (else made later)
 
 
 class FrameStepper:
@@ -143,18 +145,19 @@ class FrameStepper:
             session = routing.session
             # A second frame of one video in a batch gets no box hint: the track has not yet
             # stepped through the first, so its prediction would be a frame late.
+            expected = None
             if not request.simulate_miss and session.session_id not in sessions_seen:
-                frame = self._with_box_hint(frame, routing)
+                expected = routing.track.expect(routing.time_index)
+                frame = self._with_box_hint(frame, routing, expected)
                 searchable.append(len(routed))
             sessions_seen.add(session.session_id)
-            routed.append(_Routed(request, routing, frame, (time.perf_counter() - start) * 1e3))
+            routed_ms = (time.perf_counter() - start) * 1e3
+            routed.append(_Routed(request, routing, frame, routed_ms, expected))
 
         start = time.perf_counter()
         try:
             first_looks = {  # index in routed -> the region searched first (rescue runs)
-                i: look
-                for i in searchable
-                if (look := self.rescuer.first_look(routed[i].frame, routed[i].routing))
+                i: look for i in searchable if (look := self._first_look(routed[i]))
             }
             rescued_first = {i for i, look in first_looks.items() if look.rescued}
             to_estimate = [
@@ -203,6 +206,8 @@ class FrameStepper:
             request, routing, frame = item.request, item.routing, item.frame
             session = routing.session
             rescued = False
+            # Made now for a later frame of a video in the turn: its track stepped the earlier.
+            expected = item.expected or routing.track.expect(routing.time_index)
             if request.simulate_miss:
                 if not self._skips_model(request):
                     next(estimates)  # the pass a real miss costs; what it found is hidden
@@ -210,7 +215,7 @@ class FrameStepper:
             else:
                 first = first_looks.get(index)
                 look = first if index in rescued_first else self.rescuer.second_look(
-                    frame, routing, next(estimates), looked=first is not None
+                    frame, routing, expected, next(estimates), looked=first is not None
                 )  # fmt: skip
                 estimate, rescued = look.estimate, look.rescued
                 self._model_version = estimate.model_version
@@ -221,7 +226,7 @@ class FrameStepper:
             timings = {"inference": inference_ms}
             timings.update({f"inference_{k}": v for k, v in estimate.timings_ms.items()})
             start = time.perf_counter()
-            tracked = routing.track.step(routing.time_index, estimate.people, rescued)
+            tracked = routing.track.step(routing.time_index, estimate.people, rescued, expected)
             self._fill_held(session.session_id, routing, tracked)
             held = None
             later = [
@@ -305,7 +310,11 @@ class FrameStepper:
         """A hidden frame skips the model unless it is to cost a pass like a real miss."""
         return request.simulate_miss and not self.settings.simulated_miss_takes_pass
 
-    def _with_box_hint(self, frame: Frame, routing: Routing) -> Frame:
+    def _first_look(self, item: _Routed) -> Look | None:
+        assert item.expected is not None  # searchable frames are the first of their video
+        return self.rescuer.first_look(item.frame, item.routing, item.expected)
+
+    def _with_box_hint(self, frame: Frame, routing: Routing, expected: Expectation) -> Frame:
         """The frame with the track's predicted box when the detector may be skipped: the
         estimator takes hints, ``detect_every_frames`` > 1 and the detector ran recently."""
         every = self.settings.detect_every_frames
@@ -313,7 +322,7 @@ class FrameStepper:
             return frame
         if routing.session.frames_since_detector + 1 >= every or routing.new_segment:
             return frame
-        hint = _hint_for(routing.track.box_hint(routing.time_index), frame)
+        hint = _hint_for(expected.hint, frame)
         return frame if hint is None else dataclasses.replace(frame, hint=hint)
 
 
