@@ -68,8 +68,9 @@ class Session:
     order: FrameOrder = field(default_factory=FrameOrder)  # sent number -> time (``frame_order``)
     frames_seen: int = 0
     created: float = field(default_factory=time.time)
-    frames_since_detector: int = 0  # frames estimated from the track's box since ViTDet ran
-    rescue_streak: int = 0  # frames in a row answered by looking again (``redetection``)
+    # The frame stepper's counters about the estimator for this video, saved with it; their
+    # meaning is the stepper's (``streaming.counters``), the router never reads them.
+    stream_state: dict[str, int] = field(default_factory=dict)
     newest_sent: int = -1  # the highest frame_number the client sent
     opened_by: str = ""  # the routing rule that started it
     created_at: float = 0.0  # the router's clock when it started

@@ -28,6 +28,7 @@ from ..observability import get_logger
 from ..sessions.router import Routing
 from ..tracking.track import Expectation
 from ..types import Estimate, Frame
+from .counters import EstimatorCounters
 
 log = get_logger("pose_service.streaming.rescue")
 
@@ -60,7 +61,7 @@ class Rescuer:
     def first_look(self, frame: Frame, routing: Routing, expected: Expectation) -> Look | None:
         """The search region first, for a video whose last frame was rescued (None: not tried).
         Unless it is ``rescued``, the whole frame is estimated next."""
-        streak = routing.session.rescue_streak
+        streak = EstimatorCounters(routing.session).rescue_streak
         if not (self.enabled and self.estimator.looks_again_first and streak):
             return None
         if streak % RECHECK_EVERY == 0:

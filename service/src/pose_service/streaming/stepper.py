@@ -27,6 +27,7 @@ from ..sessions.router import Routing, SessionRouter, SessionsFull
 from ..tracking.lookahead import HeldFrame, Lookahead, should_hold
 from ..tracking.track import Expectation
 from ..types import BoxHint, Estimate, Frame, TrackedPose
+from .counters import EstimatorCounters
 from .outcome import FrameOutcome
 from .rescue import Look, Rescuer
 
@@ -205,6 +206,7 @@ class FrameStepper:
         for index, item in enumerate(routed):
             request, routing, frame = item.request, item.routing, item.frame
             session = routing.session
+            counters = EstimatorCounters(session)
             rescued = False
             # Made now for a later frame of a video in the turn: its track stepped the earlier.
             expected = item.expected or routing.track.expect(routing.time_index)
@@ -219,10 +221,8 @@ class FrameStepper:
                 )  # fmt: skip
                 estimate, rescued = look.estimate, look.rescued
                 self._model_version = estimate.model_version
-                session.frames_since_detector = (
-                    0 if estimate.detector_ran else session.frames_since_detector + 1
-                )
-            session.rescue_streak = session.rescue_streak + 1 if rescued else 0
+                counters.estimated(estimate.detector_ran)
+            counters.answered(rescued)
             timings = {"inference": inference_ms}
             timings.update({f"inference_{k}": v for k, v in estimate.timings_ms.items()})
             start = time.perf_counter()
@@ -320,7 +320,8 @@ class FrameStepper:
         every = self.settings.detect_every_frames
         if every <= 1 or not self.host.estimator.takes_box_hints:
             return frame
-        if routing.session.frames_since_detector + 1 >= every or routing.new_segment:
+        since_detector = EstimatorCounters(routing.session).frames_since_detector
+        if since_detector + 1 >= every or routing.new_segment:
             return frame
         hint = _hint_for(expected.hint, frame)
         return frame if hint is None else dataclasses.replace(frame, hint=hint)
