@@ -15,10 +15,10 @@ from pose_service.model.scheduling import FifoGate, QueueFull, QueueTimeout, Shu
 from pose_service.pipeline import PosePipeline
 from pose_service.sessions.router import SessionsFull
 from pose_service.types import Frame
+from tests.streaming.test_hints import HintedWalkerEstimator
 from tests.support.frames import b64, png_bytes
 from tests.support.queueing import queue_in_order, wait_until
 from tests.support.server import launch
-from tests.test_pipeline_hints import HintedWalkerEstimator
 
 pytestmark = pytest.mark.service  # real programs (gunicorn, nginx, MediaPipe): the service tier
 

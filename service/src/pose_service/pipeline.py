@@ -19,10 +19,10 @@ from .model.host import ModelHost, NotReady
 from .observability import get_logger
 from .sessions.persistence import SessionPersistence
 from .sessions.router import Session, SessionRouter
+from .streaming.holding import Lookahead
 from .streaming.outcome import FrameOutcome
 from .streaming.rescue import Rescuer
 from .streaming.stepper import FrameStepper, StepperSettings
-from .tracking.lookahead import Lookahead
 from .types import Frame
 
 __all__ = ["FrameOutcome", "HealthSnapshot", "NotReady", "PosePipeline"]

@@ -9,7 +9,7 @@ and the one being tracked. K = 1 is today's one-at-a-time streaming.
 
 from __future__ import annotations
 
-from ..tracking.lookahead import HeldFrame, Lookahead, should_hold
+from ..streaming.holding import HeldFrame, Lookahead, should_hold
 from ..tracking.track import Track, TrackerConfig
 from ..types import PersonPose, TrackedPose
 

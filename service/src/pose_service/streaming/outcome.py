@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..tracking.lookahead import HeldFrame
 from ..types import Frame, TrackedPose
+from .holding import HeldFrame
 
 
 @dataclass

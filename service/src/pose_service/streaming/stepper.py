@@ -6,7 +6,7 @@ behind it may share the pass: ``model.scheduling.TurnBatcher``), routes it to it
 (``sessions.router``), gives the estimator the track's predicted box when the detector may be
 skipped, looks again where the track predicts the person when the estimate lost them
 (``rescue``), steps the track, and holds a missed frame while its video's later frames are in
-hand (``tracking.lookahead``). It feeds the metrics of what it decides.
+hand (``streaming.holding``). It feeds the metrics of what it decides.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from ..metrics import count_frame, observe_model_pass, observe_queue_wait
 from ..model.host import ModelHost
 from ..observability import get_logger
 from ..sessions.router import Routing, SessionRouter, SessionsFull
-from ..tracking.lookahead import HeldFrame, Lookahead, should_hold
 from ..tracking.track import Expectation
 from ..types import BoxHint, Estimate, Frame, TrackedPose
 from .counters import EstimatorCounters
+from .holding import HeldFrame, Lookahead, should_hold
 from .outcome import FrameOutcome
 from .rescue import Look, Rescuer
 
@@ -200,7 +200,7 @@ class FrameStepper:
         batch_frames: int,
     ) -> list[FrameOutcome]:
         """Track the routed frames of a turn in order; a missed frame whose video's later
-        frames are in hand is held (``tracking.lookahead``), and a detection fills the held
+        frames are in hand is held (``streaming.holding``), and a detection fills the held
         frames before it."""
         outcomes = []
         for index, item in enumerate(routed):

@@ -17,8 +17,8 @@ import numpy as np
 from pose_service.config import Settings
 from pose_service.pipeline import FrameOutcome, PosePipeline
 from pose_service.types import Estimate, Frame
+from tests.streaming.test_hints import TRUTH, HintedWalkerEstimator
 from tests.support.queueing import queue_in_order, wait_until
-from tests.test_pipeline_hints import TRUTH, HintedWalkerEstimator
 
 RGB = np.zeros((360, 640, 3), dtype=np.uint8)
 
@@ -200,7 +200,7 @@ def test_a_fill_that_fails_leaves_the_frames_their_prediction(monkeypatch):
     def broken(*args, **kwargs):
         raise ValueError("stand-in fault")
 
-    monkeypatch.setattr("pose_service.tracking.lookahead.fill_between", broken)
+    monkeypatch.setattr("pose_service.streaming.holding.fill_between", broken)
     jobs = [(6, False, None), (7, True, None), (8, False, None)]
     outcomes, _ = _in_flight(pipeline, estimator, jobs)
     assert outcomes[7].tracked.source == "predicted"
