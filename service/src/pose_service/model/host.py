@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -67,6 +67,15 @@ class ModelHost:
         self._load_settled = threading.Event()  # set once a load ended (ready or not_ready)
         self._ready_hooks: list[Callable[[], None]] = []
         self._shutdown_hooks: list[Callable[[], None]] = []
+
+    @property
+    def name(self) -> str:
+        """The estimator's name (the answers' ``model_version`` before any frame said more)."""
+        return self.estimator.name
+
+    def smpl_joints(self, params: Mapping[str, Any]) -> np.ndarray:
+        """The loaded model's SMPL joints of ``params`` (PHALP's observations need them)."""
+        return self.estimator.smpl_joints(params)
 
     # --- loading -------------------------------------------------------------------------
     def start_loading(self) -> None:
