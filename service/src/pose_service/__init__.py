@@ -4,8 +4,12 @@ Layout (data flows one way per request: decode -> estimate -> track -> answer ->
 
 - ``api/``          HTTP: Flask app factory, routes, request parsing, answer building, errors.
 - ``estimators/``   per-frame pose models behind one interface (``hmr2``, ``lite``, ``replay``).
-- ``tracking/``     per-video tracks that predict poses for missed frames; session routing.
-- ``scheduling.py`` FIFO, bounded access to the one model instance of the process.
+- ``pipeline.py``   the facade that composes the parts below for the API.
+- ``model/``        the one model instance: loading, readiness, the FIFO gate and batching.
+- ``streaming/``    one streamed frame's way: route, hint, rescue, track, hold.
+- ``sessions/``     which video a frame belongs to; saving the sessions across restarts.
+- ``tracking/``     one video's tracks that predict poses for missed frames (maths only).
+- ``whole_video/``  whole-video jobs and answers.
 - ``observability.py`` structured JSON logs and memory figures.
 - ``metrics.py``    Prometheus metrics (``GET /metrics``): counted events, state read at scrape.
 - ``config.py``     every knob, from ``POSE_SERVICE_*``.
