@@ -22,6 +22,7 @@ def _videos(replay_path: Path, state: Path, **settings: object) -> WholeVideos:
     videos = WholeVideos(
         pipeline.settings,
         pipeline.model,
+        pipeline.stepper,
         pipeline.live_session,
         render=lambda video: {"frames": len(video.outcomes)},
     )
@@ -43,13 +44,13 @@ def test_a_job_stopped_gracefully_resumes_on_the_next_start_with_every_frame(
 ):
     first = _videos(replay_path, tmp_path)
     hold = threading.Event()
-    estimate = first.model.estimate_in_turn
+    step = first.stepper.step_video
 
-    def slow(frames):  # the first frame in, then the stop
+    def slow(session, frames):  # the first frame in, then the stop
         hold.wait(10)
-        return estimate(frames)
+        return step(session, frames)
 
-    monkeypatch.setattr(first.model, "estimate_in_turn", slow)
+    monkeypatch.setattr(first.stepper, "step_video", slow)
     job = first.submit_images([b64(png_bytes(64, 36))] * FRAMES)
     assert len(list((tmp_path / "uploads").iterdir())) == 1
     first.pipeline.shutdown()  # what gunicorn's worker_exit calls
@@ -111,8 +112,8 @@ def test_while_the_model_loads_a_held_job_answers_queued_and_its_input_counts(
     404, and /health counts its input; once ready it runs and takes the model's turn."""
     first = _videos(replay_path, tmp_path)
     hold = threading.Event()
-    estimate = first.model.estimate_in_turn
-    first.model.estimate_in_turn = lambda frames: (hold.wait(10), estimate(frames))[1]
+    step = first.stepper.step_video
+    first.stepper.step_video = lambda session, frames: (hold.wait(10), step(session, frames))[1]
     job = first.submit_images([b64(png_bytes(64, 36))] * FRAMES)
     first.pipeline.shutdown()
     hold.set()
@@ -123,6 +124,7 @@ def test_while_the_model_loads_a_held_job_answers_queued_and_its_input_counts(
     second = WholeVideos(
         pipeline.settings,
         pipeline.model,
+        pipeline.stepper,
         pipeline.live_session,
         render=lambda video: {"frames": len(video.outcomes)},
     )

@@ -20,7 +20,11 @@ def _videos(replay_path: Path, load: bool = True, **settings: object) -> WholeVi
     if load:
         pipeline.load()
     return WholeVideos(
-        pipeline.settings, pipeline.model, pipeline.live_session, render=lambda video: video
+        pipeline.settings,
+        pipeline.model,
+        pipeline.stepper,
+        pipeline.live_session,
+        render=lambda video: video,
     )  # the result as it is
 
 

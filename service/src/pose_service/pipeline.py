@@ -97,7 +97,6 @@ class PosePipeline:
         self.when_ready = self.model.when_ready
         self.on_shutdown = self.model.on_shutdown
         self.begin_draining = self.model.begin_draining
-        self.estimate_in_turn = self.model.estimate_in_turn
         self.background_turn = self.model.background_turn
         self.process = self.stepper.process
 

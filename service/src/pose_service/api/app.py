@@ -38,7 +38,12 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     pipeline = pipeline or PosePipeline(settings)
     videos = WholeVideos(
-        settings, pipeline.model, pipeline.live_session, job_result, rendered_result
+        settings,
+        pipeline.model,
+        pipeline.stepper,
+        pipeline.live_session,
+        job_result,
+        rendered_result,
     )
     context.install(app, settings, pipeline, videos)
     register_error_handlers(app)

@@ -4,7 +4,8 @@
 ``warming_up``), runs its warm-up pass, says whether to take traffic (``readiness``), calls the
 hooks of whoever waits for the model or its stop, and runs estimator passes in a turn of the
 gate (``scheduling.FifoGate``), several frames per pass where the estimator batches
-(``scheduling.TurnBatcher``). It knows nothing about sessions or tracks.
+(``scheduling.TurnBatcher``), or in a patient background turn for whole-video jobs. It knows
+nothing about sessions or tracks.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import numpy as np
 
 from ..estimators import Estimator
 from ..estimators.base import TransientInferenceError
-from ..metrics import observe_model_pass
 from ..observability import get_logger, memory_report
 from ..types import Estimate, Frame
 from .scheduling import FifoGate, TurnBatcher
@@ -191,7 +191,7 @@ class ModelHost:
     # --- estimating -----------------------------------------------------------------------
     def estimate_frames(self, frames: list[Frame]) -> list[Estimate]:
         """One estimator pass for several frames where the estimator batches, else one call
-        (the caller holds the turn).
+        (the caller holds the turn: a streamed turn, or a background one for a job).
 
         A batch that does not fit on the device (a retryable error) is retried frame by frame
         before any request is answered with a 503.
@@ -203,17 +203,6 @@ class ModelHost:
         except TransientInferenceError as exc:
             log.warning("batch_retried_frame_by_frame", frames=len(frames), error=str(exc))
             return [self.estimator.estimate(f) for f in frames]
-
-    def estimate_in_turn(self, frames: list[Frame]) -> list[Estimate]:
-        """Run the estimator on a few frames in one FIFO turn (whole-video jobs use this,
-        ``batch_limit`` frames per turn, so streaming clients wait for at most one such pass,
-        never a whole video); a full queue makes the job wait, not fail."""
-        self.require_ready()
-        with self.background_turn():
-            start = time.perf_counter()
-            estimates = self.estimate_frames(frames)
-            observe_model_pass(time.perf_counter() - start, "job")
-            return estimates
 
     def background_turn(self) -> AbstractContextManager[None]:
         """A FIFO turn with the model for background work: a full queue makes it wait and

@@ -23,7 +23,7 @@ from ..imaging import thumbnail_grey
 from ..metrics import count_frame, observe_model_pass, observe_queue_wait
 from ..model.host import ModelHost
 from ..observability import get_logger
-from ..sessions.router import Routing, SessionRouter, SessionsFull
+from ..sessions.router import Routing, Session, SessionRouter, SessionsFull
 from ..tracking.track import Expectation
 from ..types import BoxHint, Estimate, Frame, TrackedPose
 from .counters import EstimatorCounters
@@ -54,7 +54,7 @@ class _FrameRequest:
     frame: Frame
     video_id: str | None
     simulate_miss: bool
-    thumbnail: np.ndarray
+    thumbnail: np.ndarray | None  # None: a job's frame, never routed
 
 
 @dataclass
@@ -66,6 +66,17 @@ class _Routed:
     frame: Frame  # with the box hint, if it got one
     routed_ms: float
     expected: Expectation | None  # of the first frame of its video in the turn (else made later)
+
+
+@dataclass
+class _Looked:
+    """What a turn's estimator pass found: the first looks (by index in the turn), which of
+    them rescued their frame, the estimates of the others in order, and the pass's time."""
+
+    first: dict[int, Look]
+    rescued_first: set[int]
+    estimates: Iterator[Estimate]
+    inference_ms: float
 
 
 class FrameStepper:
@@ -129,7 +140,6 @@ class FrameStepper:
         routed: list[_Routed] = []
         refused: dict[int, SessionsFull] = {}
         sessions_seen: set[str] = set()
-        searchable: list[int] = []  # indices in routed whose region may be searched first
         for index, request in enumerate(requests):
             start = time.perf_counter()
             frame = request.frame
@@ -143,43 +153,20 @@ class FrameStepper:
                 continue
             for evicted in routing.evicted:
                 log.info("session_expired", session=evicted)
-            session = routing.session
-            # A second frame of one video in a batch gets no box hint: the track has not yet
-            # stepped through the first, so its prediction would be a frame late.
-            expected = None
-            if not request.simulate_miss and session.session_id not in sessions_seen:
-                expected = routing.track.expect(routing.time_index)
-                frame = self._with_box_hint(frame, routing, expected)
-                searchable.append(len(routed))
-            sessions_seen.add(session.session_id)
-            routed_ms = (time.perf_counter() - start) * 1e3
-            routed.append(_Routed(request, routing, frame, routed_ms, expected))
+            session_id = routing.session.session_id
+            routed.append(self._placed(request, routing, session_id not in sessions_seen, start))
+            sessions_seen.add(session_id)
 
-        start = time.perf_counter()
         try:
-            first_looks = {  # index in routed -> the region searched first (rescue runs)
-                i: look for i in searchable if (look := self._first_look(routed[i]))
-            }
-            rescued_first = {i for i, look in first_looks.items() if look.rescued}
-            to_estimate = [
-                r.frame
-                for i, r in enumerate(routed)
-                if not (self._skips_model(r.request) or i in rescued_first)
-            ]
-            estimates = iter(self.host.estimate_frames(to_estimate))
+            looked = self._look(routed, "stream")
         except BaseException:
             # No frame of the turn is answered (a 503 to retry, or a fault): none of them
             # keeps its place in its session, so sent again each finds its video.
             for r in routed:
                 self.router.unroute(r.routing, r.request.frame.frame_number)
             raise
-        inference_ms = (time.perf_counter() - start) * 1e3
-        if first_looks or to_estimate:
-            observe_model_pass(inference_ms / 1e3, "stream")
-
         try:
-            outcomes = self._track_routed(routed, first_looks, rescued_first, estimates,
-                                          inference_ms, len(requests))  # fmt: skip
+            outcomes = self._track_routed(routed, looked, len(requests), hold=True)
         except BaseException:  # no answer of this turn goes out: nothing waits for it either
             self.lookahead.release_all()
             raise
@@ -190,18 +177,63 @@ class FrameStepper:
             answers.insert(index, refused[index])
         return answers
 
+    def step_video(self, session: Session, frames: list[Frame]) -> list[FrameOutcome]:
+        """A few frames of one video that no router holds (a whole-video job: ``session`` is
+        the job's own), in order, through the same way as a streamed turn (box hint, rescue,
+        step), in one background turn with the model: a full queue makes it wait, not fail.
+        Nothing is held for later frames (the job fills its gaps from both sides at its end)."""
+        self.host.require_ready()
+        with self.host.background_turn():
+            routed = []
+            for index, frame in enumerate(frames):
+                start = time.perf_counter()
+                routing = Routing(session, "job", session.track, frame.frame_number)
+                request = _FrameRequest(frame, session.session_id, False, None)
+                routed.append(self._placed(request, routing, index == 0, start))
+            looked = self._look(routed, "job")
+            return self._track_routed(routed, looked, len(frames), hold=False)
+
+    def _placed(
+        self, request: _FrameRequest, routing: Routing, first: bool, start: float
+    ) -> _Routed:
+        """A routed frame, with its track's expectation and box hint when it is the first of its
+        video in the turn: a later one gets neither, since the track has not yet stepped through
+        the frames before it, so its prediction would be late."""
+        frame, expected = request.frame, None
+        if first and not request.simulate_miss:
+            expected = routing.track.expect(routing.time_index)
+            frame = self._with_box_hint(frame, routing, expected)
+        return _Routed(request, routing, frame, (time.perf_counter() - start) * 1e3, expected)
+
+    def _look(self, routed: list[_Routed], kind: str) -> _Looked:
+        """The turn's estimator pass: the first looks where a rescue run searches the region
+        first, then one pass over every frame those did not rescue."""
+        start = time.perf_counter()
+        first_looks = {  # index in routed -> the region searched first (rescue runs)
+            i: look
+            for i, r in enumerate(routed)
+            if r.expected is not None and (look := self._first_look(r))
+        }
+        rescued_first = {i for i, look in first_looks.items() if look.rescued}
+        to_estimate = [
+            r.frame
+            for i, r in enumerate(routed)
+            if not (self._skips_model(r.request) or i in rescued_first)
+        ]
+        estimates = iter(self.host.estimate_frames(to_estimate))
+        inference_ms = (time.perf_counter() - start) * 1e3
+        if first_looks or to_estimate:
+            observe_model_pass(inference_ms / 1e3, kind)
+        return _Looked(first_looks, rescued_first, estimates, inference_ms)
+
     def _track_routed(
-        self,
-        routed: list[_Routed],
-        first_looks: dict[int, Look],
-        rescued_first: set[int],
-        estimates: Iterator[Estimate],
-        inference_ms: float,
-        batch_frames: int,
+        self, routed: list[_Routed], looked: _Looked, batch_frames: int, hold: bool
     ) -> list[FrameOutcome]:
-        """Track the routed frames of a turn in order; a missed frame whose video's later
-        frames are in hand is held (``streaming.holding``), and a detection fills the held
-        frames before it."""
+        """Track the routed frames of a turn in order; with ``hold``, a missed frame whose
+        video's later frames are in hand is held (``streaming.holding``), and a detection fills
+        the held frames before it."""
+        first_looks, rescued_first, estimates = looked.first, looked.rescued_first, looked.estimates
+        inference_ms = looked.inference_ms
         outcomes = []
         for index, item in enumerate(routed):
             request, routing, frame = item.request, item.routing, item.frame
@@ -232,8 +264,10 @@ class FrameStepper:
             later = [
                 (r.frame.frame_number, r.routing.session.session_id) for r in routed[index + 1 :]
             ]
-            if should_hold(tracked, self.lookahead.frames) and self._in_hand(
-                session.session_id, frame.frame_number, later
+            if (
+                hold
+                and should_hold(tracked, self.lookahead.frames)
+                and self._in_hand(session.session_id, frame.frame_number, later)
             ):
                 held = self.lookahead.hold(
                     session.session_id, routing.track, routing.time_index, frame.frame_number,

@@ -15,6 +15,8 @@ import numpy as np
 from ..config import Settings
 from ..mesh_render import MeshRenderer
 from ..model.host import ModelHost
+from ..sessions.router import Session
+from ..streaming.stepper import FrameStepper
 from ..tracking.offline import fill_video
 from ..tracking.track import Track
 from ..types import Frame
@@ -30,20 +32,22 @@ DEFAULT_FPS = 30.0  # when the container does not say (the backend's clips)
 
 def run_service_tracker(
     model: ModelHost,
+    stepper: FrameStepper,
     settings: Settings,
     job: Job,
     frames: Iterable[Frame],
     meshes: MeshSpill | None = None,
 ) -> WholeVideo:
-    """Estimate the frames in FIFO turns (``batch_limit`` frames per estimator pass), track
-    the main person, fill and smooth; the mesh of each detected frame goes to ``meshes``."""
+    """Step the frames through the streaming way (box hints, rescue, the track) in FIFO
+    turns, ``batch_limit`` frames per estimator pass, then fill and smooth the track; the mesh
+    of each detected frame goes to ``meshes``."""
     track = Track(settings.tracker_config())
+    session = Session.of_track(job.job_id, True, (0, 0), track, 0.0)
     size = (0, 0)
     model_version = model.name
     for chunk in _chunks(frames, model.batch_limit):
-        for frame, estimate in zip(chunk, model.estimate_in_turn(chunk), strict=True):
-            model_version = estimate.model_version
-            tracked = track.step(frame.frame_number, estimate.people)
+        for frame, outcome in zip(chunk, stepper.step_video(session, chunk), strict=True):
+            model_version, tracked = outcome.model_version, outcome.tracked
             if meshes is not None and tracked.source == "detected" and tracked.pose is not None:
                 meshes.add(frame.frame_number, tracked.pose)
             size = (frame.width, frame.height)
@@ -53,6 +57,7 @@ def run_service_tracker(
 
 def run_rendered(
     model: ModelHost,
+    stepper: FrameStepper,
     settings: Settings,
     job: Job,
     path: str,
@@ -75,7 +80,7 @@ def run_rendered(
             first = itertools.islice(decoded, count)
             frames = (Frame(rgb, number) for number, rgb in enumerate(first))
             spill = None if meshes is None else meshes.spill
-            video = run_service_tracker(model, settings, job, frames, spill)
+            video = run_service_tracker(model, stepper, settings, job, frames, spill)
         if job.done == 0:
             raise BadVideo("no frame of the upload could be decoded")
         with closing(_decoded(path, settings.max_image_pixels)) as decoded:

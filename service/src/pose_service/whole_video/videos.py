@@ -27,6 +27,7 @@ from ..config import Settings
 from ..model.host import ModelHost
 from ..observability import get_logger
 from ..sessions.router import Session
+from ..streaming.stepper import FrameStepper
 from ..types import Frame
 from . import phalp_tracker
 from .durable import DurableJobs, JobSpec
@@ -77,19 +78,22 @@ def host_trackers(settings: Settings) -> tuple[str, ...]:
 
 
 class WholeVideos:
-    """Whole-video jobs and sessions, over the model host (``model``) and the live sessions
-    (``live_session``: a streamed session by its id)."""
+    """Whole-video jobs and sessions, over the model host (``model``), the frame stepper the
+    jobs' frames go through (``stepper``) and the live sessions (``live_session``: a streamed
+    session by its id)."""
 
     def __init__(
         self,
         settings: Settings,
         model: ModelHost,
+        stepper: FrameStepper,
         live_session: Callable[[str], Session | None],
         render: Render,
         render_overlay: RenderOverlay | None = None,
     ) -> None:
         self.settings = settings
         self.model = model
+        self.stepper = stepper
         self._live_session = live_session
         self.render = render
         self.render_overlay = render_overlay
@@ -330,14 +334,17 @@ class WholeVideos:
         raise ValueError(f"unknown job kind {spec.kind!r}")
 
     def _run_service_tracker(self, job: Job, frames: Iterable[Frame]) -> Any:
-        return self.render(run_service_tracker(self.model, self.settings, job, frames))
+        return self.render(
+            run_service_tracker(self.model, self.stepper, self.settings, job, frames)
+        )
 
     def _run_phalp(self, path: str, job: Job, _frames: object) -> Any:
         return self.render(run_phalp(self.model, self.settings, job, path))
 
     def _run_rendered(self, path: str, count: int, total: int, job: Job, _frames: object) -> Any:
+        store = self._output_store()
         rendered = run_rendered(
-            self.model, self.settings, job, path, count, total, self._output_store()
+            self.model, self.stepper, self.settings, job, path, count, total, store
         )
         return rendered if self.render_overlay is None else self.render_overlay(rendered)
 
