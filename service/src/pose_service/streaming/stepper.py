@@ -6,7 +6,8 @@ behind it may share the pass: ``model.scheduling.TurnBatcher``), routes it to it
 (``sessions.router``), gives the estimator the track's predicted box when the detector may be
 skipped, looks again where the track predicts the person when the estimate lost them
 (``rescue``), steps the track, and holds a missed frame while its video's later frames are in
-hand (``streaming.holding``). It feeds the metrics of what it decides.
+hand (``streaming.holding``). It feeds the metrics of what it decides. A whole-video job's
+frames go the same way (:meth:`FrameStepper.step_video`), outside the router and unheld.
 """
 
 from __future__ import annotations
