@@ -85,11 +85,10 @@ class PosePipeline:
                 queue_timeout_s=settings.queue_timeout_s,
             ),
         )
-        # The model host's own, named here for the API's and the tests' convenience.
+        # The model host's own, named here for the API, the server hooks and the tests.
         self.estimator = estimator
         self.gate = self.model.gate
         self.batcher = self.model.batcher
-        self.batch_limit = self.model.batch_limit
         self.start_loading = self.model.start_loading
         self.wait_loaded = self.model.wait_loaded
         self.load = self.model.load
@@ -97,7 +96,6 @@ class PosePipeline:
         self.when_ready = self.model.when_ready
         self.on_shutdown = self.model.on_shutdown
         self.begin_draining = self.model.begin_draining
-        self.background_turn = self.model.background_turn
         self.process = self.stepper.process
 
     @property
@@ -127,10 +125,6 @@ class PosePipeline:
     def live_session(self, session_id: str) -> Session | None:
         """The live session with this id, if any (the whole-video answer for a stream)."""
         return self.router.get(session_id)
-
-    def persist_sessions(self) -> int:
-        """Write changed sessions to the state directory (call with no frame in flight)."""
-        return self.persistence.save()
 
     def health_snapshot(self) -> HealthSnapshot:
         """Where the model, the queue, the sessions and persistence stand; reads counters only,
