@@ -28,8 +28,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from pose_service.devtools.evaluation.methods import streaming
     from pose_service.devtools.evaluation.sequences import load_bvh
     from pose_service.devtools.evaluation.simulate import detections, miss_mask
+    from pose_service.tracking.config import PREDICTORS, TrackerConfig
     from pose_service.tracking.learned_prediction import forecast, shipped_predictor
-    from pose_service.tracking.track import PREDICTORS, TrackerConfig
 
     p = parser(__doc__.split("\n\n")[0])
     p.add_argument("--frames", type=int, default=240, help="frames of the walk capture")

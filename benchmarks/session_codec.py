@@ -15,8 +15,8 @@ from benchmarks.common import detected, emit, parser, walking_person
 
 def measure(frames: int, repeats: int) -> dict[str, Any]:
     from pose_service.config import Settings
-    from pose_service.tracking.session_codec import decode_session, encode_session
-    from pose_service.tracking.sessions import Session
+    from pose_service.sessions.codec import decode_session, encode_session
+    from pose_service.sessions.router import Session
     from pose_service.tracking.track import Track
 
     config = Settings().tracker_config()

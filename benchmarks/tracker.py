@@ -25,7 +25,7 @@ WIDTH, HEIGHT = 640, 360
 def _session_feed(frames: int, mesh: bool) -> Any:
     """(router, frame iterator): the service's own session router, and what the estimator found."""
     from pose_service.config import Settings
-    from pose_service.tracking.sessions import SessionPolicy, SessionRouter
+    from pose_service.sessions.router import SessionPolicy, SessionRouter
 
     router = SessionRouter(SessionPolicy(), Settings().tracker_config())
     people = (

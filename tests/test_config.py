@@ -9,8 +9,8 @@ import pytest
 from pose_service.config import Settings, declarations
 from pose_service.config_spec import as_text, env_name, spec_of
 from pose_service.pipeline import PosePipeline
-from pose_service.tracking.sessions import SessionPolicy
-from pose_service.tracking.track import TrackerConfig
+from pose_service.sessions.router import SessionPolicy
+from pose_service.tracking.config import TrackerConfig
 
 
 def test_environment_is_read_and_overrides_win():

@@ -79,7 +79,7 @@ def test_the_periodic_save_survives_a_sigkill_of_the_whole_service(replay_path, 
 def test_a_damaged_state_file_is_moved_aside_and_the_service_gets_ready(replay_path, tmp_path):
     """Before: the loader thread died on 'database disk image is malformed' and /health said
     warming_up forever, restart or not."""
-    from tests.tracking.test_store import damage_one_page, saved_store
+    from tests.sessions.test_store import damage_one_page, saved_store
 
     state = tmp_path / "state"
     state.mkdir()

@@ -29,7 +29,7 @@ from pose_service.devtools.evaluation.harness import Scenario, evaluate
 from pose_service.devtools.evaluation.noise import NOISE_MODELS
 from pose_service.devtools.evaluation.sequences import Sequence, from_world, load_bvh, load_sequence
 from pose_service.devtools.evaluation.video import estimate_video, evaluate_reference
-from pose_service.tracking.track import PREDICTORS, TrackerConfig
+from pose_service.tracking.config import PREDICTORS, TrackerConfig
 
 from .mocap import DEFAULT_DIR, check_files, split_of
 from .train_predictor import rescaled

@@ -8,9 +8,9 @@ from pose_service.api import create_app
 from pose_service.config import Settings
 from pose_service.estimators import TransientInferenceError
 from pose_service.imaging import ImageError
+from pose_service.model.scheduling import QueueFull, QueueTimeout, ShuttingDown
 from pose_service.pipeline import NotReady, PosePipeline
-from pose_service.scheduling import QueueFull, QueueTimeout, ShuttingDown
-from pose_service.tracking.sessions import SessionsFull
+from pose_service.sessions.router import SessionsFull
 from pose_service.whole_video.errors import (
     FrameOutOfRange,
     JobFailed,

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from pose_service.scheduling import FifoGate
+from pose_service.model.scheduling import FifoGate
 
 
 def queue_in_order(gate: FifoGate, call: Callable[[Any], None], items: Iterable[Any]) -> list:

@@ -7,7 +7,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from pose_service.tracking.filters import FieldFilter, MotionNoise, damped_travel
-from pose_service.tracking.motion import interpolate
+from pose_service.tracking.interpolation import interpolate
 from pose_service.tracking.track import Track, TrackerConfig
 from pose_service.types import PersonPose
 
@@ -112,7 +112,7 @@ def test_interpolation_slerps_rotations():
 def test_slerp_of_every_joint_at_once_is_scipys_slerp_per_joint():
     from scipy.spatial.transform import Rotation, Slerp
 
-    from pose_service.tracking.motion import slerp
+    from pose_service.tracking.interpolation import slerp
 
     a = Rotation.random(24, random_state=1).as_matrix().astype(np.float32)
     b = Rotation.random(24, random_state=2).as_matrix().astype(np.float32)

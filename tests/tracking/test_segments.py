@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pose_service.tracking.config import TrackerConfig
 from pose_service.tracking.segments import Segments
-from pose_service.tracking.track import TrackerConfig
 from tests.support.frames import runner_thumbnails
 
 

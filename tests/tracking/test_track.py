@@ -70,27 +70,27 @@ def test_the_track_state_follows_its_life():
     E, C, K, L = TrackState.EMPTY, TrackState.CONFIRMED, TrackState.COASTING, TrackState.LOST
     assert states == [E, C, C, K, K, K]
     track.step(6, [])  # 4 frames since the last accepted detection: beyond the limit
-    assert track.state is L and track.box_hint(7) is None
+    assert track.state is L and track.expect(7).hint is None
     track.step(7, [person(7)])
-    assert track.state is C and track.track_id == 2 and track.box_hint(8) is not None
+    assert track.state is C and track.track_id == 2 and track.expect(8).hint is not None
 
 
 def test_a_rescued_detection_is_flagged_and_a_rejected_rescue_never_reacquires():
     track = Track(TrackerConfig(reacquire_after=2))
-    assert track.search_box(0) is None  # nothing to look for before the first detection
+    assert track.expect(0).search_box is None  # nothing to look for before the first detection
     for i in range(10):
         track.step(i, [person(i)])
-    box = track.search_box(10)
+    box = track.expect(10).search_box
     assert box is not None and np.abs(box - person(10).bbox).max() < 20  # where it will be
-    assert track.continues(10, [person(10)]) and not track.continues(10, [])
-    assert not track.continues(10, [person(10, shift=600.0)])
+    assert track.expect(10).accepts([person(10)]) and not track.expect(10).accepts([])
+    assert not track.expect(10).accepts([person(10, shift=600.0)])
     rescued = track.step(10, [person(10)], rescued=True)
     assert rescued.source == "detected" and rescued.flags == ["rescued"]
     for i in (11, 12, 13):  # a wrong person found on a second look, again and again
         answer = track.step(i, [person(i, shift=600.0)], rescued=True)
         assert answer.source == "predicted" and answer.flags[:2] == ["rescue_rejected", "jump"]
     assert track.track_id == 1  # unlike first-look rejections, these never re-acquire
-    assert track.search_box(13) is None  # a late frame is never searched again
+    assert track.expect(13).search_box is None  # a late frame is never searched again
 
 
 def test_keeps_following_the_same_person_when_another_appears():
@@ -253,7 +253,7 @@ def test_the_search_box_has_the_last_detections_size_where_the_track_predicts_th
         track.step(i, [person(i)])
     track.step(10, [_resized(person(10), 0.8)])  # within the gate, but its velocity shrinks
     predicted = track.prediction(14)
-    box = track.search_box(14)
+    box = track.expect(14).search_box
     last = _resized(person(10), 0.8)
     size = np.ptp(np.vstack([last.keypoints_2d, last.bbox.reshape(2, 2)]), axis=0)
     np.testing.assert_allclose(box[2:] - box[:2], size, rtol=1e-5)

@@ -19,7 +19,14 @@ FRAMES = 6
 def _videos(replay_path: Path, state: Path, **settings: object) -> WholeVideoService:
     pipeline = PosePipeline(Settings(estimator="replay", replay_path=str(replay_path),
                                      state_dir=str(state), **settings))  # fmt: skip
-    videos = WholeVideoService(pipeline, render=lambda video: {"frames": len(video.outcomes)})
+    videos = WholeVideoService(
+        pipeline.settings,
+        pipeline.model,
+        pipeline.stepper,
+        pipeline.live_session,
+        render=lambda video: {"frames": len(video.outcomes)},
+    )
+    videos.pipeline = pipeline  # type: ignore[attr-defined]  # the test's handle, as the app's
     pipeline.load()  # resumes the jobs once loaded
     return videos
 
@@ -37,13 +44,13 @@ def test_a_job_stopped_gracefully_resumes_on_the_next_start_with_every_frame(
 ):
     first = _videos(replay_path, tmp_path)
     hold = threading.Event()
-    estimate = first.pipeline.estimate_in_turn
+    step = first.stepper.step_video
 
-    def slow(frames):  # the first frame in, then the stop
+    def slow(session, frames):  # the first frame in, then the stop
         hold.wait(10)
-        return estimate(frames)
+        return step(session, frames)
 
-    monkeypatch.setattr(first.pipeline, "estimate_in_turn", slow)
+    monkeypatch.setattr(first.stepper, "step_video", slow)
     job = first.submit_images([b64(png_bytes(64, 36))] * FRAMES)
     assert len(list((tmp_path / "uploads").iterdir())) == 1
     first.pipeline.shutdown()  # what gunicorn's worker_exit calls
@@ -105,8 +112,8 @@ def test_while_the_model_loads_a_held_job_answers_queued_and_its_input_counts(
     404, and /health counts its input; once ready it runs and takes the model's turn."""
     first = _videos(replay_path, tmp_path)
     hold = threading.Event()
-    estimate = first.pipeline.estimate_in_turn
-    first.pipeline.estimate_in_turn = lambda frames: (hold.wait(10), estimate(frames))[1]
+    step = first.stepper.step_video
+    first.stepper.step_video = lambda session, frames: (hold.wait(10), step(session, frames))[1]
     job = first.submit_images([b64(png_bytes(64, 36))] * FRAMES)
     first.pipeline.shutdown()
     hold.set()
@@ -114,7 +121,13 @@ def test_while_the_model_loads_a_held_job_answers_queued_and_its_input_counts(
 
     pipeline = PosePipeline(Settings(estimator="replay", replay_path=str(replay_path),
                                      state_dir=str(tmp_path)))  # fmt: skip
-    second = WholeVideoService(pipeline, render=lambda video: {"frames": len(video.outcomes)})
+    second = WholeVideoService(
+        pipeline.settings,
+        pipeline.model,
+        pipeline.stepper,
+        pipeline.live_session,
+        render=lambda video: {"frames": len(video.outcomes)},
+    )
     held = second.job(job.job_id)
     assert pipeline.status != "ready" and held.status == "queued"
     assert second.uploads_state()["used_bytes"] == size and second.uploads_state()["files"] == 1

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from pose_service.scheduling import FifoGate
+from pose_service.model.scheduling import FifoGate
 from pose_service.whole_video.jobs import JobRunner, JobsFull
 
 

@@ -19,7 +19,13 @@ def _videos(replay_path: Path, load: bool = True, **settings: object) -> WholeVi
     pipeline = PosePipeline(Settings(estimator="replay", replay_path=str(replay_path), **settings))
     if load:
         pipeline.load()
-    return WholeVideoService(pipeline, render=lambda video: video)  # the result as it is
+    return WholeVideoService(
+        pipeline.settings,
+        pipeline.model,
+        pipeline.stepper,
+        pipeline.live_session,
+        render=lambda video: video,
+    )  # the result as it is
 
 
 def test_refusals_come_in_order_before_anything_is_read(replay_path):

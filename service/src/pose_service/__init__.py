@@ -2,14 +2,15 @@
 
 Layout (data flows one way per request: decode -> estimate -> track -> answer -> log):
 
-- ``api/``            HTTP: Flask app factory, routes, request parsing, answer building, errors.
+- ``api/``            HTTP: Flask app factory, routes, request parsing, answer building, errors;
+  ``api/context.py``: where the views find what they serve.
 - ``server/``         how gunicorn runs it: its config, the worker, connections, the WSGI entry.
-- ``pipeline.py``     one frame's way: decode -> FIFO gate -> route -> estimate -> look again ->
-  track; ``redetection.py``: looking again where the track predicts the person.
-- ``scheduling.py``   FIFO, bounded access to the one model instance of the process; batching.
+- ``pipeline.py``     the facade that composes the parts below for the API.
+- ``model/``          the one model instance: loading, readiness, the FIFO gate and batching.
+- ``streaming/``      one streamed frame's way: route, hint, first look, rescue, track, hold.
+- ``sessions/``       which video a frame belongs to; saving the sessions across restarts.
+- ``tracking/``       one video's track, predicting poses for missed frames (maths only).
 - ``estimators/``     per-frame pose models behind one interface (``hmr2/``, ``lite``, ``replay``).
-- ``tracking/``       per-video tracks that predict poses for missed frames; session routing and
-  persistence.
 - ``whole_video/``    whole-video jobs and sessions' whole tracks (``POST /pose/video``, ...).
 - ``imaging.py``      base64 and image decoding; ``video_frames.py``: a video file's frames.
 - ``types.py``        values that cross module borders; ``camera.py``, ``skeleton.py``: the

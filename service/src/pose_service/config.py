@@ -35,8 +35,8 @@ from .config_spec import (
     within,
 )
 from .drawing import OVERLAY_STYLES
-from .tracking.sessions import SessionPolicy
-from .tracking.track import PREDICTORS, SMOOTHING_MODES, TrackerConfig
+from .sessions.policy import SessionPolicy
+from .tracking.config import PREDICTORS, SMOOTHING_MODES, TrackerConfig
 
 __all__ = ["ENV_PREFIX", "Settings"]
 

@@ -10,7 +10,7 @@ import pytest
 from pose_service.cli import main
 from pose_service.devtools.evaluation.harness import Scenario, evaluate
 from pose_service.devtools.evaluation.sequences import load_sequence
-from pose_service.tracking.track import TrackerConfig
+from pose_service.tracking.config import TrackerConfig
 
 WALK = Path(__file__).resolve().parents[3] / "data" / "cmu-131_01-walk.bvh"
 

@@ -10,6 +10,7 @@ from ..config import Settings
 from ..observability import configure_logging
 from ..pipeline import PosePipeline
 from ..whole_video import WholeVideoService
+from . import context
 from .error_map import register_domain_errors
 from .errors import ApiError, register_error_handlers
 from .json import OrjsonProvider
@@ -35,12 +36,18 @@ def create_app(
     app = Flask("pose_service", static_folder=None)
     app.json = OrjsonProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.config["POSE_SETTINGS"] = settings
     pipeline = pipeline or PosePipeline(settings)
-    app.extensions["pose_pipeline"] = pipeline
-    app.extensions["pose_videos"] = WholeVideoService(pipeline, job_result, rendered_result)
+    videos = WholeVideoService(
+        settings,
+        pipeline.model,
+        pipeline.stepper,
+        pipeline.live_session,
+        job_result,
+        rendered_result,
+    )
+    context.install(app, settings, pipeline, videos)
     register_error_handlers(app)
-    register_domain_errors(app)
+    register_domain_errors(app, settings.retry_after_s)
     app.register_blueprint(ops_bp)  # first: its clock starts before any other hook runs
     install_metrics(app)
     app.register_blueprint(bp)

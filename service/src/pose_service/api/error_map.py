@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, current_app, g
+from flask import Flask, Response, g
 
 from ..estimators import TransientInferenceError
 from ..imaging import ImageError
+from ..model.host import NotReady
+from ..model.scheduling import QueueFull, QueueTimeout, ShuttingDown
 from ..observability import get_logger, memory_report
-from ..pipeline import NotReady
-from ..scheduling import QueueFull, QueueTimeout, ShuttingDown
-from ..tracking.sessions import SessionsFull
+from ..sessions.router import SessionsFull
 from ..whole_video.errors import (
     BadVideo,
     FrameOutOfRange,
@@ -88,22 +88,21 @@ FINAL: dict[type[Exception], Callable[[Any], Answer]] = {
 }
 
 
-def register_domain_errors(app: Flask) -> None:
-    """One Flask error handler per domain error (the most specific type wins)."""
+def register_domain_errors(app: Flask, retry_after_s: int) -> None:
+    """One Flask error handler per domain error (the most specific type wins); the retryable
+    ones answer ``Retry-After: retry_after_s``."""
     for kind, answer in RETRYABLE.items():
-        app.register_error_handler(kind, _handler(answer, retry=True))
+        app.register_error_handler(kind, _handler(answer, retry_after_s))
     for kind, answer in FINAL.items():
-        app.register_error_handler(kind, _handler(answer, retry=False))
+        app.register_error_handler(kind, _handler(answer, None))
 
 
-def _handler(answer: Callable[[Any], Answer], retry: bool) -> Callable[[Exception], Response]:
+def _handler(
+    answer: Callable[[Any], Answer], retry_after_s: int | None
+) -> Callable[[Exception], Response]:
     def handle(exc: Exception) -> Response:
         status, code, message, extra = answer(exc)
-        headers = {"Retry-After": str(_retry_after_s())} if retry else None
+        headers = None if retry_after_s is None else {"Retry-After": str(retry_after_s)}
         return error_response(status, code, message, extra, headers)
 
     return handle
-
-
-def _retry_after_s() -> int:
-    return current_app.extensions["pose_pipeline"].settings.retry_after_s

@@ -13,7 +13,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ..pipeline import FrameOutcome, HealthSnapshot
+from ..pipeline import HealthSnapshot
+from ..streaming.outcome import FrameOutcome
 from ..whole_video.jobs import Job
 from ..whole_video.overlay import RenderedVideo
 from .responses import FacesCache, build_frame_answer

@@ -11,7 +11,7 @@ from typing import Any
 from .. import __version__
 from ..estimators.base import MODEL_ROLES
 from ..skeleton import JOINT_ANGLE_TRIPLETS, SMPL_JOINT_NAMES
-from ..tracking.track import SMOOTHING_MODES
+from ..tracking.config import SMOOTHING_MODES
 from .legacy import INLINE_IMAGES
 from .requests import MAX_FRAME_NUMBER
 

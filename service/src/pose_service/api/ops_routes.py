@@ -16,14 +16,11 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from .. import __version__, metrics
 from ..pipeline import PosePipeline
 from ..whole_video import WholeVideoService
+from . import context
 
 bp = Blueprint("ops", __name__)
 PROBE_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
 UNMATCHED_ROUTE = "unmatched"  # the route label of a request no URL rule matched (a 404)
-
-
-def _pipeline() -> PosePipeline:
-    return current_app.extensions["pose_pipeline"]
 
 
 @bp.get("/livez")
@@ -36,7 +33,7 @@ def livez() -> Response:
 def readyz() -> Response:
     """200 once the model is loaded and its warm-up pass ran, 503 with the reason before that,
     after a failed load, and from SIGTERM on (draining)."""
-    ready, status, reason = _pipeline().readiness()
+    ready, status, reason = context.pipeline().readiness()
     body: dict[str, object] = {"ready": ready, "status": status}
     if reason is not None:
         body["reason"] = reason
@@ -77,8 +74,8 @@ def service_state(pipeline: PosePipeline, videos: WholeVideoService) -> metrics.
 
 def install_metrics(app: Flask) -> None:
     """Give ``app`` its metrics registry (``/metrics`` serves it)."""
-    pipeline = app.extensions["pose_pipeline"]
-    videos = app.extensions["pose_videos"]
+    pipeline = app.extensions[context.PIPELINE_KEY]
+    videos = app.extensions[context.VIDEOS_KEY]
     app.extensions["pose_metrics"] = metrics.registry_for(lambda: service_state(pipeline, videos))
 
 

@@ -17,8 +17,8 @@ from ..camera import answer_focal, weak_perspective
 from ..drawing import draw_tracked
 from ..imaging import encode_png_base64
 from ..mesh_render import MeshRenderer
-from ..pipeline import FrameOutcome
 from ..skeleton import SMPL_JOINT_NAMES, joint_angles_deg
+from ..streaming.outcome import FrameOutcome
 
 MeshFormat = Literal["full", "none", "base64"]
 MESH_FORMATS: tuple[str, ...] = ("full", "none", "base64")

@@ -9,8 +9,9 @@ from flask import Blueprint, Response, current_app, g, request
 
 from .. import __version__
 from ..observability import get_logger, memory_report
-from ..pipeline import FrameOutcome, PosePipeline
+from ..streaming.outcome import FrameOutcome
 from ..whole_video.videos import host_trackers
+from . import context
 from .json import dumps_bytes
 from .openapi import openapi_document
 from .requests import parse_hybrid_request, simulate_miss_asked
@@ -20,14 +21,10 @@ bp = Blueprint("pose", __name__)
 log = get_logger("pose_service.api")
 
 
-def _pipeline() -> PosePipeline:
-    return current_app.extensions["pose_pipeline"]
-
-
 def _faces() -> FacesCache:
     cache = current_app.extensions.get("pose_faces")
     if cache is None:
-        cache = FacesCache(_pipeline().faces)
+        cache = FacesCache(context.pipeline().faces)
         current_app.extensions["pose_faces"] = cache
     return cache
 
@@ -36,17 +33,15 @@ def _faces() -> FacesCache:
 def pose_hybrid() -> Response:
     """One frame in, one pose out (detected, predicted from the track, or none with a reason)."""
     start = time.perf_counter()
-    pipeline = _pipeline()
-    req = parse_hybrid_request(request, pipeline.settings.reject_unknown_fields)
+    pipeline, settings = context.pipeline(), context.settings()
+    req = parse_hybrid_request(request, settings.reject_unknown_fields)
     g.frame_number = req.frame_number  # for the log line of an error answer
     frame, decode_ms = pipeline.decode(req.image_base64, req.frame_number)
-    simulate_miss = simulate_miss_asked(request, pipeline.settings.allow_simulated_misses)
+    simulate_miss = simulate_miss_asked(request, settings.allow_simulated_misses)
     outcome = pipeline.process(frame, req.video_id, simulate_miss)
     outcome.timings_ms["decode"] = decode_ms
     build_start = time.perf_counter()
-    answer = build_frame_answer(
-        outcome, _faces(), req.visualize, req.mesh_format, pipeline.settings.overlay
-    )
+    answer = build_frame_answer(outcome, _faces(), req.visualize, req.mesh_format, settings.overlay)
     # processing_time_ms: everything from arrival up to the final encoding.
     answer["processing_time_ms"] = round((time.perf_counter() - start) * 1e3, 2)
     body = dumps_bytes(answer)
@@ -78,16 +73,15 @@ def _log_frame(outcome: FrameOutcome, total_ms: float) -> None:
         log.info("frame", **fields)
     if "outlier_rejected" in tracked.flags or "reacquired" in tracked.flags:
         log.warning("temporal_coherence_broken", scores=tracked.scores, **fields)
-    if total_ms > _pipeline().settings.slow_frame_ms:
+    if total_ms > context.settings().slow_frame_ms:
         log.warning("slow_frame", total_ms=round(total_ms, 1), **memory_report())
 
 
 @bp.get("/health")
 def health() -> Response:
     """Readiness for the backend and the systemd timer; never waits for the model."""
-    pipeline = _pipeline()
-    settings = pipeline.settings
-    state = pipeline.health_snapshot()
+    settings = context.settings()
+    state = context.pipeline().health_snapshot()
     body = {
         "status": state.status,
         "ready": state.status == "ready",
@@ -102,7 +96,7 @@ def health() -> Response:
         "queue": state.queue,
         "sessions": state.sessions,
         "persistence": state.persistence,
-        "uploads": current_app.extensions["pose_videos"].uploads_state(),
+        "uploads": context.videos().uploads_state(),
         "rescue": state.rescue,
         "tracker": {
             "max_gap_frames": settings.track_max_gap_frames,

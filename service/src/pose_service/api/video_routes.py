@@ -11,17 +11,14 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from ..whole_video import WholeVideo, WholeVideoService
+from ..whole_video import WholeVideo
 from ..whole_video.jobs import Job
+from . import context
 from .requests import parse_video_images
 from .responses import FacesCache, build_frame_answer
 
 bp = Blueprint("video", __name__)
 NO_FACES = FacesCache(None)
-
-
-def _videos() -> WholeVideoService:
-    return current_app.extensions["pose_videos"]
 
 
 def frames_answer(video: WholeVideo) -> list[dict[str, Any]]:
@@ -45,7 +42,7 @@ def job_result(video: WholeVideo) -> dict[str, Any]:
 @bp.get("/sessions/<session_id>")
 def session_frames(session_id: str) -> Response:
     """Every frame of a streamed video so far, gaps filled, smoothed (whole-video mode)."""
-    video = _videos().session(session_id)
+    video = context.videos().session(session_id)
     frames = frames_answer(video)
     body = {
         "session_id": session_id,
@@ -59,7 +56,7 @@ def session_frames(session_id: str) -> Response:
 @bp.post("/pose/video")
 def pose_video() -> Response:
     """A whole video (multipart ``video`` file) or ``{"frames": [base64, ...]}``: 202 + job."""
-    videos = _videos()
+    videos = context.videos()
     upload = request.files.get("video")
     tracker = request.form.get("tracker", "service") if upload is not None else "service"
     videos.admit(tracker)  # before an upload is read to disk
@@ -80,4 +77,4 @@ def _accepted(job: Job) -> Response:
 @bp.get("/jobs/<job_id>")
 def job_status(job_id: str) -> Response:
     """Progress of a whole-video job, with every frame once it is done."""
-    return current_app.json.response(_videos().job(job_id).describe())
+    return current_app.json.response(context.videos().job(job_id).describe())

@@ -36,6 +36,7 @@ import orjson
 from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
 from gunicorn.workers.gthread import DEFAULT_WORKER_DATA_TIMEOUT, ThreadWorker
 
+from ..api.context import pipeline_of
 from ..metrics import count_refusal
 from .http_connections import close_when_body_unread, force_gunicorn_close
 
@@ -84,8 +85,7 @@ def is_whole_health_request(head: bytes) -> bool:
 def served_pipeline(wsgi: Any) -> Any:
     """The pipeline of the Flask app a worker serves (inside ``http_connections``' wrapper),
     or None before the app is loaded."""
-    app = getattr(wsgi, "__wrapped__", wsgi)
-    return getattr(app, "extensions", {}).get("pose_pipeline")
+    return pipeline_of(getattr(wsgi, "__wrapped__", wsgi))
 
 
 class JsonErrorThreadWorker(ThreadWorker):

@@ -19,12 +19,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from .config import TrackerConfig
 from .filters import FieldFilter, GainSchedule, MotionNoise, damped_travel
-
-if TYPE_CHECKING:
-    from .track import TrackerConfig
 
 __all__ = [
     "FieldGroup",

@@ -20,10 +20,11 @@ import dataclasses
 import numpy as np
 
 from ..types import PersonPose, TrackedPose
+from .config import TrackerConfig
 from .filters import rts_smooth
-from .motion import interpolate, ordered_box
+from .interpolation import interpolate, ordered_box
 from .motion_model import SMOOTHED_FIELDS, MotionModel
-from .track import TrackerConfig, no_pose
+from .track import no_pose
 
 
 def fill_video(

@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from .config import TrackerConfig
 from .frame_order import picture_difference
-from .track import Track, TrackerConfig
+from .track import Track
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -49,9 +50,10 @@ from .association import (
     keypoint_spread,
     person_salience,
 )
+from .config import TrackerConfig
 from .filters import FieldFilter, OneEuro
+from .interpolation import interpolate, ordered_box
 from .learned_prediction import forecast, shipped_predictor
-from .motion import interpolate, ordered_box
 from .motion_model import (
     ONE_EURO_BETA,
     ONE_EURO_MIN_CUTOFF_HZ,
@@ -60,38 +62,7 @@ from .motion_model import (
 )
 from .record import FrameRecord
 
-SMOOTHING_MODES = ("off", "kalman", "one_euro")  # TrackerConfig.smoothing
-PREDICTORS = ("kalman", "learned")  # TrackerConfig.predictor: body joints of a missed frame
 HISTORY_FRAMES_WITH_MESH = 4  # newest answers whose mesh is kept for late frames
-
-
-@dataclass(frozen=True)
-class TrackerConfig:
-    """The tracker's knobs. Their defaults are written here only: ``Settings.tracker_config()``
-    fills the ones a ``POSE_SERVICE_TRACK_*`` setting feeds, and each such setting takes its default
-    from this class."""
-
-    max_gap_frames: int = 45
-    velocity_decay: float = 0.95  # root, keypoints, box: whole-body motion has inertia
-    joint_velocity_decay: float = 0.7  # body-frame joints, rotations, mesh: limbs swing back
-    gate: float = 1.0
-    reacquire_after: int = 3
-    history_frames: int = 32
-    smoothing: str = "off"  # off | kalman | one_euro: causal smoothing of detected frames
-    joint_noise_m: float = 0.02  # per-coordinate noise of detected 3D joints (HMR2-like)
-    joint_accel_m: float = 0.006  # per-frame acceleration std of body-frame joints (streaming)
-    smoother_accel_m: float = 0.008  # the same for the whole-video smoother (tuned by eval)
-    root_noise_m: float = 0.03  # noise of the root (camera) translation
-    root_accel_m: float = 0.01
-    pixel_noise: float = 3.0  # keypoint / box noise, pixels
-    pixel_accel: float = 4.0
-    confidence_error_scale_m: float = 0.1  # expected error at which confidence falls to 1/e
-    gate_3d_m: float = 0.35  # mean body-frame joint jump beyond which a detection is rejected
-    flip_ratio: float = 0.5  # left/right-swapped pose this much closer to the track = a flip
-    gate_scale: float = 1.5  # keypoint spread this many times smaller than the track's = a jump
-    record_max_frames: int = 10_000  # frames of a video kept for whole-video mode (0 = none)
-    predictor: str = "kalman"  # kalman | learned (``learned_prediction``): missed frames' joints
-    lookahead_frames: int = 2  # later frames in hand a missed frame may wait for (``lookahead``)
 
 
 class TrackState(enum.Enum):
@@ -101,6 +72,68 @@ class TrackState(enum.Enum):
     CONFIRMED = "confirmed"  # the newest frame (in order) had a detection the track accepted
     COASTING = "coasting"  # the newest frames had none: answered by prediction
     LOST = "lost"  # no accepted detection for max_gap_frames: dropped; the next one starts anew
+
+
+@dataclass(frozen=True)
+class Match:
+    """A new frame's best candidate for the track, and what its checks found wrong (no flags:
+    the track accepts it)."""
+
+    person: PersonPose
+    cost: float
+    flags: list[str]
+    scores: dict[str, float]
+
+
+class Expectation:
+    """What a track expects of one new frame, worked out once for the frame: the rescue (where
+    to look again, whether what it found continues the track), the box hint and the step read
+    the same prediction and the same checks."""
+
+    def __init__(self, track: Track, frame_number: int, steps: int) -> None:
+        self._track = track
+        self.frame_number = frame_number
+        self._steps = steps
+        self.live = track.live_at(frame_number)  # the track follows its person at this frame
+
+    def current(self, frame_number: int) -> bool:
+        """Whether this is the expectation of ``frame_number`` and no step came since."""
+        return frame_number == self.frame_number and self._steps == self._track._steps
+
+    @functools.cached_property
+    def prediction(self) -> PersonPose | None:
+        """The track's pose at this frame (None unless :attr:`live`)."""
+        return self._track.prediction(self.frame_number) if self.live else None
+
+    @functools.cached_property
+    def search_box(self) -> np.ndarray | None:
+        """Where to look again for the person when the first look found nobody the track
+        accepts (x0, y0, x1, y1): the last accepted detection's extent (its keypoints and box
+        together: a box from a few visible joints can be a sliver) moved to the prediction's
+        centre. A person's size changes by a few per cent a frame, while the prediction's own
+        extent moves each corner and keypoint by its velocity and inflates or shrinks the region
+        after one noisy detection. None for a late frame, before the first detection, or once
+        the track is past its gap limit."""
+        prediction = self.prediction
+        return None if prediction is None else self._track._search_box(prediction)
+
+    @functools.cached_property
+    def hint(self) -> BoxHint | None:
+        """Where the person should be in the frame right after a detected one (the box's
+        prediction), for an estimator that can skip its detector; None unless the previous
+        frame was a confirmed detection (after a miss, a rejection or no track the detector
+        must look)."""
+        return self._track._box_hint(self.frame_number)
+
+    def match(self, people: list[PersonPose]) -> Match:
+        """The best of ``people`` (not empty) for the live track, with its checks' findings."""
+        assert self.prediction is not None and people
+        return self._track._match(self.frame_number, self.prediction, people)
+
+    def accepts(self, people: list[PersonPose]) -> bool:
+        """Whether one of ``people`` would continue the live track at this frame (the checks
+        :meth:`Track.step` applies, without stepping)."""
+        return self.live and bool(people) and not self.match(people).flags
 
 
 class Track:
@@ -122,23 +155,34 @@ class Track:
         self._lost_reason: str | None = None
         self.newest_frame = -1
         self._observed: PersonPose | None = None  # the detection the current step accepted
-        # The prediction for the frame about to be stepped: the re-detection checks
-        # (search_box, continues) and the step itself share it; cleared by every step.
-        self._predicted: tuple[int, PersonPose] | None = None
+        self._steps = 0  # frames stepped: an Expectation from before a step is out of date
         self._forecast: tuple[int, np.ndarray | None] | None = None  # (anchor frame, joints)
         self.history: OrderedDict[int, TrackedPose] = OrderedDict()
         self.record = FrameRecord(config.record_max_frames) if config.record_max_frames else None
 
+    def expect(self, frame_number: int) -> Expectation:
+        """What the track expects of the frame ``frame_number`` (its prediction, where to look
+        again, the box hint, which people it accepts): one object for the frame, that the
+        rescue and :meth:`step` share; out of date once the track stepped another frame."""
+        return Expectation(self, frame_number, self._steps)
+
     def step(
-        self, frame_number: int, people: list[PersonPose], rescued: bool = False
+        self,
+        frame_number: int,
+        people: list[PersonPose],
+        rescued: bool = False,
+        expected: Expectation | None = None,
     ) -> TrackedPose:
         """The answer for one frame, given everyone the estimator found in it.
 
         ``rescued``: ``people`` were found by looking again where the track predicted the person
-        (:meth:`search_box`), after the first look found nobody the track accepts. They pass the
-        same coherence checks; accepted, the answer is flagged ``rescued``; rejected, the frame is
-        predicted and, unlike a first-look detection, never counts towards re-acquiring.
+        (:attr:`Expectation.search_box`), after the first look found nobody the track accepts.
+        They pass the same coherence checks; accepted, the answer is flagged ``rescued``;
+        rejected, the frame is predicted and, unlike a first-look detection, never counts
+        towards re-acquiring. ``expected``: the frame's :meth:`expect` (made here if not given).
         """
+        if expected is None or not expected.current(frame_number):
+            expected = self.expect(frame_number)
         self._observed = None
         behind = self.newest_frame - frame_number
         if not people and behind > self.config.history_frames:
@@ -149,12 +193,12 @@ class Track:
         if frame_number <= self.newest_frame:
             answer = self._late_frame(frame_number, people)
         else:
-            answer = self._next_frame(frame_number, people, rescued)
+            answer = self._next_frame(frame_number, people, rescued, expected)
             self.newest_frame = frame_number
         self._remember(frame_number, answer)
         if self.record is not None:
             self.record.add(frame_number, self._observed, self.track_id)
-        self._predicted = None  # the step changed what the track predicts
+        self._steps += 1  # what the track expects of any later frame changed
         return answer
 
     def revise(self, frame_number: int, answer: TrackedPose) -> None:
@@ -211,7 +255,7 @@ class Track:
 
     # --- frames in order -----------------------------------------------------------------
     def _next_frame(
-        self, frame_number: int, people: list[PersonPose], rescued: bool = False
+        self, frame_number: int, people: list[PersonPose], rescued: bool, expected: Expectation
     ) -> TrackedPose:
         gap = frame_number - self._anchor_frame
         tracking = self.state in (TrackState.CONFIRMED, TrackState.COASTING)
@@ -225,17 +269,15 @@ class Track:
                 return self._acquire(frame_number, max(people, key=person_salience), [])
             return self._nothing(frame_number)
 
-        predicted = self.prediction(frame_number)
+        predicted = expected.prediction
+        assert predicted is not None  # a live track, at a frame within its gap limit
         if not people:
             return self._predict(frame_number, predicted, [], {})
-        costs = [association_cost(predicted, p) for p in people]
-        best = int(np.argmin(costs))
-        flags, scores = incoherence(
-            predicted, people[best], costs[best], self.gates, self._spread, gap
-        )
+        match = expected.match(people)
+        flags, scores = match.flags, match.scores
         if not flags:
             self._rejections = 0
-            answer = self._accept(frame_number, people[best], costs[best])
+            answer = self._accept(frame_number, match.person, match.cost)
             answer.flags = ["rescued"] if rescued else answer.flags
             return answer
         if rescued:
@@ -246,44 +288,20 @@ class Track:
             return self._acquire(frame_number, chosen, ["reacquired"])
         return self._predict(frame_number, predicted, ["outlier_rejected", *flags], scores)
 
-    def search_box(self, frame_number: int) -> np.ndarray | None:
-        """Where to look again for the person in a new frame whose first look found nobody the
-        track accepts (x0, y0, x1, y1): the last accepted detection's extent (its keypoints and
-        box together: a box from a few visible joints can be a sliver) moved to the prediction's
-        centre. A person's size changes by a few per cent a frame, while the prediction's own
-        extent moves each corner and keypoint by its velocity and inflates or shrinks the region
-        after one noisy detection. None for a late frame, before the first detection, or once
-        the track is past its gap limit."""
-        if self.state not in (TrackState.CONFIRMED, TrackState.COASTING):
-            return None
-        if frame_number <= self.newest_frame:
-            return None
-        if frame_number - self._anchor_frame > self.config.max_gap_frames:
-            return None
-        assert self._anchor is not None
-        low, high = _extent(self.prediction(frame_number))
-        anchor_low, anchor_high = _extent(self._anchor)
-        centre, half = (low + high) / 2.0, (anchor_high - anchor_low) / 2.0
-        return np.concatenate([centre - half, centre + half]).astype(np.float32)
-
-    def continues(self, frame_number: int, people: list[PersonPose]) -> bool:
-        """Whether one of ``people`` would continue the live track at this new frame (the
-        association and coherence checks of :meth:`step`, without stepping)."""
-        if self.search_box(frame_number) is None or not people:
-            return False
-        predicted = self.prediction(frame_number)
-        costs = [association_cost(predicted, p) for p in people]
-        best = int(np.argmin(costs))
-        gap = frame_number - self._anchor_frame
-        flags, _ = incoherence(predicted, people[best], costs[best], self.gates, self._spread, gap)
-        return not flags
+    def live_at(self, frame_number: int) -> bool:
+        """Whether the track follows its person at the new frame ``frame_number``: confirmed or
+        coasting, the frame ahead of the newest and within the gap limit."""
+        return (
+            self.state in (TrackState.CONFIRMED, TrackState.COASTING)
+            and frame_number > self.newest_frame
+            and frame_number - self._anchor_frame <= self.config.max_gap_frames
+        )
 
     def prediction(self, frame_number: int) -> PersonPose:
         """The track's pose at a later frame: every filtered field moved by the motion model;
-        the rest (confidences, score, focal length) as last detected."""
+        the rest (confidences, score, focal length) as last detected (computed each call: a
+        frame's :class:`Expectation` keeps it)."""
         assert self._anchor is not None
-        if self._predicted is not None and self._predicted[0] == frame_number:
-            return self._predicted[1]
         gap = frame_number - self._anchor_frame
         changes = {}
         for group in self._filters.values():
@@ -293,9 +311,7 @@ class Track:
         learned = self._learned_joints(gap)
         if learned is not None:
             changes["joints_3d"] = learned
-        pose = dataclasses.replace(self._anchor, **changes)
-        self._predicted = (frame_number, pose)
-        return pose
+        return dataclasses.replace(self._anchor, **changes)
 
     def _learned_joints(self, gap: int) -> np.ndarray | None:
         """With ``predictor: learned``, the body-frame joints ``gap`` frames after the last
@@ -318,7 +334,7 @@ class Track:
         joints = self._forecast[1]
         return None if joints is None else joints[min(gap, len(joints)) - 1]
 
-    def box_hint(self, frame_number: int) -> BoxHint | None:
+    def _box_hint(self, frame_number: int) -> BoxHint | None:
         """Where the person should be in the frame right after a detected one (the box's
         prediction), for an estimator that can skip its detector; None unless the previous
         frame was a confirmed detection (after a miss, a rejection or no track the detector
@@ -329,6 +345,24 @@ class Track:
         image = self._filters.get("image")
         box = image.predicted(1).get("bbox", self._anchor.bbox) if image else self._anchor.bbox
         return BoxHint(np.asarray(box, dtype=np.float32), float(self._anchor.score))
+
+    def _search_box(self, prediction: PersonPose) -> np.ndarray:
+        """See :attr:`Expectation.search_box`."""
+        assert self._anchor is not None
+        low, high = _extent(prediction)
+        anchor_low, anchor_high = _extent(self._anchor)
+        centre, half = (low + high) / 2.0, (anchor_high - anchor_low) / 2.0
+        return np.concatenate([centre - half, centre + half]).astype(np.float32)
+
+    def _match(self, frame_number: int, prediction: PersonPose, people: list[PersonPose]) -> Match:
+        """The association and coherence checks of one new frame's best candidate."""
+        costs = [association_cost(prediction, p) for p in people]
+        best = int(np.argmin(costs))
+        gap = frame_number - self._anchor_frame
+        flags, scores = incoherence(
+            prediction, people[best], costs[best], self.gates, self._spread, gap
+        )
+        return Match(people[best], costs[best], flags, scores)
 
     def expected_error_m(self, gap: int) -> float:
         """Expected 3D error (metres, one joint) of the pose ``gap`` frames after a detection."""

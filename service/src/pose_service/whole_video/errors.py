@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..pipeline import NotReady
+from ..model.host import NotReady
 
 
 class NotReadyForJobs(NotReady):

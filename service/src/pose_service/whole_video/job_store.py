@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from ..observability import get_logger
-from ..tracking.store import move_aside
+from ..sessions.store import move_aside
 
 log = get_logger("pose_service.job_store")
 JOBS_FILE = "jobs.sqlite3"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..pipeline import FrameOutcome
+from ..streaming.outcome import FrameOutcome
 from ..tracking.offline import fill_video
 from ..tracking.track import Track
 from ..types import Frame, PersonPose, TrackedPose

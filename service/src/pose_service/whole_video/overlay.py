@@ -36,7 +36,7 @@ import numpy as np
 from ..drawing import draw_tracked, open_video_writer
 from ..mesh_render import MeshRenderer
 from ..observability import get_logger
-from ..pipeline import FrameOutcome
+from ..streaming.outcome import FrameOutcome
 from .mesh_spill import MeshSpill
 from .outcomes import WholeVideo
 

@@ -12,8 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import Settings
 from ..mesh_render import MeshRenderer
-from ..pipeline import PosePipeline
+from ..model.host import ModelHost
+from ..sessions.router import Session
+from ..streaming.stepper import FrameStepper
 from ..tracking.offline import fill_video
 from ..tracking.track import Track
 from ..types import Frame
@@ -28,20 +31,23 @@ DEFAULT_FPS = 30.0  # when the container does not say (the backend's clips)
 
 
 def run_service_tracker(
-    pipeline: PosePipeline,
+    model: ModelHost,
+    stepper: FrameStepper,
+    settings: Settings,
     job: Job,
     frames: Iterable[Frame],
     meshes: MeshSpill | None = None,
 ) -> WholeVideo:
-    """Estimate the frames in FIFO turns (``batch_limit`` frames per estimator pass), track
-    the main person, fill and smooth; the mesh of each detected frame goes to ``meshes``."""
-    track = Track(pipeline.settings.tracker_config())
+    """Step the frames through the streaming way (box hints, rescue, the track) in FIFO
+    turns, ``batch_limit`` frames per estimator pass, then fill and smooth the track; the mesh
+    of each detected frame goes to ``meshes``."""
+    track = Track(settings.tracker_config())
+    session = Session.of_track(job.job_id, True, (0, 0), track, 0.0)
     size = (0, 0)
-    model_version = pipeline.estimator.name
-    for chunk in _chunks(frames, pipeline.batch_limit):
-        for frame, estimate in zip(chunk, pipeline.estimate_in_turn(chunk), strict=True):
-            model_version = estimate.model_version
-            tracked = track.step(frame.frame_number, estimate.people)
+    model_version = model.name
+    for chunk in _chunks(frames, model.batch_limit):
+        for frame, outcome in zip(chunk, stepper.step_video(session, chunk), strict=True):
+            model_version, tracked = outcome.model_version, outcome.tracked
             if meshes is not None and tracked.source == "detected" and tracked.pose is not None:
                 meshes.add(frame.frame_number, tracked.pose)
             size = (frame.width, frame.height)
@@ -50,7 +56,9 @@ def run_service_tracker(
 
 
 def run_rendered(
-    pipeline: PosePipeline,
+    model: ModelHost,
+    stepper: FrameStepper,
+    settings: Settings,
     job: Job,
     path: str,
     count: int,
@@ -62,18 +70,17 @@ def run_rendered(
     ``POSE_SERVICE_OVERLAY=mesh`` and an estimator with a mesh, each detected frame's mesh waits
     in the job's folder until its frame is drawn (``mesh_spill``)."""
     started = time.perf_counter()
-    settings = pipeline.settings
     folder = store.folder(job.job_id)
     meshes = None
-    if settings.overlay == "mesh" and pipeline.faces is not None:
-        meshes = overlay.JobMeshes(MeshRenderer(pipeline.faces), MeshSpill(folder / SPILL_NAME))
+    if settings.overlay == "mesh" and model.faces is not None:
+        meshes = overlay.JobMeshes(MeshRenderer(model.faces), MeshSpill(folder / SPILL_NAME))
     try:
         fps = video_fps(path) or DEFAULT_FPS
         with closing(_decoded(path, settings.max_image_pixels)) as decoded:
             first = itertools.islice(decoded, count)
             frames = (Frame(rgb, number) for number, rgb in enumerate(first))
             spill = None if meshes is None else meshes.spill
-            video = run_service_tracker(pipeline, job, frames, spill)
+            video = run_service_tracker(model, stepper, settings, job, frames, spill)
         if job.done == 0:
             raise BadVideo("no frame of the upload could be decoded")
         with closing(_decoded(path, settings.max_image_pixels)) as decoded:
@@ -103,19 +110,18 @@ def _chunks(frames: Iterable[Frame], size: int) -> Iterator[list[Frame]]:
         yield chunk
 
 
-def run_phalp(pipeline: PosePipeline, job: Job, path: str) -> WholeVideo:
+def run_phalp(model: ModelHost, settings: Settings, job: Job, path: str) -> WholeVideo:
     """PHALP's offline tracker on the upload (a child process), its ghost frames and the
     frames before its track was confirmed filled by ours, SMPL joints from the loaded model in
     a FIFO turn with the streaming frames."""
-    settings = pipeline.settings
     with tempfile.TemporaryDirectory(prefix="phalp-") as output_dir:
         results = phalp_tracker.run_phalp(
             Path(path), settings.fourd_humans_dir, Path(output_dir), settings.phalp_timeout_s
         )
     frames = phalp_tracker.ordered_frames(results)
     track_id = phalp_tracker.main_track_id(frames)
-    with pipeline.background_turn():
-        observed = phalp_tracker.observations(frames, track_id, pipeline.estimator.smpl_joints)
+    with model.background_turn():
+        observed = phalp_tracker.observations(frames, track_id, model.smpl_joints)
     answers = fill_video(observed, settings.tracker_config())
     sizes = [(int(f["size"][0][1]), int(f["size"][0][0])) for f in frames if f.get("size")]
     job.done = len(answers)
@@ -124,7 +130,7 @@ def run_phalp(pipeline: PosePipeline, job: Job, path: str) -> WholeVideo:
         answers,
         sizes[0] if sizes else (0, 0),
         job.job_id,
-        f"PHALP + {pipeline.estimator.name}",
+        f"PHALP + {model.name}",
         "phalp",
     )
     return WholeVideo(outcomes, tracker="phalp", phalp_track_id=track_id)

@@ -24,8 +24,10 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..config import Settings
+from ..model.host import ModelHost
 from ..observability import get_logger
-from ..pipeline import PosePipeline
+from ..sessions.router import Session
+from ..streaming.stepper import FrameStepper
 from ..types import Frame
 from . import phalp_tracker
 from .durable import DurableJobs, JobSpec
@@ -76,13 +78,23 @@ def host_trackers(settings: Settings) -> tuple[str, ...]:
 
 
 class WholeVideoService:
-    """The whole-video work the API calls, over one pipeline: jobs (admitted, queued, run,
-    looked up) and streamed sessions' whole tracks; each result a :class:`WholeVideo`."""
+    """Whole-video jobs and sessions, over the model host (``model``), the frame stepper the
+    jobs' frames go through (``stepper``) and the live sessions (``live_session``: a streamed
+    session by its id)."""
 
     def __init__(
-        self, pipeline: PosePipeline, render: Render, render_overlay: RenderOverlay | None = None
+        self,
+        settings: Settings,
+        model: ModelHost,
+        stepper: FrameStepper,
+        live_session: Callable[[str], Session | None],
+        render: Render,
+        render_overlay: RenderOverlay | None = None,
     ) -> None:
-        self.pipeline = pipeline
+        self.settings = settings
+        self.model = model
+        self.stepper = stepper
+        self._live_session = live_session
         self.render = render
         self.render_overlay = render_overlay
         self._runner: JobRunner | None = None
@@ -90,20 +102,15 @@ class WholeVideoService:
         self._runner_lock = threading.Lock()
         # Requests that wait for their job hold a server thread all along: at most half of
         # them, so frames always find a thread.
-        self._waiters = threading.BoundedSemaphore(max(1, pipeline.settings.threads // 2))
-        settings = pipeline.settings
+        self._waiters = threading.BoundedSemaphore(max(1, settings.threads // 2))
         self.uploads = UploadSpace(
             Path(settings.state_dir) / UPLOADS_DIR, settings.upload_max_bytes
         )
         self._durable: DurableJobs | None = None
         self._held: list[Job] = []  # an earlier process's jobs, queued until the model is ready
         self._restore_jobs()  # every job the store has answers at once, even while loading
-        pipeline.when_ready(self.resume_jobs)  # jobs need the model: run once it is ready
-        pipeline.on_shutdown(self.stop_jobs)
-
-    @property
-    def settings(self) -> Settings:
-        return self.pipeline.settings
+        model.when_ready(self.resume_jobs)  # jobs need the model: run once it is ready
+        model.on_shutdown(self.stop_jobs)
 
     def trackers(self) -> tuple[str, ...]:
         return host_trackers(self.settings)
@@ -111,8 +118,8 @@ class WholeVideoService:
     def admit(self, tracker: str = "service") -> None:
         """Refuse a job before anything is read: the model not ready, an unknown tracker, PHALP
         unavailable here, or as many jobs as allowed queued or running (in that order)."""
-        if self.pipeline.status != "ready":
-            raise NotReadyForJobs(self.pipeline.status, "models are still loading")
+        if self.model.status != "ready":
+            raise NotReadyForJobs(self.model.status, "models are still loading")
         if tracker not in TRACKERS:
             raise UnknownTracker(f'"tracker" must be one of {list(TRACKERS)}')
         if tracker == "phalp":
@@ -248,12 +255,12 @@ class WholeVideoService:
 
     def session(self, session_id: str) -> WholeVideo:
         """Every frame a live session has streamed so far, gaps filled, smoothed."""
-        session = self.pipeline.live_session(session_id)
+        session = self._live_session(session_id)
         if session is None:
             raise UnknownSession(f"no live session {session_id!r}")
         return filled_tracks(
             session.segments.tracks(), session.frame_size, session_id,
-            self.pipeline.estimator.name,
+            self.model.name,
         )  # fmt: skip
 
     def uploads_state(self) -> dict[str, object]:
@@ -327,13 +334,18 @@ class WholeVideoService:
         raise ValueError(f"unknown job kind {spec.kind!r}")
 
     def _run_service_tracker(self, job: Job, frames: Iterable[Frame]) -> Any:
-        return self.render(run_service_tracker(self.pipeline, job, frames))
+        return self.render(
+            run_service_tracker(self.model, self.stepper, self.settings, job, frames)
+        )
 
     def _run_phalp(self, path: str, job: Job, _frames: object) -> Any:
-        return self.render(run_phalp(self.pipeline, job, path))
+        return self.render(run_phalp(self.model, self.settings, job, path))
 
     def _run_rendered(self, path: str, count: int, total: int, job: Job, _frames: object) -> Any:
-        rendered = run_rendered(self.pipeline, job, path, count, total, self._output_store())
+        store = self._output_store()
+        rendered = run_rendered(
+            self.model, self.stepper, self.settings, job, path, count, total, store
+        )
         return rendered if self.render_overlay is None else self.render_overlay(rendered)
 
     def _output_store(self) -> OutputStore:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ...tracking.track import TrackerConfig
+from ...tracking.config import TrackerConfig
 from .bounds import oracle_errors
 from .methods import METHODS, Detections, streaming
 from .metrics import error_by_gap, summarise

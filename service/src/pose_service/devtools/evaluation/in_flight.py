@@ -9,8 +9,9 @@ and the one being tracked. K = 1 is today's one-at-a-time streaming.
 
 from __future__ import annotations
 
-from ...tracking.lookahead import HeldFrame, Lookahead, should_hold
-from ...tracking.track import Track, TrackerConfig
+from ...streaming.holding import HeldFrame, Lookahead, should_hold
+from ...tracking.config import TrackerConfig
+from ...tracking.track import Track
 from ...types import PersonPose, TrackedPose
 
 VIDEO = "sequence"  # the one video a replay streams

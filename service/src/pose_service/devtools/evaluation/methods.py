@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...tracking.config import TrackerConfig
 from ...tracking.offline import fill_video
-from ...tracking.track import TrackerConfig
 from ...types import PersonPose, TrackedPose
 from .in_flight import stream_in_flight
 

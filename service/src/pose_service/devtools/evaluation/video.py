@@ -17,7 +17,7 @@ import numpy as np
 
 from ...config import Settings
 from ...estimators import create_estimator
-from ...tracking.track import TrackerConfig
+from ...tracking.config import TrackerConfig
 from ...types import Frame, PersonPose
 from ...video_frames import read_frames
 from .harness import Report, Scenario, score_methods

@@ -11,14 +11,14 @@ import pytest
 import requests
 
 from pose_service.config import Settings
+from pose_service.model.scheduling import FifoGate, QueueFull, QueueTimeout, ShuttingDown
 from pose_service.pipeline import PosePipeline
-from pose_service.scheduling import FifoGate, QueueFull, QueueTimeout, ShuttingDown
-from pose_service.tracking.sessions import SessionsFull
+from pose_service.sessions.router import SessionsFull
 from pose_service.types import Frame
+from tests.streaming.test_hints import HintedWalkerEstimator
 from tests.support.frames import b64, png_bytes
 from tests.support.queueing import queue_in_order, wait_until
 from tests.support.server import launch
-from tests.test_pipeline_hints import HintedWalkerEstimator
 
 pytestmark = pytest.mark.service  # real programs (gunicorn, nginx, MediaPipe): the service tier
 
@@ -234,7 +234,7 @@ def _behind_a_busy_model(batcher, work, first, waiting, refused=()):  # type: ig
 
 
 def _batcher(max_items: int, capacity: int = 10):  # type: ignore[no-untyped-def]
-    from pose_service.scheduling import TurnBatcher
+    from pose_service.model.scheduling import TurnBatcher
 
     return TurnBatcher(FifoGate(capacity=capacity, timeout_s=10), max_items=max_items)
 

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..observability import get_logger
-from .session_codec import UnreadableSession, decode_session, encode_session
-from .sessions import Session
-from .track import TrackerConfig
+from ..tracking.config import TrackerConfig
+from .codec import UnreadableSession, decode_session, encode_session
+from .router import Session
 
 log = get_logger("pose_service.store")
 

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from pose_service.tracking.session_codec import (
+from pose_service.sessions.codec import (
     SCHEMA_VERSION,
     UnreadableSession,
     decode_session,
     encode_session,
 )
-from pose_service.tracking.sessions import Session
+from pose_service.sessions.router import Session
 from pose_service.tracking.track import Track, TrackerConfig, TrackState
 from tests.tracking.test_track import person
 
@@ -89,3 +89,18 @@ def test_another_schema_version_or_garbage_is_refused_with_the_reason():
     bad_record = _rewrite_index(blob, lambda d: d["session"].update(segments=bogus))
     with pytest.raises(UnreadableSession):
         decode_session(bad_record, TrackerConfig(), 0.0)
+
+
+def test_a_session_saved_before_the_split_loads_with_its_estimator_counters():
+    """Written by the code before the pipeline split (commit d336dd2: the counters were the
+    session's own fields); it loads, and the stepper reads its counters back."""
+    from pathlib import Path
+
+    from pose_service.streaming.counters import EstimatorCounters
+
+    blob = (Path(__file__).parent / "data" / "session_schema3_main_d336dd2.npz").read_bytes()
+    restored = decode_session(blob, TrackerConfig(record_max_frames=0), last_seen=1.0)
+    assert restored.session_id == "s-old" and restored.track.newest_frame == 3
+    counters = EstimatorCounters(restored)
+    assert (counters.frames_since_detector, counters.rescue_streak) == (3, 2)
+    assert encode_session(restored) == blob  # the format is the same: written back unchanged

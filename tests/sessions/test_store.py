@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import pose_service.tracking.store
-from pose_service.tracking.sessions import Session
-from pose_service.tracking.store import SessionStore, StoreRetry, open_store
+import pose_service.sessions.store
+from pose_service.sessions.router import Session
+from pose_service.sessions.store import SessionStore, StoreRetry, open_store
 from pose_service.tracking.track import Track, TrackerConfig
 from tests.support.logs import captured_logs
 from tests.tracking.test_track import person
@@ -102,7 +102,7 @@ def test_a_row_it_cannot_read_is_logged_and_dropped(tmp_path: Path, monkeypatch)
     insert = "INSERT INTO sessions VALUES (?, strftime('%s','now'), 0, 1, ?)"
     store._db.execute(insert, ("old", pickle.dumps({"a": 1})))
     store._db.execute(insert, ("damaged", b"PK\x03\x04 garbage"))
-    with captured_logs(monkeypatch, pose_service.tracking.store) as logs:
+    with captured_logs(monkeypatch, pose_service.sessions.store) as logs:
         assert [s.session_id for s in load(store)] == ["kept"]
     unreadable = {e["session"]: e["error"] for e in logs if e["event"] == "session_unreadable"}
     assert set(unreadable) == {"old", "damaged"}

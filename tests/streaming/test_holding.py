@@ -1,10 +1,11 @@
-"""``tracking.lookahead``: held missed frames filled from both sides, never across tracks."""
+"""``streaming.holding``: held missed frames filled from both sides, never across tracks."""
 
 from __future__ import annotations
 
-from pose_service.tracking.lookahead import Lookahead, fill_between, should_hold
+from pose_service.streaming.holding import Lookahead, should_hold
+from pose_service.tracking.lookahead import fill_between
 from pose_service.tracking.track import Track, TrackerConfig
-from tests.test_pipeline_hints import truth_person
+from tests.streaming.test_hints import truth_person
 
 CONFIG = TrackerConfig(record_max_frames=0)
 

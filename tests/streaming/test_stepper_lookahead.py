@@ -8,6 +8,7 @@ backend's pool keeps 4 requests in flight.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
@@ -16,8 +17,8 @@ import numpy as np
 from pose_service.config import Settings
 from pose_service.pipeline import FrameOutcome, PosePipeline
 from pose_service.types import Estimate, Frame
+from tests.streaming.test_hints import TRUTH, HintedWalkerEstimator
 from tests.support.queueing import queue_in_order, wait_until
-from tests.test_pipeline_hints import TRUTH, HintedWalkerEstimator
 
 RGB = np.zeros((360, 640, 3), dtype=np.uint8)
 
@@ -186,7 +187,8 @@ def test_a_hidden_frame_can_cost_the_model_pass_a_real_miss_costs():
     outcome = pipeline.process(Frame(RGB, 4), simulate_miss=True)
     assert estimator.order == [0, 1, 2, 3, 4]  # the model ran on it ...
     assert outcome.tracked.source == "predicted"  # ... and what it found was hidden
-    pipeline.settings = Settings(session_persist=False)
+    stepper = pipeline.stepper  # the stepper reads the settings it was built with
+    stepper.settings = dataclasses.replace(stepper.settings, simulated_miss_takes_pass=False)
     pipeline.process(Frame(RGB, 5), simulate_miss=True)
     assert estimator.order == [0, 1, 2, 3, 4]
 
@@ -198,7 +200,7 @@ def test_a_fill_that_fails_leaves_the_frames_their_prediction(monkeypatch):
     def broken(*args, **kwargs):
         raise ValueError("stand-in fault")
 
-    monkeypatch.setattr("pose_service.tracking.lookahead.fill_between", broken)
+    monkeypatch.setattr("pose_service.streaming.holding.fill_between", broken)
     jobs = [(6, False, None), (7, True, None), (8, False, None)]
     outcomes, _ = _in_flight(pipeline, estimator, jobs)
     assert outcomes[7].tracked.source == "predicted"
@@ -209,14 +211,14 @@ def test_a_fill_that_fails_leaves_the_frames_their_prediction(monkeypatch):
 def test_a_held_frame_whose_later_frame_left_the_queue_unserved_is_released():
     """A later frame refused without a turn never settles the frame held for it: the held
     frame's own check does, within about LOOKAHEAD_CHECK_S."""
-    from pose_service.pipeline import LOOKAHEAD_CHECK_S
+    from pose_service.streaming.stepper import LOOKAHEAD_CHECK_S
     from pose_service.tracking.track import Track
 
     pipeline, _ = _pipeline()
     track = Track(pipeline.settings.tracker_config())
     answer = track.step(0, [])
     held = pipeline.lookahead.hold("gone", track, 0, 0, answer)  # nothing of it is queued
-    waited_ms = pipeline._await_later_frames(held)
+    waited_ms = pipeline.stepper._await_later_frames(held)
     assert held.done.is_set() and not held.filled
     assert waited_ms < 3 * LOOKAHEAD_CHECK_S * 1000
     assert len(pipeline.lookahead) == 0

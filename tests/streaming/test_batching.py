@@ -16,8 +16,8 @@ from pose_service.config import Settings
 from pose_service.estimators.base import TransientInferenceError
 from pose_service.pipeline import FrameOutcome, PosePipeline
 from pose_service.types import Estimate, Frame
+from tests.streaming.test_hints import HintedWalkerEstimator
 from tests.support.queueing import queue_in_order, wait_until
-from tests.test_pipeline_hints import HintedWalkerEstimator
 
 RGB = np.zeros((360, 640, 3), dtype=np.uint8)
 

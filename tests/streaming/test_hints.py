@@ -113,27 +113,10 @@ def test_estimators_without_hint_support_never_get_one():
     assert _run(estimator, every=5) == list(range(20))
 
 
-def test_a_box_mostly_outside_the_picture_is_no_hint():
-    # Frames of 40x40 px: the walker's ~400x250 px box lies almost wholly outside them (as when
-    # a person walks out of view): the detector looks at every frame, not HMR2 on a blank crop.
-    assert np.ptp(TRUTH["keypoints_2d"][:20, :, 0], axis=1).min() > 200
-    assert _run(HintedWalkerEstimator(), every=5, size=(40, 40)) == list(range(20))
-
-
-def test_usable_hint_boxes():
-    from pose_service.estimators.hmr2.box_hint import usable_hint
-
-    assert usable_hint(np.array([100, 50, 180, 300]), 640, 360)
-    assert usable_hint(np.array([600, 50, 680, 300]), 640, 360)  # half out: still a crop
-    assert not usable_hint(np.array([620, 50, 700, 300]), 640, 360)  # mostly out
-    assert not usable_hint(np.array([100, 50, 108, 300]), 640, 360)  # 8 px wide
-    assert not usable_hint(np.array([np.nan, 50, 180, 300]), 640, 360)
-
-
 def test_the_load_log_takes_an_estimator_that_describes_itself_with_our_keys(monkeypatch):
     """hmr2's describe() has "estimator" (and could have "seconds"): the load must still log
     model_loaded once, not raise a duplicate-keyword TypeError in the loader thread."""
-    import pose_service.pipeline
+    import pose_service.model.host
     from tests.support.logs import captured_logs
 
     class Describing(HintedWalkerEstimator):
@@ -141,7 +124,7 @@ def test_the_load_log_takes_an_estimator_that_describes_itself_with_our_keys(mon
             return {"estimator": "hmr2", "seconds": -1, "device": "cpu"}
 
     pipeline = PosePipeline(Settings(session_persist=False), Describing())
-    with captured_logs(monkeypatch, pose_service.pipeline) as logs:
+    with captured_logs(monkeypatch, pose_service.model.host) as logs:
         pipeline.load()
     loaded = [e for e in logs if e["event"] == "model_loaded"]
     assert pipeline.status == "ready" and len(loaded) == 1

@@ -1,7 +1,7 @@
 """Track-guided re-detection through the pipeline: when the first look finds nobody the track
 accepts, the estimator looks again where the track predicts the person.
 
-The estimator is a stand-in (the walker of ``test_pipeline_hints``) whose whole-frame look
+The estimator is a stand-in (the walker of ``tests.streaming.test_hints``) whose whole-frame look
 misses on chosen frames and whose ``look_again`` finds the walker only inside the searched box;
 the real MediaPipe crop search is tested on real footage in ``tests/estimators/test_lite.py``.
 """
@@ -13,9 +13,9 @@ import pytest
 
 from pose_service.config import Settings
 from pose_service.pipeline import PosePipeline
-from pose_service.redetection import REFRAME_SHRINK
+from pose_service.streaming.rescue import REFRAME_SHRINK
 from pose_service.types import Estimate, Frame
-from tests.test_pipeline_hints import TRUTH, HintedWalkerEstimator
+from tests.streaming.test_hints import TRUTH, HintedWalkerEstimator
 
 RGB = np.zeros((360, 640, 3), dtype=np.uint8)
 

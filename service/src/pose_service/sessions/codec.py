@@ -20,16 +20,19 @@ from typing import Any
 
 import numpy as np
 
+from ..tracking.config import TrackerConfig
+from ..tracking.frame_order import FrameOrder
+from ..tracking.segments import Segments
 from ..types import PersonPose, TrackedPose
-from .frame_order import FrameOrder
-from .segments import Segments
-from .sessions import Session
-from .track import TrackerConfig
+from .router import Session
 
 SCHEMA_VERSION = 3  # 2: the track keeps its running size ("spread"); 3: segments and frame order
 FORMAT = "pose-service-session"
 _RECORDS = {"PersonPose": PersonPose, "TrackedPose": TrackedPose}  # the only types a file names
 _ARRAY, _RECORD = "$array", "$record"
+# The frame stepper's counters (``streaming.counters``), kept where schema 3 has always had them:
+# at the session's top level.
+STREAM_STATE_KEYS = ("frames_since_detector", "rescue_streak")
 
 
 class UnreadableSession(ValueError):
@@ -49,8 +52,7 @@ def encode_session(session: Session) -> bytes:
                 "frame_size": list(session.frame_size),
                 "frames_seen": session.frames_seen,
                 "created": session.created,
-                "frames_since_detector": session.frames_since_detector,
-                "rescue_streak": session.rescue_streak,
+                **{key: session.stream_state.get(key, 0) for key in STREAM_STATE_KEYS},
                 "newest_sent": session.newest_sent,
                 "segments": session.segments.to_state(),
                 "order": session.order.to_state(),
@@ -81,8 +83,7 @@ def decode_session(blob: bytes, config: TrackerConfig, last_seen: float) -> Sess
             order=FrameOrder.from_state(saved["order"]),
             frames_seen=int(saved["frames_seen"]),
             created=float(saved["created"]),
-            frames_since_detector=int(saved["frames_since_detector"]),
-            rescue_streak=int(saved["rescue_streak"]),
+            stream_state={key: int(saved[key]) for key in STREAM_STATE_KEYS},
             newest_sent=int(saved["newest_sent"]),
         )
     except UnreadableSession:

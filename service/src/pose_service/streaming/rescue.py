@@ -1,9 +1,11 @@
-"""Track-guided re-detection: where a frame's first look found nobody the track accepts, look
-again where the track predicts the person (the estimator's ``look_again``: lite, MediaPipe on a
-crop there; hmr2, ViTDet's low-score box there, ByteTrack's second association).
+"""Rescue (``POSE_SERVICE_RESCUE``), track-guided re-detection: where a frame's first look
+found nobody the track accepts, look again where the track predicts the person (the estimator's
+``look_again``: lite, MediaPipe on a crop there; hmr2, ViTDet's low-score box there, ByteTrack's
+second association).
 
 A rescued person goes through the track's coherence checks like any detection
-(``Track.step(rescued=True)``) and is answered flagged ``rescued``. While a video keeps needing
+(``Track.step(rescued=True)``), against the same :class:`~pose_service.tracking.track.Expectation`
+of the frame as the step and is answered flagged ``rescued``. While a video keeps needing
 rescues (a small or blurred subject), an estimator whose search needs no full-frame pass
 (``looks_again_first``) is asked there first, and the whole frame only when that finds nobody
 the track accepts: a run of rescued frames then costs one crop each, not a frame and a crop.
@@ -21,12 +23,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .estimators import Estimator
-from .observability import get_logger
-from .tracking.sessions import Routing
-from .types import Estimate, Frame
+from ..estimators import Estimator
+from ..observability import get_logger
+from ..sessions.router import Routing
+from ..tracking.track import Expectation
+from ..types import Estimate, Frame
+from .counters import EstimatorCounters
 
-log = get_logger("pose_service.redetection")
+log = get_logger("pose_service.streaming.rescue")
 
 RECHECK_EVERY = 5  # in a run of rescued frames, the whole frame first again this often
 # The second framing: lite's region 3x the person instead of 4x (RESCUE_REGION_SCALE's
@@ -43,7 +47,7 @@ class Look:
     failed: bool = False  # the estimator raised: nothing to gain from looking once more
 
 
-class Redetector:
+class Rescuer:
     """Decides when to look again, asks the estimator, and counts (for ``/health``)."""
 
     def __init__(self, estimator: Estimator, enabled: bool) -> None:
@@ -54,21 +58,26 @@ class Redetector:
             "looked_again": 0, "rescued": 0, "looked_first": 0, "reframed": 0, "failed": 0
         }  # fmt: skip
 
-    def first_look(self, frame: Frame, routing: Routing) -> Look | None:
+    def first_look(self, frame: Frame, routing: Routing, expected: Expectation) -> Look | None:
         """The search region first, for a video whose last frame was rescued (None: not tried).
         Unless it is ``rescued``, the whole frame is estimated next."""
-        streak = routing.session.rescue_streak
+        streak = EstimatorCounters(routing.session).rescue_streak
         if not (self.enabled and self.estimator.looks_again_first and streak):
             return None
         if streak % RECHECK_EVERY == 0:
             return None
-        box = routing.track.search_box(routing.time_index)
+        box = expected.search_box
         if box is None:
             return None
-        return self._look(frame, routing, box, None)
+        return self._look(frame, routing, expected, box, None)
 
     def second_look(
-        self, frame: Frame, routing: Routing, estimate: Estimate, looked: bool = False
+        self,
+        frame: Frame,
+        routing: Routing,
+        expected: Expectation,
+        estimate: Estimate,
+        looked: bool = False,
     ) -> Look:
         """The whole frame's estimate when the track takes it (or there is no live track, or
         the region was ``looked`` at first already); otherwise what looking again where the
@@ -76,26 +85,31 @@ class Redetector:
         join the first's as ``rescue_*``."""
         if not self.enabled or looked:
             return Look(estimate, False)
-        box = routing.track.search_box(routing.time_index)
-        if box is None or routing.track.continues(routing.time_index, estimate.people):
+        box = expected.search_box
+        if box is None or expected.accepts(estimate.people):
             return Look(estimate, False)
-        look = self._look(frame, routing, box, estimate)
+        look = self._look(frame, routing, expected, box, estimate)
         timings = {**estimate.timings_ms, **_as_rescue(look.estimate.timings_ms)}
         chosen = look.estimate if look.rescued else estimate
         merged = Estimate(chosen.people, chosen.model_version, timings, estimate.detector_ran)
         return Look(merged, look.rescued)
 
     def _look(
-        self, frame: Frame, routing: Routing, box: np.ndarray, first: Estimate | None
+        self,
+        frame: Frame,
+        routing: Routing,
+        expected: Expectation,
+        box: np.ndarray,
+        first: Estimate | None,
     ) -> Look:
         """Look at ``box``, and once more framed tighter when the track does not take what
         that found and the estimator :attr:`~Estimator.reframes`."""
-        look = self._look_once(frame, routing, box, first)
+        look = self._look_once(frame, routing, expected, box, first)
         if look.rescued or look.failed or not self.estimator.reframes:
             return look
         with self._lock:
             self._counts["reframed"] += 1
-        again = self._look_once(frame, routing, _tighter(box), first)
+        again = self._look_once(frame, routing, expected, _tighter(box), first)
         timings = {**look.estimate.timings_ms}
         for key, ms in again.estimate.timings_ms.items():
             timings[key] = timings.get(key, 0.0) + ms
@@ -104,7 +118,12 @@ class Redetector:
         return Look(merged, again.rescued)
 
     def _look_once(
-        self, frame: Frame, routing: Routing, box: np.ndarray, first: Estimate | None
+        self,
+        frame: Frame,
+        routing: Routing,
+        expected: Expectation,
+        box: np.ndarray,
+        first: Estimate | None,
     ) -> Look:
         """Ask the estimator to look at ``box``; a failure there (it is only a second chance)
         is logged and counted, and the frame keeps what it had."""
@@ -117,7 +136,7 @@ class Redetector:
             log.warning("rescue_failed", session=routing.session.session_id,
                         frame_number=frame.frame_number, error=error)  # fmt: skip
             return Look(Estimate([], self.estimator.name, {}, detector_ran=False), False, True)
-        rescued = routing.track.continues(routing.time_index, found.people)
+        rescued = expected.accepts(found.people)
         with self._lock:
             self._counts["looked_first" if first is None else "looked_again"] += 1
             self._counts["rescued"] += int(rescued)

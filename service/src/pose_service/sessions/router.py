@@ -41,26 +41,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .frame_order import FrameOrder, picture_difference
-from .segments import Segments
-from .track import Track, TrackerConfig
+from ..tracking.config import TrackerConfig
+from ..tracking.frame_order import FrameOrder, picture_difference
+from ..tracking.segments import Segments
+from ..tracking.track import Track
+from .policy import SessionPolicy
 
 OPENING_FRAMES = 4  # a video whose first frames came before its frame 0 (the pool's 0, 2, 3, 1)
 NOT_FOLLOWING = 4.0  # grey levels a frame that does not look like the one it follows pays
 PER_SKIPPED_NUMBER = 0.5  # grey levels per frame number a continuation skips
-
-
-@dataclass(frozen=True)
-class SessionPolicy:
-    """Knobs of the session rules above. Their defaults are written here only: the
-    ``POSE_SERVICE_SESSION_*`` settings take them from this class (see ``Settings.fill``)."""
-
-    idle_s: float = 300.0
-    max_sessions: int = 32
-    protect_s: float = 10.0
-    max_forward_gap: int = 15
-    reorder_window: int = 30
-    match_threshold: float = 40.0
 
 
 class SessionsFull(RuntimeError):
@@ -79,8 +68,9 @@ class Session:
     order: FrameOrder = field(default_factory=FrameOrder)  # sent number -> time (``frame_order``)
     frames_seen: int = 0
     created: float = field(default_factory=time.time)
-    frames_since_detector: int = 0  # frames estimated from the track's box since ViTDet ran
-    rescue_streak: int = 0  # frames in a row answered by looking again (``redetection``)
+    # The frame stepper's counters about the estimator for this video, saved with it; their
+    # meaning is the stepper's (``streaming.counters``), the router never reads them.
+    stream_state: dict[str, int] = field(default_factory=dict)
     newest_sent: int = -1  # the highest frame_number the client sent
     opened_by: str = ""  # the routing rule that started it
     created_at: float = 0.0  # the router's clock when it started

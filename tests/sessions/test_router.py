@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pose_service.tracking.sessions import SessionPolicy, SessionRouter, SessionsFull
-from pose_service.tracking.track import TrackerConfig
+from pose_service.sessions.router import SessionPolicy, SessionRouter, SessionsFull
+from pose_service.tracking.config import TrackerConfig
 from tests.support.frames import pool_order, runner_thumbnails, string_sorted
 
 SIZE = (640, 360)
