@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pose_service.estimators.hmr2_camera import full_image_focal, project_to_image
+from pose_service.estimators.hmr2.camera import full_image_focal, project_to_image
 from pose_service.tracking.config import TrackerConfig
 from pose_service.tracking.offline import fill_video
 from pose_service.whole_video import phalp_tracker
