@@ -86,7 +86,7 @@ def test_a_small_runner_missed_in_the_whole_frame_is_found_by_looking_where_he_s
         if estimator.estimate(Frame(hard, index)).people:
             continue  # the whole frame found him this time: nothing to rescue
         box = small.map_points(reference.bbox.reshape(2, 2), width, height).reshape(4)
-        again = estimator.look_again(Frame(hard, index), box, None)
+        again = estimator.rescue(Frame(hard, index), box, None)
         assert len(again.people) == 1 and "rescue" in again.timings_ms
         expected = small.map_points(reference.keypoints_2d, width, height)
         error = np.linalg.norm(again.people[0].keypoints_2d - expected, axis=1)

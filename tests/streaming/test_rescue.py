@@ -2,7 +2,7 @@
 accepts, the estimator looks again where the track predicts the person.
 
 The estimator is a stand-in (the walker of ``tests.streaming.test_hints``) whose whole-frame look
-misses on chosen frames and whose ``look_again`` finds the walker only inside the searched box;
+misses on chosen frames and whose ``rescue`` finds the walker only inside the searched box;
 the real MediaPipe crop search is tested on real footage in ``tests/estimators/test_lite.py``.
 """
 
@@ -21,14 +21,14 @@ RGB = np.zeros((360, 640, 3), dtype=np.uint8)
 
 
 class SecondLookWalker(HintedWalkerEstimator):
-    """Misses the walker on ``missed`` frames; ``look_again`` finds them inside the box (or a
+    """Misses the walker on ``missed`` frames; ``rescue`` finds them inside the box (or a
     bystander far away when ``wrong``)."""
 
-    looks_again = True
+    rescues = True
 
     def __init__(self, missed: set[int], first: bool = False, wrong: bool = False) -> None:
         super().__init__(missed)
-        self.looks_again_first = first
+        self.rescues_first = first
         self.wrong = wrong
         self.whole_frame: list[int] = []
         self.searched: list[int] = []
@@ -37,7 +37,7 @@ class SecondLookWalker(HintedWalkerEstimator):
         self.whole_frame.append(frame.frame_number)
         return super().estimate(frame)
 
-    def look_again(self, frame: Frame, box: np.ndarray, first: Estimate | None) -> Estimate:
+    def rescue(self, frame: Frame, box: np.ndarray, first: Estimate | None) -> Estimate:
         self.searched.append(frame.frame_number)
         keypoints = TRUTH["keypoints_2d"][frame.frame_number]
         inside = (keypoints >= box[:2] - 5).all() and (keypoints <= box[2:] + 5).all()
@@ -98,11 +98,11 @@ def test_a_wrong_person_on_the_second_look_is_not_taken():
 
 
 def test_a_second_look_that_fails_leaves_the_frame_as_it_was():
-    """A crash in look_again (e.g. the GPU out of memory on the extra crop) is counted and
+    """A crash in rescue (e.g. the GPU out of memory on the extra crop) is counted and
     logged; the frame keeps its first look's answer (predicted), the request does not fail."""
 
     class Failing(SecondLookWalker):
-        def look_again(self, frame: Frame, box: np.ndarray, first: Estimate | None) -> Estimate:
+        def rescue(self, frame: Frame, box: np.ndarray, first: Estimate | None) -> Estimate:
             raise RuntimeError("CUDA out of memory (stand-in)")
 
     answers, pipeline = _stream(Failing(set(range(10, 13))), frames=15)
@@ -120,12 +120,12 @@ def test_a_look_the_track_refuses_is_tried_once_more_framed_tighter():
 
         widths: list[float] = []
 
-        def look_again(self, frame: Frame, box: np.ndarray, first: Estimate | None) -> Estimate:
+        def rescue(self, frame: Frame, box: np.ndarray, first: Estimate | None) -> Estimate:
             self.widths.append(float(box[2] - box[0]))
             framing = len(self.widths) % 2
             if framing:  # the first framing: the walker's box, he collapses into a bystander
                 self.box = box
-            found = super().look_again(frame, self.box, first)
+            found = super().rescue(frame, self.box, first)
             if framing:
                 for person in found.people:
                     person.keypoints_2d = person.keypoints_2d + 400.0
@@ -144,7 +144,7 @@ def test_a_failed_look_is_not_reframed():
     class Failing(SecondLookWalker):
         reframes = True
 
-        def look_again(self, frame: Frame, box: np.ndarray, first: Estimate | None) -> Estimate:
+        def rescue(self, frame: Frame, box: np.ndarray, first: Estimate | None) -> Estimate:
             raise RuntimeError("stand-in failure")
 
     estimator = Failing(set(range(10, 12)))

@@ -122,18 +122,18 @@ def test_a_batch_answers_as_each_frame_alone(loaded: SimpleNamespace, runner_fra
         np.testing.assert_allclose(batched.people[0].keypoints_2d, alone.keypoints_2d, atol=1e-2)
 
 
-def test_look_again_runs_the_real_hmr2_on_a_low_score_box(loaded, runner_frames) -> None:
+def test_rescue_runs_the_real_hmr2_on_a_low_score_box(loaded, runner_frames) -> None:
     """The second look's HMR2 path on the real model. The first look's candidates are set by
     hand (a box that scored 0.3 around the runner): the stand-in ViTDet scores every proposal
     high."""
     rgb = runner_frames[0]
     estimator = loaded.estimator
     first = Estimate([], "hmr2", candidates=(RUNNER_BOX[None].astype(np.float32), np.array([0.3])))
-    again = estimator.look_again(Frame(rgb, 0), RUNNER_BOX + 6.0, first)
+    again = estimator.rescue(Frame(rgb, 0), RUNNER_BOX + 6.0, first)
     (person,) = again.people
     assert person.score == pytest.approx(0.3) and not again.detector_ran
     assert person.vertices.shape == (6890, 3) and person.joints_3d.shape == (24, 3)
-    assert estimator.look_again(Frame(rgb, 0), RUNNER_BOX + 900.0, first).people == []
+    assert estimator.rescue(Frame(rgb, 0), RUNNER_BOX + 900.0, first).people == []
 
 
 def test_the_real_vitdet_runs_when_there_is_no_hint(loaded: SimpleNamespace, runner_frames) -> None:

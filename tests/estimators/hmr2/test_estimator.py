@@ -291,7 +291,7 @@ def test_no_person_gives_empty_estimate(stack: SimpleNamespace) -> None:
     assert stack.hmr2.FORWARD_BATCHES == []  # never HMR2 on the whole image (old defect)
 
 
-def test_look_again_takes_the_low_score_box_where_the_track_predicts(stack: SimpleNamespace):
+def test_rescue_takes_the_low_score_box_where_the_track_predicts(stack: SimpleNamespace):
     """ByteTrack's second association on the detector's own pass (the fake detector stands in
     for ViTDet's scores: random weights cannot score a box 0.3 on demand)."""
     stack.d2.DETECTIONS[:] = [
@@ -305,14 +305,14 @@ def test_look_again_takes_the_low_score_box_where_the_track_predicts(stack: Simp
     first = est.estimate(frame)
     assert [p.score for p in first.people] == pytest.approx([0.9])
     tracked = np.array([205, 35, 285, 310], np.float32)
-    again = est.look_again(frame, tracked, first)
+    again = est.rescue(frame, tracked, first)
     assert [p.score for p in again.people] == pytest.approx([0.3])
     assert again.detector_ran is False and "pose" in again.timings_ms
-    assert est.look_again(frame, np.array([560, 300, 600, 340], np.float32), first).people == []
-    assert est.look_again(frame, tracked, None).people == []  # no detector pass to reuse
+    assert est.rescue(frame, np.array([560, 300, 600, 340], np.float32), first).people == []
+    assert est.rescue(frame, tracked, None).people == []  # no detector pass to reuse
     # with rescue off the detector keeps demo.py's 0.25 per stage and keeps no candidates
     off = _loaded(rescue=False)
-    assert off.look_again(frame, tracked, off.estimate(frame)).people == []
+    assert off.rescue(frame, tracked, off.estimate(frame)).people == []
 
 
 def test_batches_are_capped(stack: SimpleNamespace) -> None:

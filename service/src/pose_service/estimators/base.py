@@ -34,8 +34,8 @@ class Estimator(abc.ABC):
     Required: :meth:`load`, :meth:`verify_install`, :meth:`estimate`, :meth:`model_status`,
     :meth:`describe`. Optional capabilities are plain members with defaults, so the pipeline
     asks them instead of probing with ``hasattr``: :attr:`batches_frames` with
-    :meth:`estimate_batch`, :attr:`takes_box_hints`, :attr:`looks_again` with
-    :meth:`look_again`, :meth:`faces`. Estimators with a body
+    :meth:`estimate_batch`, :attr:`takes_box_hints`, :attr:`rescues` with
+    :meth:`rescue`, :meth:`faces`. Estimators with a body
     model (SMPL) derive from :class:`BodyModelEstimator`.
     """
 
@@ -45,10 +45,10 @@ class Estimator(abc.ABC):
     #: :meth:`estimate` uses ``Frame.hint`` (the track's predicted box) to skip its person
     #: detector; the pipeline sends hints only then.
     takes_box_hints: bool = False
-    #: :meth:`look_again` can search the region where a track predicts its person.
-    looks_again: bool = False
+    #: :meth:`rescue` can search the region where a track predicts its person.
+    rescues: bool = False
     #: ... and needs no earlier pass over the same frame, so it may be tried first (a crop).
-    looks_again_first: bool = False
+    rescues_first: bool = False
     #: ... and a look at the same place framed tighter is another chance: a model run on a
     #: crop finds a blurred person in one framing and collapses them in another.
     reframes: bool = False
@@ -79,11 +79,11 @@ class Estimator(abc.ABC):
         estimator :attr:`batches_frames`."""
         return [self.estimate(frame) for frame in frames]
 
-    def look_again(self, frame: Frame, box: np.ndarray, first: Estimate | None) -> Estimate:
+    def rescue(self, frame: Frame, box: np.ndarray, first: Estimate | None) -> Estimate:
         """The people near ``box`` (x0 y0 x1 y1: the track's search box, where it predicts its
         person) in a frame where the first look (``first``, this estimator's estimate of the
         frame; None when the region is searched before the whole frame) found nobody the track
-        accepts. Nobody, unless the estimator :attr:`looks_again`."""
+        accepts. Nobody, unless the estimator :attr:`rescues`."""
         return Estimate([], self.name, {}, detector_ran=False)
 
     @abc.abstractmethod

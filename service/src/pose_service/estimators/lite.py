@@ -24,8 +24,8 @@ class MediaPipeEstimator(Estimator):
     """MediaPipe Pose behind the estimator interface."""
 
     name = "lite"
-    looks_again = True  # MediaPipe on a crop around the track's box finds small, blurred people
-    looks_again_first = True  # the crop needs no full-frame pass before it
+    rescues = True  # MediaPipe on a crop around the track's box finds small, blurred people
+    rescues_first = True  # the crop needs no full-frame pass before it
     reframes = True  # MediaPipe on a blurred crop depends on the framing
 
     def __init__(self, settings: Settings) -> None:
@@ -62,7 +62,7 @@ class MediaPipeEstimator(Estimator):
         person = self._to_person(result, frame.width, frame.height)
         return Estimate([person], self.model_version, timings)
 
-    def look_again(self, frame: Frame, box: np.ndarray, first: Estimate | None = None) -> Estimate:
+    def rescue(self, frame: Frame, box: np.ndarray, first: Estimate | None = None) -> Estimate:
         """MediaPipe on the square region around the track's search box
         (``POSE_SERVICE_RESCUE_REGION_SCALE``): MediaPipe resizes its input to a fixed size,
         so a person who is small in the whole frame is large in the crop."""

@@ -1,6 +1,6 @@
 """Where an estimator looks again for a tracked person: a square region around the track's
 search box (``Track.search_box``), clipped to the frame. Shared by the estimators'
-``look_again``."""
+``rescue``."""
 
 from __future__ import annotations
 

@@ -1,13 +1,13 @@
 """Rescue (``POSE_SERVICE_RESCUE``), track-guided re-detection: where a frame's first look
 found nobody the track accepts, look again where the track predicts the person (the estimator's
-``look_again``: lite, MediaPipe on a crop there; hmr2, ViTDet's low-score box there, ByteTrack's
+``rescue``: lite, MediaPipe on a crop there; hmr2, ViTDet's low-score box there, ByteTrack's
 second association).
 
 A rescued person goes through the track's coherence checks like any detection
 (``Track.step(rescued=True)``), against the same :class:`~pose_service.tracking.track.Expectation`
 of the frame as the step and is answered flagged ``rescued``. While a video keeps needing
 rescues (a small or blurred subject), an estimator whose search needs no full-frame pass
-(``looks_again_first``) is asked there first, and the whole frame only when that finds nobody
+(``rescues_first``) is asked there first, and the whole frame only when that finds nobody
 the track accepts: a run of rescued frames then costs one crop each, not a frame and a crop.
 Every ``RECHECK_EVERY``-th frame of such a run the whole frame is looked at first again, so a
 subject that became easy to find is soon answered ``detected`` again. When what a look found is
@@ -52,7 +52,7 @@ class Rescuer:
 
     def __init__(self, estimator: Estimator, enabled: bool) -> None:
         self.estimator = estimator
-        self.enabled = enabled and estimator.looks_again
+        self.enabled = enabled and estimator.rescues
         self._lock = threading.Lock()
         self._counts = {
             "looked_again": 0, "rescued": 0, "looked_first": 0, "reframed": 0, "failed": 0
@@ -62,7 +62,7 @@ class Rescuer:
         """The search region first, for a video whose last frame was rescued (None: not tried).
         Unless it is ``rescued``, the whole frame is estimated next."""
         streak = EstimatorCounters(routing.session).rescue_streak
-        if not (self.enabled and self.estimator.looks_again_first and streak):
+        if not (self.enabled and self.estimator.rescues_first and streak):
             return None
         if streak % RECHECK_EVERY == 0:
             return None
@@ -128,7 +128,7 @@ class Rescuer:
         """Ask the estimator to look at ``box``; a failure there (it is only a second chance)
         is logged and counted, and the frame keeps what it had."""
         try:
-            found = self.estimator.look_again(frame, box, first)
+            found = self.estimator.rescue(frame, box, first)
         except Exception as exc:  # noqa: BLE001 - a failed rescue must not fail the frame
             with self._lock:
                 self._counts["failed"] += 1

@@ -71,7 +71,7 @@ class HMR2Estimator(BodyModelEstimator):
     name = "hmr2"
     takes_box_hints = True  # the pipeline may send Frame.hint to skip the detector
     batches_frames = True  # one ViTDet pass and batched HMR2 crops for several frames
-    looks_again = True  # ViTDet's low-score boxes where the track predicts the person
+    rescues = True  # ViTDet's low-score boxes where the track predicts the person
 
     def __init__(
         self, settings: Settings, *, fp16: bool | None = None, batch_size: int | None = None
@@ -184,7 +184,7 @@ class HMR2Estimator(BodyModelEstimator):
             raise import_failure("detectron2", exc) from exc
 
     def _detector_floor(self) -> float:
-        """The least score the detector returns: the threshold, or lower for look_again."""
+        """The least score the detector returns: the threshold, or lower for rescue."""
         settings = self._settings
         floor = settings.detector_score_threshold
         return min(floor, settings.rescue_min_score) if settings.rescue else floor
@@ -314,7 +314,7 @@ class HMR2Estimator(BodyModelEstimator):
                 detections = self._detector.detect_many([frames[i].rgb for i in need])
                 threshold = self._settings.detector_score_threshold
                 people_boxes = [select_people(*d, threshold) for d in detections]
-                # Each frame's low-score person boxes travel on its Estimate, for look_again.
+                # Each frame's low-score person boxes travel on its Estimate, for rescue.
                 low_boxes = {
                     i: low_score_people(*d, self._detector_floor(), threshold)
                     for i, d in zip(need, detections, strict=True)
@@ -339,7 +339,7 @@ class HMR2Estimator(BodyModelEstimator):
             for i, people in enumerate(found)
         ]
 
-    def look_again(self, frame: Frame, box: np.ndarray, first: Estimate | None) -> Estimate:
+    def rescue(self, frame: Frame, box: np.ndarray, first: Estimate | None) -> Estimate:
         """HMR2 on the person box of ``first``'s detector pass that scored below the threshold
         (down to ``POSE_SERVICE_RESCUE_MIN_SCORE``) and overlaps the track's search box most
         (IoU at least ``RESCUE_MIN_IOU``): ByteTrack's second association. Nobody when the
