@@ -272,3 +272,15 @@ def test_a_predicted_box_never_turns_inside_out():
     for i in range(3, 30):
         x0, y0, x1, y1 = track.step(i, []).pose.bbox
         assert x0 <= x1 and y0 <= y1, i
+
+
+def test_a_step_never_uses_another_tracks_expectation():
+    """An expectation is its track's: handed to another track (same frame, same number of
+    steps), that track makes its own instead of judging by someone else's prediction."""
+    ours, other = Track(TrackerConfig()), Track(TrackerConfig())
+    for i in range(10):
+        ours.step(i, [person(i)])
+        other.step(i, [person(i, shift=600.0)])
+    foreign = other.expect(10)
+    assert not foreign.accepts([person(10)])  # by the other's prediction: too far away
+    assert ours.step(10, [person(10)], expected=foreign).source == "detected"

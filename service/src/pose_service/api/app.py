@@ -38,7 +38,7 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     pipeline = pipeline or PosePipeline(settings)
     videos = WholeVideoService(
-        settings,
+        pipeline.settings,  # the settings its model host and stepper were built from
         pipeline.model,
         pipeline.stepper,
         pipeline.live_session,

@@ -36,7 +36,6 @@ import orjson
 from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
 from gunicorn.workers.gthread import DEFAULT_WORKER_DATA_TIMEOUT, ThreadWorker
 
-from ..api.context import pipeline_of
 from ..metrics import count_refusal
 from .http_connections import close_when_body_unread, force_gunicorn_close
 
@@ -85,6 +84,8 @@ def is_whole_health_request(head: bytes) -> bool:
 def served_pipeline(wsgi: Any) -> Any:
     """The pipeline of the Flask app a worker serves (inside ``http_connections``' wrapper),
     or None before the app is loaded."""
+    from ..api.context import pipeline_of  # here: the master imports this module, not the app
+
     return pipeline_of(getattr(wsgi, "__wrapped__", wsgi))
 
 

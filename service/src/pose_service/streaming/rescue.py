@@ -30,7 +30,7 @@ from ..tracking.track import Expectation
 from ..types import Estimate, Frame
 from .counters import EstimatorCounters
 
-log = get_logger("pose_service.streaming.rescue")
+log = get_logger("pose_service.redetection")  # the events' logger name is part of the log contract
 
 RECHECK_EVERY = 5  # in a run of rescued frames, the whole frame first again this often
 # The second framing: lite's region 3x the person instead of 4x (RESCUE_REGION_SCALE's

@@ -96,9 +96,13 @@ class Expectation:
         self._steps = steps
         self.live = track.live_at(frame_number)  # the track follows its person at this frame
 
-    def current(self, frame_number: int) -> bool:
-        """Whether this is the expectation of ``frame_number`` and no step came since."""
-        return frame_number == self.frame_number and self._steps == self._track._steps
+    def current(self, track: Track, frame_number: int) -> bool:
+        """Whether this is ``track``'s expectation of ``frame_number`` and no step came since."""
+        return (
+            track is self._track
+            and frame_number == self.frame_number
+            and self._steps == self._track._steps
+        )
 
     @functools.cached_property
     def prediction(self) -> PersonPose | None:
@@ -181,7 +185,7 @@ class Track:
         rejected, the frame is predicted and, unlike a first-look detection, never counts
         towards re-acquiring. ``expected``: the frame's :meth:`expect` (made here if not given).
         """
-        if expected is None or not expected.current(frame_number):
+        if expected is None or not expected.current(self, frame_number):
             expected = self.expect(frame_number)
         self._observed = None
         behind = self.newest_frame - frame_number
