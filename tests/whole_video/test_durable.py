@@ -24,7 +24,7 @@ def _videos(replay_path: Path, state: Path, **settings: object) -> WholeVideoSer
         pipeline.model,
         pipeline.stepper,
         pipeline.live_session,
-        render=lambda video: {"frames": len(video.outcomes)},
+        render=lambda video: {"frames": len(video.frames)},
     )
     videos.pipeline = pipeline  # type: ignore[attr-defined]  # the test's handle, as the app's
     pipeline.load()  # resumes the jobs once loaded
@@ -126,7 +126,7 @@ def test_while_the_model_loads_a_held_job_answers_queued_and_its_input_counts(
         pipeline.model,
         pipeline.stepper,
         pipeline.live_session,
-        render=lambda video: {"frames": len(video.outcomes)},
+        render=lambda video: {"frames": len(video.frames)},
     )
     held = second.job(job.job_id)
     assert pipeline.status != "ready" and held.status == "queued"
