@@ -12,6 +12,7 @@ from pose_service.config import Settings
 from pose_service.imaging import ImageError
 from pose_service.pipeline import PosePipeline
 from pose_service.whole_video import WholeVideo, WholeVideoService, errors
+from pose_service.whole_video.results import JobResultEncoder
 from tests.support.frames import b64, png_bytes
 
 
@@ -24,7 +25,7 @@ def _videos(replay_path: Path, load: bool = True, **settings: object) -> WholeVi
         pipeline.model,
         pipeline.stepper,
         pipeline.live_session,
-        render=lambda video: video,
+        JobResultEncoder(video=lambda video: video, rendered=lambda rendered: rendered),
     )  # the result as it is
 
 

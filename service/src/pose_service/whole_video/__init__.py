@@ -5,6 +5,8 @@
 - ``outcomes``: :class:`WholeVideo`, one video's frames (number and pose; a filled, smoothed
   track) and the facts their answers share: the result of a job or of a session's whole track,
   a domain value the API renders (no frame pixels).
+- ``results``: :class:`~.results.JobResultEncoder`, how a job's domain value becomes the JSON
+  its job keeps (the API's answer shapes, handed in by ``api.app``).
 - ``inputs``: a job's frames from an upload or base64 images, checked before it is accepted.
 - ``runs``: the job bodies (our tracker, or PHALP's on the GPU host); ``jobs``: their scheduler.
 - ``durable``: a job's life on disk (``job_store``: the table in the state directory;
