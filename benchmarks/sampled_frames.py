@@ -35,8 +35,8 @@ def measure(people: list[list[Any]], step: int) -> dict[str, Any]:
         sources[str(track.step(number, people[number]).source)] += 1
     video = filled_track(track, (0, 0), "sampled", "lite")
     pixels, joints = [], []
-    for outcome, number in zip(video.outcomes, numbers, strict=True):
-        pose = outcome.tracked.pose
+    for frame, number in zip(video.frames, numbers, strict=True):
+        pose = frame.tracked.pose
         if pose is None or not people[number]:
             continue
         found = people[number][0]

@@ -9,9 +9,11 @@ import orjson
 import pytest
 
 from pose_service.api.json import dumps_bytes
-from pose_service.api.responses import FacesCache, build_frame_answer
+from pose_service.api.responses import FacesCache, build_frame_answer, video_frame_answers
 from pose_service.pipeline import FrameOutcome
+from pose_service.tracking.track import no_pose
 from pose_service.types import Frame, PersonPose, TrackedPose
+from pose_service.whole_video.outcomes import VideoFrame, WholeVideo
 
 VERTICES = np.random.default_rng(0).normal(size=(6890, 3)).astype(np.float32)
 FACES = np.random.default_rng(1).integers(0, 6890, (13776, 3)).astype(np.int32)
@@ -152,3 +154,22 @@ def test_visualize_draws_what_the_overlay_setting_says(overlay):
     else:
         assert covered < 0.5 * np.pi * 7.5 * 60
         assert tuple(drawn[y, x]) == skeleton_rgb
+
+
+def test_a_whole_videos_frames_answer_as_streamed_frames_of_its_size_without_their_pixels():
+    """Whole videos keep no pixels: their answers come from the frame number and the video's
+    size, and are what a streamed frame of that size answers (no faces)."""
+    with_pose, missed = _outcome().tracked, no_pose("nobody", "no_track_yet")
+    video = WholeVideo([VideoFrame(3, with_pose), VideoFrame(7, missed)], (8, 4), "s1",
+                       "frame_zero", "m")  # fmt: skip
+    streamed = [
+        FrameOutcome(Frame(np.zeros((4, 8, 3), np.uint8), n), tracked, "s1", "frame_zero", "m")
+        for n, tracked in ((3, with_pose), (7, missed))
+    ]
+    answers = video_frame_answers(video)
+    assert [a["frame_number"] for a in answers] == [3, 7]
+    assert {(a["frame_width"], a["frame_height"]) for a in answers} == {(8, 4)}
+    assert answers[0]["mesh_faces_data"] is None and answers[1]["error_code"] == "no_track_yet"
+    assert dumps_bytes(answers) == dumps_bytes(
+        [build_frame_answer(o, FacesCache(None)) for o in streamed]
+    )

@@ -11,9 +11,14 @@ from pose_service.config import Settings
 from pose_service.pipeline import PosePipeline
 from pose_service.whole_video import WholeVideoService
 from pose_service.whole_video.job_store import JobRecord, JobStore
+from pose_service.whole_video.results import JobResultEncoder
 from tests.support.frames import b64, png_bytes
 
 FRAMES = 6
+# A job's result as a count of its frames: JSON the job store keeps.
+COUNT_FRAMES = JobResultEncoder(
+    video=lambda video: {"frames": len(video.frames)}, rendered=lambda rendered: None
+)
 
 
 def _videos(replay_path: Path, state: Path, **settings: object) -> WholeVideoService:
@@ -24,7 +29,7 @@ def _videos(replay_path: Path, state: Path, **settings: object) -> WholeVideoSer
         pipeline.model,
         pipeline.stepper,
         pipeline.live_session,
-        render=lambda video: {"frames": len(video.outcomes)},
+        COUNT_FRAMES,
     )
     videos.pipeline = pipeline  # type: ignore[attr-defined]  # the test's handle, as the app's
     pipeline.load()  # resumes the jobs once loaded
@@ -126,7 +131,7 @@ def test_while_the_model_loads_a_held_job_answers_queued_and_its_input_counts(
         pipeline.model,
         pipeline.stepper,
         pipeline.live_session,
-        render=lambda video: {"frames": len(video.outcomes)},
+        COUNT_FRAMES,
     )
     held = second.job(job.job_id)
     assert pipeline.status != "ready" and held.status == "queued"

@@ -6,18 +6,17 @@ from pathlib import Path
 
 import numpy as np
 
-from pose_service.pipeline import FrameOutcome
 from pose_service.tracking.track import no_pose
-from pose_service.types import Frame, PersonPose, TrackedPose
+from pose_service.types import PersonPose, TrackedPose
+from pose_service.whole_video.outcomes import VideoFrame
 from pose_service.whole_video.overlay import OutputStore, RenderedOutput, render
 
 WIDTH, HEIGHT = 96, 64
 
 
-def _outcome(number: int, with_pose: bool) -> FrameOutcome:
-    frame = Frame(np.zeros((HEIGHT, WIDTH, 3), np.uint8), number)
+def _frame(number: int, with_pose: bool) -> VideoFrame:
     if not with_pose:
-        return FrameOutcome(frame, no_pose("nobody", "no_track_yet"), "j", "whole_video", "m")
+        return VideoFrame(number, no_pose("nobody", "no_track_yet"))
     points = np.stack([np.linspace(20, 70, 24), np.linspace(10, 55, 24)], axis=1)
     pose = PersonPose(
         joints_3d=np.zeros((24, 3), np.float32),
@@ -26,13 +25,13 @@ def _outcome(number: int, with_pose: bool) -> FrameOutcome:
         score=0.9,
         bbox=np.array([20, 10, 70, 55], np.float32),
     )
-    return FrameOutcome(frame, TrackedPose(pose, "detected", 0.9, 1, 0), "j", "whole_video", "m")
+    return VideoFrame(number, TrackedPose(pose, "detected", 0.9, 1, 0))
 
 
 def _output(store: OutputStore, job_id: str, frames: int = 3) -> RenderedOutput:
-    outcomes = [_outcome(n, n % 2 == 0) for n in range(frames)]
+    poses = [_frame(n, n % 2 == 0) for n in range(frames)]
     pixels = [np.full((HEIGHT, WIDTH, 3), 40, np.uint8) for _ in range(frames)]
-    return render(pixels, outcomes, store.folder(job_id), job_id, 30.0)
+    return render(pixels, poses, store.folder(job_id), job_id, 30.0)
 
 
 def test_render_writes_each_frame_drawn_and_the_overlay_video(tmp_path: Path):

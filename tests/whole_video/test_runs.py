@@ -32,10 +32,10 @@ def test_a_jobs_missed_frames_are_looked_at_again_where_the_track_predicts(rescu
     missed = set(range(10, 20))
     estimator = SecondLookWalker(missed)
     video, job, pipeline = _job(estimator, rescue=rescue)
-    assert job.done == FRAMES and len(video.outcomes) == FRAMES
+    assert job.done == FRAMES and len(video.frames) == FRAMES
     assert estimator.searched == (sorted(missed) if rescue else [])
     assert pipeline.health_snapshot().rescue["rescued"] == (len(missed) if rescue else 0)
-    sources = {o.frame.frame_number: o.tracked.source for o in video.outcomes}
+    sources = {f.frame_number: f.tracked.source for f in video.frames}
     # Rescued, the frames are observations of the whole video; missed, they are filled.
     assert {sources[n] for n in missed} == ({"detected"} if rescue else {"interpolated"})
 

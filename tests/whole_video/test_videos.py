@@ -12,6 +12,7 @@ from pose_service.config import Settings
 from pose_service.imaging import ImageError
 from pose_service.pipeline import PosePipeline
 from pose_service.whole_video import WholeVideo, WholeVideoService, errors
+from pose_service.whole_video.results import JobResultEncoder
 from tests.support.frames import b64, png_bytes
 
 
@@ -24,7 +25,7 @@ def _videos(replay_path: Path, load: bool = True, **settings: object) -> WholeVi
         pipeline.model,
         pipeline.stepper,
         pipeline.live_session,
-        render=lambda video: video,
+        JobResultEncoder(video=lambda video: video, rendered=lambda rendered: rendered),
     )  # the result as it is
 
 
@@ -52,8 +53,8 @@ def test_a_job_of_images_holds_every_frame_rendered(replay_path):
         assert time.monotonic() < deadline
         time.sleep(0.02)
     assert job.status == "done", job.error
-    assert isinstance(job.result, WholeVideo) and len(job.result.outcomes) == 5
-    assert [o.frame.frame_number for o in job.result.outcomes] == list(range(5))
+    assert isinstance(job.result, WholeVideo) and len(job.result.frames) == 5
+    assert [f.frame_number for f in job.result.frames] == list(range(5))
 
 
 def test_bad_inputs_are_refused_and_an_upload_is_never_left_on_disk(replay_path, tmp_path):
@@ -93,4 +94,4 @@ def test_a_session_answers_every_stretch_of_its_video_in_time_order():
         track.step(t, [person(t)] if t % 3 else [])
     assert len(segments.segments) == 2
     video = filled_tracks(segments.tracks(), (640, 360), "s", "lite")
-    assert [o.frame.frame_number for o in video.outcomes] == list(range(60))
+    assert [f.frame_number for f in video.frames] == list(range(60))

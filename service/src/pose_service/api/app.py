@@ -10,6 +10,7 @@ from ..config import Settings
 from ..observability import configure_logging
 from ..pipeline import PosePipeline
 from ..whole_video import WholeVideoService
+from ..whole_video.results import JobResultEncoder
 from . import context
 from .error_map import register_domain_errors
 from .errors import ApiError, register_error_handlers
@@ -42,8 +43,7 @@ def create_app(
         pipeline.model,
         pipeline.stepper,
         pipeline.live_session,
-        job_result,
-        rendered_result,
+        JobResultEncoder(video=job_result, rendered=rendered_result),
     )
     context.install(app, settings, pipeline, videos)
     register_error_handlers(app)

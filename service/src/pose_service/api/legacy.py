@@ -14,12 +14,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..pipeline import HealthSnapshot
-from ..streaming.outcome import FrameOutcome
 from ..whole_video.jobs import Job
 from ..whole_video.overlay import RenderedVideo
-from .responses import FacesCache, build_frame_answer
+from .responses import video_frame_answers
 
-NO_FACES = FacesCache(None)
 # /job_status's words for a job's states (the old service's), from the job runner's.
 JOB_STATES = {"queued": "queued", "running": "processing", "done": "complete", "failed": "error"}
 # Frames of a /process_video answer that carry their drawn image inline (``image_base64``), as
@@ -80,7 +78,8 @@ def rendered_result(rendered: RenderedVideo) -> dict[str, Any]:
     plus the old names."""
     output, video = rendered.output, rendered.video
     fps = output.fps
-    frames = [legacy_frame(o, fps, output.job_id, i) for i, o in enumerate(video.outcomes)]
+    answers = video_frame_answers(video)
+    frames = [legacy_frame(a, fps, output.job_id, i) for i, a in enumerate(answers)]
     size_mb = output.video_path.stat().st_size / 2**20 if output.video_path.is_file() else 0.0
     return {
         "status": "success",
@@ -112,11 +111,10 @@ def rendered_result(rendered: RenderedVideo) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def legacy_frame(outcome: FrameOutcome, fps: float, job_id: str, index: int) -> dict[str, Any]:
-    """One frame: the ``/pose/hybrid`` answer, the old names (``frameNumber``, ``timestamp``,
+def legacy_frame(answer: dict[str, Any], fps: float, job_id: str, index: int) -> dict[str, Any]:
+    """One frame: its ``/pose/hybrid`` answer, the old names (``frameNumber``, ``timestamp``,
     ``vertices`` and ``faces``: null, whole-video frames keep no mesh) and its drawn image's
     address."""
-    answer = build_frame_answer(outcome, NO_FACES)
     number = answer["frame_number"]
     return {
         "frameNumber": number,

@@ -15,20 +15,14 @@ from ..whole_video import WholeVideo
 from ..whole_video.jobs import Job
 from . import context
 from .requests import parse_video_images
-from .responses import FacesCache, build_frame_answer
+from .responses import video_frame_answers
 
 bp = Blueprint("video", __name__)
-NO_FACES = FacesCache(None)
-
-
-def frames_answer(video: WholeVideo) -> list[dict[str, Any]]:
-    """Every frame of a whole video as a ``/pose/hybrid`` answer."""
-    return [build_frame_answer(outcome, NO_FACES) for outcome in video.outcomes]
 
 
 def job_result(video: WholeVideo) -> dict[str, Any]:
     """A finished job's ``result`` (built once, in the job's worker)."""
-    frames = frames_answer(video)
+    frames = video_frame_answers(video)
     result: dict[str, Any] = {
         "frame_count": len(frames),
         "truncated": video.truncated,  # true: frames past the record's limit are missing
@@ -43,7 +37,7 @@ def job_result(video: WholeVideo) -> dict[str, Any]:
 def session_frames(session_id: str) -> Response:
     """Every frame of a streamed video so far, gaps filled, smoothed (whole-video mode)."""
     video = context.videos().session(session_id)
-    frames = frames_answer(video)
+    frames = video_frame_answers(video)
     body = {
         "session_id": session_id,
         "frame_count": len(frames),

@@ -2,8 +2,11 @@
 ``GET /sessions/<id>`` (and the old service's video routes).
 
 - ``videos``: :class:`WholeVideoService`, what the API calls (admit, submit, look up).
-- ``outcomes``: :class:`WholeVideo`, one video's per-frame outcomes (a filled, smoothed track)
-  and what produced them: the result of a job or of a session's whole track.
+- ``outcomes``: :class:`WholeVideo`, one video's frames (number and pose; a filled, smoothed
+  track) and the facts their answers share: the result of a job or of a session's whole track,
+  a domain value the API renders (no frame pixels).
+- ``results``: :class:`~.results.JobResultEncoder`, how a job's domain value becomes the JSON
+  its job keeps (the API's answer shapes, handed in by ``api.app``).
 - ``inputs``: a job's frames from an upload or base64 images, checked before it is accepted.
 - ``runs``: the job bodies (our tracker, or PHALP's on the GPU host); ``jobs``: their scheduler.
 - ``durable``: a job's life on disk (``job_store``: the table in the state directory;

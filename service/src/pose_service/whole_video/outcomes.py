@@ -1,29 +1,45 @@
-"""A whole video's frames, filled and smoothed, as the per-frame outcomes the API answers with."""
+"""A whole video's frames, filled and smoothed: the domain value a job or a session's whole track
+gives back (the API renders it; no frame pixels are kept or faked)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
-from ..streaming.outcome import FrameOutcome
 from ..tracking.offline import fill_video
 from ..tracking.track import Track
-from ..types import Frame, PersonPose, TrackedPose
+from ..types import PersonPose, TrackedPose
 
 STRETCH_IDS = 1 << 16  # track ids of one stretch of a video (the record keeps them in uint16)
+WHOLE_VIDEO_RULE = "whole_video"  # the session rule a filled track answers with
+
+
+@dataclass(frozen=True)
+class VideoFrame:
+    """One frame of a whole video: its number and its pose (observed or filled)."""
+
+    frame_number: int
+    tracked: TrackedPose
 
 
 @dataclass
 class WholeVideo:
-    """One whole video's per-frame outcomes, and what produced them (a job's or a session's
-    result; :class:`~.videos.WholeVideoService` hands them out)."""
+    """One whole video's frames, and the facts every frame's answer shares: the video's frame
+    size, the session (or job) id and rule it was tracked under, the model that estimated it."""
 
-    outcomes: list[FrameOutcome]
+    frames: list[VideoFrame]
+    frame_size: tuple[int, int]  # (width, height); (0, 0) when no frame said
+    session_id: str
+    session_rule: str
+    model_version: str
     truncated: bool = False  # the track kept only its first frames (``track_record_max_frames``)
     tracker: str = "service"  # or "phalp"
     phalp_track_id: int | None = None
+
+
+def video_frames(numbers: Sequence[int], answers: Sequence[TrackedPose]) -> list[VideoFrame]:
+    """Frame numbers and their poses, paired (as many of each)."""
+    return [VideoFrame(n, tracked) for n, tracked in zip(numbers, answers, strict=True)]
 
 
 def filled_track(
@@ -49,40 +65,12 @@ def filled_tracks(
         for number, observed, track_id in zip(numbers, observations, track_ids, strict=True):
             # Track ids stay apart per stretch (0: no track yet, in any of them).
             frames.setdefault(number, (observed, track_id and index * STRETCH_IDS + track_id))
+    video = WholeVideo([], frame_size, session_id, WHOLE_VIDEO_RULE, model_version, truncated)
     if not frames or not tracks:
-        return WholeVideo([], truncated=truncated)
+        return video
     numbers = sorted(frames)
     answers = fill_video(
         [frames[n][0] for n in numbers], tracks[0].config, [frames[n][1] for n in numbers]
     )
-    outcomes = frame_outcomes(
-        numbers, answers, frame_size, session_id, model_version, "whole_video"
-    )
-    return WholeVideo(outcomes, truncated=truncated)
-
-
-def frame_outcomes(
-    numbers: list[int],
-    answers: list[TrackedPose],
-    frame_size: tuple[int, int],
-    session_id: str,
-    model_version: str,
-    rule: str,
-) -> list[FrameOutcome]:
-    """One outcome per frame, on a placeholder frame of the video's size (answers need no
-    pixels)."""
-    return [
-        FrameOutcome(
-            frame=_placeholder(*frame_size, number),
-            tracked=tracked,
-            session_id=session_id,
-            session_rule=rule,
-            model_version=model_version,
-        )
-        for number, tracked in zip(numbers, answers, strict=True)
-    ]
-
-
-def _placeholder(width: int, height: int, frame_number: int) -> Frame:
-    """A frame of the right size that costs no memory."""
-    return Frame(np.broadcast_to(np.zeros(1, np.uint8), (height, width, 3)), frame_number)
+    video.frames = video_frames(numbers, answers)
+    return video

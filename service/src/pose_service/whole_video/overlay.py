@@ -36,9 +36,8 @@ import numpy as np
 from ..drawing import draw_tracked, open_video_writer
 from ..mesh_render import MeshRenderer
 from ..observability import get_logger
-from ..streaming.outcome import FrameOutcome
 from .mesh_spill import MeshSpill
-from .outcomes import WholeVideo
+from .outcomes import VideoFrame, WholeVideo
 
 log = get_logger("pose_service.jobs")
 JPEG_QUALITY = 90
@@ -128,22 +127,22 @@ class OutputStore:
 
 def render(
     frames_rgb: Iterable[np.ndarray],
-    outcomes: list[FrameOutcome],
+    frames: list[VideoFrame],
     directory: Path,
     job_id: str,
     fps: float,
     style: str = "mesh",
     meshes: JobMeshes | None = None,
 ) -> RenderedOutput:
-    """Draw each outcome on its frame (in order; ``style`` and ``meshes`` as the module says),
+    """Draw each frame's pose on its pixels (in order; ``style`` and ``meshes`` as the module says),
     writing the frame's JPEG and the overlay video; one frame in memory at a time."""
     import cv2
 
     writer = None
     count, size = 0, (0, 0)
     try:
-        for rgb, outcome in zip(frames_rgb, outcomes, strict=False):
-            bgr = draw_outcome(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), outcome, style, meshes)
+        for rgb, frame in zip(frames_rgb, frames, strict=False):
+            bgr = draw_frame(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), frame, style, meshes)
             if writer is None:
                 size = (bgr.shape[1], bgr.shape[0])
                 writer = open_video_writer(directory / VIDEO_NAME, size[0], size[1], fps)
@@ -156,24 +155,22 @@ def render(
     finally:
         if writer is not None:
             writer.release()
-    if count != len(outcomes):
-        raise RuntimeError(
-            f"the upload gave {count} frames on the second read, not {len(outcomes)}"
-        )
+    if count != len(frames):
+        raise RuntimeError(f"the upload gave {count} frames on the second read, not {len(frames)}")
     return RenderedOutput(job_id, directory, count, fps, *size)
 
 
-def draw_outcome(
+def draw_frame(
     bgr: np.ndarray,
-    outcome: FrameOutcome,
+    frame: VideoFrame,
     style: str = "mesh",
     meshes: JobMeshes | None = None,
 ) -> np.ndarray:
     """One frame with its answer drawn: a detected frame's kept mesh where there is one, else
     the skeleton; and the label."""
-    tracked, pose = outcome.tracked, outcome.tracked.pose
+    tracked, pose = frame.tracked, frame.tracked.pose
     if meshes is not None and pose is not None and tracked.source == "detected":
-        vertices = meshes.spill.vertices(outcome.frame.frame_number, pose)
+        vertices = meshes.spill.vertices(frame.frame_number, pose)
         if vertices is not None:
             with_mesh = dataclasses.replace(pose, vertices=vertices)
             tracked = dataclasses.replace(tracked, pose=with_mesh)

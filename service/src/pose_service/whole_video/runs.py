@@ -25,7 +25,7 @@ from . import overlay, phalp_tracker
 from .errors import BadVideo
 from .jobs import Job
 from .mesh_spill import SPILL_NAME, MeshSpill
-from .outcomes import WholeVideo, filled_track, frame_outcomes
+from .outcomes import WholeVideo, filled_track, video_frames
 
 DEFAULT_FPS = 30.0  # when the container does not say (the backend's clips)
 
@@ -84,9 +84,9 @@ def run_rendered(
         if job.done == 0:
             raise BadVideo("no frame of the upload could be decoded")
         with closing(_decoded(path, settings.max_image_pixels)) as decoded:
-            again = itertools.islice(decoded, len(video.outcomes))
+            again = itertools.islice(decoded, len(video.frames))
             output = overlay.render(
-                again, video.outcomes, folder, job.job_id, fps, settings.overlay, meshes
+                again, video.frames, folder, job.job_id, fps, settings.overlay, meshes
             )
     finally:
         if meshes is not None:
@@ -125,12 +125,12 @@ def run_phalp(model: ModelHost, settings: Settings, job: Job, path: str) -> Whol
     answers = fill_video(observed, settings.tracker_config())
     sizes = [(int(f["size"][0][1]), int(f["size"][0][0])) for f in frames if f.get("size")]
     job.done = len(answers)
-    outcomes = frame_outcomes(
-        list(range(len(answers))),
-        answers,
+    return WholeVideo(
+        video_frames(range(len(answers)), answers),
         sizes[0] if sizes else (0, 0),
         job.job_id,
-        f"PHALP + {model.name}",
         "phalp",
+        f"PHALP + {model.name}",
+        tracker="phalp",
+        phalp_track_id=track_id,
     )
-    return WholeVideo(outcomes, tracker="phalp", phalp_track_id=track_id)

@@ -4,9 +4,10 @@ and the old service's video routes (``/process_video``, ``/process_video_async``
 
 :class:`WholeVideoService` is what the API calls: it admits or refuses a job (raising the errors of
 ``whole_video.errors``, ``jobs.JobsFull`` or ``imaging.ImageError``), queues it on the job
-runner and answers for a streamed session's whole track. A job's result is turned into its
-answer by the ``render`` the API gives (``render_overlay`` for a job that also draws its frames:
-``overlay``), in the job's worker, so a finished job keeps only that.
+runner and answers for a streamed session's whole track (a :class:`~.outcomes.WholeVideo`, which
+the API renders). A job's result, a domain value too, is encoded by the
+:class:`~.results.JobResultEncoder` the API gives, once, in the job's worker: a finished job
+keeps (and the job store persists) only that.
 
 Every job runs from a :class:`~.durable.JobSpec` (its kind, its input in ``STATE_DIR/uploads``,
 parameters) recorded with it, so a job accepted by an earlier process is run the same way
@@ -56,7 +57,8 @@ from .inputs import (
 from .job_store import open_job_store
 from .jobs import Job, JobRunner, JobsFull, Work
 from .outcomes import WholeVideo, filled_tracks
-from .overlay import MIN_SIDE, OutputStore, RenderedOutput, RenderedVideo
+from .overlay import MIN_SIDE, OutputStore, RenderedOutput
+from .results import JobResultEncoder
 from .runs import run_phalp, run_rendered, run_service_tracker
 from .uploads import UPLOADS_DIR, UploadSpace, images_bytes, read_images, write_images
 
@@ -66,8 +68,6 @@ OUTPUTS_DIR = "outputs"  # under STATE_DIR: rendered jobs' frames and overlay vi
 # How a job runs (``JobSpec.kind``), each from its input file in STATE_DIR/uploads: an uploaded
 # video through our tracker or PHALP's, one tracked and drawn (the legacy routes), base64 images.
 JOB_KINDS = ("video", "phalp", "rendered", "images")
-Render = Callable[[WholeVideo], Any]
-RenderOverlay = Callable[[RenderedVideo], Any]
 
 
 @functools.lru_cache(maxsize=4)
@@ -80,7 +80,7 @@ def host_trackers(settings: Settings) -> tuple[str, ...]:
 class WholeVideoService:
     """Whole-video jobs and sessions, over the model host (``model``), the frame stepper the
     jobs' frames go through (``stepper``) and the live sessions (``live_session``: a streamed
-    session by its id)."""
+    session by its id); ``results`` encodes a finished job's result."""
 
     def __init__(
         self,
@@ -88,15 +88,13 @@ class WholeVideoService:
         model: ModelHost,
         stepper: FrameStepper,
         live_session: Callable[[str], Session | None],
-        render: Render,
-        render_overlay: RenderOverlay | None = None,
+        results: JobResultEncoder,
     ) -> None:
         self.settings = settings
         self.model = model
         self.stepper = stepper
         self._live_session = live_session
-        self.render = render
-        self.render_overlay = render_overlay
+        self.results = results
         self._runner: JobRunner | None = None
         self._outputs: OutputStore | None = None
         self._runner_lock = threading.Lock()
@@ -334,19 +332,19 @@ class WholeVideoService:
         raise ValueError(f"unknown job kind {spec.kind!r}")
 
     def _run_service_tracker(self, job: Job, frames: Iterable[Frame]) -> Any:
-        return self.render(
+        return self.results.video(
             run_service_tracker(self.model, self.stepper, self.settings, job, frames)
         )
 
     def _run_phalp(self, path: str, job: Job, _frames: object) -> Any:
-        return self.render(run_phalp(self.model, self.settings, job, path))
+        return self.results.video(run_phalp(self.model, self.settings, job, path))
 
     def _run_rendered(self, path: str, count: int, total: int, job: Job, _frames: object) -> Any:
         store = self._output_store()
         rendered = run_rendered(
             self.model, self.stepper, self.settings, job, path, count, total, store
         )
-        return rendered if self.render_overlay is None else self.render_overlay(rendered)
+        return self.results.rendered(rendered)
 
     def _output_store(self) -> OutputStore:
         """The rendered outputs' store, started (and an earlier process's outputs cleared) on
