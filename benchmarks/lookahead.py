@@ -119,6 +119,12 @@ def _source(answer: dict[str, Any]) -> str:
     return (answer.get("temporal") or {}).get("source") or "none"
 
 
+def _late(answer: dict[str, Any]) -> bool:
+    """Answered after a later frame of its video (it overtook it in flight): placed between its
+    neighbours by the late-frame rule, not by the look-ahead."""
+    return "late_frame" in ((answer.get("temporal") or {}).get("flags") or [])
+
+
 def summarise(
     answers: list[dict[str, Any]],
     round_trips: list[float],
@@ -130,6 +136,11 @@ def summarise(
     return {
         "hidden_keypoint_error_px": keypoint_pixel_error(answers, reference, hidden),
         "hidden_interpolated": hidden_sources.count("interpolated"),
+        "hidden_interpolated_late": sum(
+            _source(a) == "interpolated" and _late(a)
+            for a, h in zip(answers, hidden, strict=True)
+            if h
+        ),
         "hidden_predicted": hidden_sources.count("predicted"),
         "hidden_without_pose": hidden_sources.count("none"),
         "hidden_ms": percentiles([r for r, h in zip(round_trips, hidden, strict=True) if h]),

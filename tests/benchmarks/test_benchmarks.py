@@ -84,7 +84,10 @@ def test_lookahead(capsys):
         assert run["answered_200"] == 24 and run["hidden_without_pose"] == 0
         assert run["hidden_interpolated"] + run["hidden_predicted"] == out["hidden"]
     assert out["runs"]["one_at_a_time"]["hidden_interpolated"] == 0
-    assert out["runs"]["in_flight_predict"]["hidden_interpolated"] == 0
+    # With the look-ahead off, a hidden frame is interpolated only when a later frame overtook
+    # it in flight (the late-frame rule; how often depends on the machine's load).
+    predict_only = out["runs"]["in_flight_predict"]
+    assert predict_only["hidden_interpolated"] == predict_only["hidden_interpolated_late"]
 
 
 def test_redetection(capsys):
