@@ -83,7 +83,10 @@ def is_whole_health_request(head: bytes) -> bool:
 
 def served_pipeline(wsgi: Any) -> Any:
     """The pipeline of the Flask app a worker serves (inside ``http_connections``' wrapper),
-    or None before the app is loaded."""
+    or None before the app is loaded. gunicorn's master calls ``worker_exit`` too (a worker
+    already gone when told to stop), with no app: it must never import the app then."""
+    if wsgi is None:
+        return None
     from ..api.context import pipeline_of  # here: the master imports this module, not the app
 
     return pipeline_of(getattr(wsgi, "__wrapped__", wsgi))
