@@ -72,7 +72,7 @@ def test_cli_json_has_exactly_the_documented_shape(capsys):
     assert main(["eval", str(WALK), "--json", "--max-frames", "90"]) == 0
     body = json.loads(capsys.readouterr().out)
     assert set(body) == {
-        "sequence", "frames", "methods", "bounds", "in_flight", "noise_model", "by_gap"
+        "sequence", "frames", "methods", "bounds", "in_flight", "noise_model", "by_gap", "by_source"
     } and body["frames"] == 90  # fmt: skip
     assert body["in_flight"] == 1 and body["noise_model"] == "iid"
     assert {"gap", "frames", "mpjpe_mm", "confidence", "hold_last_mm"} == set(body["by_gap"][0])

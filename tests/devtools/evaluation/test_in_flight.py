@@ -65,6 +65,21 @@ def test_four_in_flight_fill_better_than_one_and_than_holding_the_last_pose(walk
     assert all(row["mpjpe_mm"] <= row["hold_last_mm"] for row in four.calibration)
 
 
+def test_missed_frames_are_scored_by_how_they_were_answered(walk):
+    """The split that explains the missed frames' error: fills from both sides far below
+    hold-last, forward predictions near it; together they are the missed frames."""
+    four = evaluate(walk, Scenario(in_flight=4), CONFIG)
+    rows = {row["source"]: row for row in four.by_source}
+    assert set(rows) == {"interpolated", "predicted"}
+    assert rows["interpolated"]["ratio"] < 0.5 < rows["predicted"]["ratio"] < 1.0
+    scored = sum(row["frames"] for row in rows.values())
+    total = sum(row["mpjpe_mm"] * row["frames"] for row in rows.values()) / scored
+    assert total == pytest.approx(four.methods["streaming"]["mpjpe_missed_mm"], abs=0.05)
+    assert "by_source" in four.as_json()
+    one = evaluate(walk, Scenario(in_flight=1), CONFIG)
+    assert {row["source"] for row in one.by_source} == {"predicted"}  # nothing in hand to wait for
+
+
 def test_cli_takes_in_flight_and_noise_model(capsys):
     argv = ["eval", str(WALK), "--max-frames", "90", "--in-flight", "4", "--noise-model",
             "correlated"]  # fmt: skip

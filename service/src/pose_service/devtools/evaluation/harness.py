@@ -11,7 +11,7 @@ import numpy as np
 from ...tracking.config import TrackerConfig
 from .bounds import oracle_errors
 from .methods import METHODS, Detections, streaming
-from .metrics import error_by_gap, summarise
+from .metrics import error_by_gap, error_by_source, summarise
 from .sequences import Sequence
 from .simulate import detections, miss_mask
 
@@ -39,12 +39,14 @@ class Report:
     bounds: dict[str, float | None] = field(default_factory=dict)  # see ``bounds``; sequences only
     in_flight: int = 1
     noise_model: str = "iid"
+    by_source: list[dict[str, Any]] = field(default_factory=list)  # ``error_by_source``
 
     def as_json(self) -> dict[str, Any]:
         """The issue's JSON (sequence, frames, methods with the five metrics), the scenario's
         ``in_flight`` and ``noise_model``, the streaming answers ``by_gap`` (frames since the
-        last detection, with hold-last's error on the same frames), plus the noise-free
-        ``bounds`` when the sequence has a ground truth."""
+        last detection, with hold-last's error on the same frames), the streaming answers to
+        missed frames ``by_source`` (forward predictions, fills from both sides), plus the
+        noise-free ``bounds`` when the sequence has a ground truth."""
         keys = ("coverage", "mpjpe_missed_mm", "mpjpe_all_mm", "accel_error", "ms_per_frame")
         out: dict[str, Any] = {
             "sequence": self.sequence,
@@ -53,6 +55,7 @@ class Report:
             "in_flight": self.in_flight,
             "noise_model": self.noise_model,
             "by_gap": self.calibration,
+            "by_source": self.by_source,
         }
         if self.bounds:
             out["bounds"] = self.bounds
@@ -65,13 +68,13 @@ def evaluate(sequence: Sequence, scenario: Scenario, config: TrackerConfig | Non
         sequence.frames, scenario.miss_share, scenario.burst, scenario.miss_first, scenario.seed
     )
     observed = detections(sequence, missed, scenario.noise_mm, scenario.seed, scenario.noise_model)
-    methods, calibration = score_methods(
+    methods, calibration, by_source = score_methods(
         observed, config, scenario.in_flight, sequence.joints_3d, sequence.translation, missed
     )
     bounds = oracle_errors(sequence.joints_3d, missed, config.joint_velocity_decay)
     return Report(
         sequence.name, sequence.frames, methods, calibration, int(missed.sum()), bounds,
-        scenario.in_flight, scenario.noise_model,
+        scenario.in_flight, scenario.noise_model, by_source,
     )  # fmt: skip
 
 
@@ -83,10 +86,11 @@ def score_methods(
     root: np.ndarray,
     missed: np.ndarray,
     gaps: np.ndarray | None = None,
-) -> tuple[dict[str, dict[str, Any]], list[dict[str, float]]]:
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, float]], list[dict[str, Any]]]:
     """Every method's metrics on the same detections (streaming with ``in_flight`` requests
-    outstanding), and the streaming answers by frames since the last detection next to
-    hold-last's (gaps counted over ``gaps``, the missed frames by default)."""
+    outstanding); the streaming answers by frames since the last detection next to
+    hold-last's (gaps counted over ``gaps``, the missed frames by default); and the streaming
+    answers to missed frames by source, next to hold-last's."""
     methods, results = {}, {}
     chosen = {**METHODS, "streaming": functools.partial(streaming, in_flight=in_flight)}
     for name, method in chosen.items():
@@ -94,7 +98,8 @@ def score_methods(
         methods[name] = summarise(results[name], truth, root, missed)
     gaps = missed if gaps is None else gaps
     calibration = error_by_gap(results["streaming"], truth, gaps, results["hold_last"])
-    return methods, calibration
+    by_source = error_by_source(results["streaming"], truth, missed, results["hold_last"])
+    return methods, calibration, by_source
 
 
 def format_table(report: Report) -> str:
@@ -122,6 +127,11 @@ def format_table(report: Report) -> str:
         lines.append(
             f"bounds on missed frames, given the noise-free truth at the last detection: "
             f"hold {_mm(hold_bound)} mm, damped constant velocity {_mm(cv_bound)} mm"
+        )
+    for row in report.by_source:
+        lines.append(
+            f"streaming, missed frames answered {row['source']}: {row['frames']} frames, "
+            f"MPJPE {_mm(row['mpjpe_mm'])} mm, {row['ratio']:.2f}x hold_last's on them"
         )
     if report.calibration:
         lines.append("streaming, by frames since the last detection: gap, frames, MPJPE mm, "

@@ -28,6 +28,7 @@ class Result:
     root: np.ndarray  # (T, 3) camera frame, NaN where no pose
     confidence: np.ndarray  # (T,) tracking confidence (0 where no pose)
     ms_per_frame: float
+    sources: tuple[str, ...] = ()  # the tracker's answer source per frame (streaming only)
 
 
 def _result(poses: list[PersonPose | None], confidence: list[float], seconds: float) -> Result:
@@ -43,7 +44,9 @@ def _result(poses: list[PersonPose | None], confidence: list[float], seconds: fl
 
 
 def _from_answers(answers: list[TrackedPose], seconds: float) -> Result:
-    return _result([a.pose for a in answers], [a.tracking_confidence for a in answers], seconds)
+    result = _result([a.pose for a in answers], [a.tracking_confidence for a in answers], seconds)
+    result.sources = tuple(a.source or "" for a in answers)
+    return result
 
 
 def streaming(detections: Detections, config: TrackerConfig, in_flight: int = 1) -> Result:

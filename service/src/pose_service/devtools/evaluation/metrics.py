@@ -78,5 +78,29 @@ def error_by_gap(
     return rows
 
 
+def error_by_source(
+    result: Result, truth_joints: np.ndarray, missed: np.ndarray, baseline: Result
+) -> list[dict[str, float | str]]:
+    """The missed frames' error split by how the tracker answered them (``predicted``: forward
+    only; ``interpolated``: filled from both sides), with ``baseline``'s error on the same frames:
+    which kind of answer a target on the missed frames' error depends on."""
+    rows: list[dict[str, float | str]] = []
+    sources = np.asarray(result.sources or [""] * len(missed))
+    for source in sorted(set(sources[missed]) - {""}):
+        frames = missed & (sources == source) & ~np.isnan(result.joints[:, 0, 0])
+        error = _mean_error(result.joints, truth_joints, frames)
+        hold = _mean_error(baseline.joints, truth_joints, frames)
+        if error is None or not hold:
+            continue
+        rows.append({
+            "source": str(source),
+            "frames": int(frames.sum()),
+            "mpjpe_mm": _round(error),
+            "hold_last_mm": _round(hold),
+            "ratio": round(error / hold, 3),
+        })  # fmt: skip
+    return rows
+
+
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)

@@ -65,10 +65,10 @@ def evaluate_reference(
     hidden = miss_mask(T, scenario.miss_share, scenario.burst, scenario.miss_first, scenario.seed)
     observed = [None if hidden[t] else pose for t, pose in enumerate(reference)]
     missed = hidden & ~np.isnan(truth[:, 0, 0])
-    methods, calibration = score_methods(
+    methods, calibration, by_source = score_methods(
         observed, config, scenario.in_flight, truth, root, missed, hidden
     )
     return Report(
         name, T, methods, calibration, int(hidden.sum()),
-        in_flight=scenario.in_flight, noise_model="estimator",
+        in_flight=scenario.in_flight, noise_model="estimator", by_source=by_source,
     )  # fmt: skip
