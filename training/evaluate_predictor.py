@@ -85,8 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--other-skeletons", action="store_true", help="bones rescaled")
     parser.add_argument("--video", type=Path, help="a clip: lite's undropped output as truth")
     parser.add_argument("--noise-model", default="iid", choices=NOISE_MODELS)
+    parser.add_argument("--in-flight", type=int, default=1, help="requests outstanding, as eval")
     args = parser.parse_args(argv)
-    scenario = Scenario(noise_model=args.noise_model)
+    scenario = Scenario(noise_model=args.noise_model, in_flight=args.in_flight)
     if args.video:
         reference = estimate_video(args.video, "lite")
 
