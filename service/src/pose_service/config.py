@@ -298,6 +298,12 @@ class Settings:
     detector_score_threshold: float = setting(
         0.5, "least person score kept, as 4D-Humans' demo.py", check=SHARE
     )
+    hmr2_max_people: int = setting(
+        0,
+        "hmr2: the best-scoring person boxes of a frame HMR2 regresses (0 = every box above the "
+        "threshold, as 4D-Humans' demo.py; each box of a crowd costs an HMR2 crop)",
+        check=at_least(0, "(0 = every box)"),
+    )
     detect_every_frames: int = setting(
         1,
         "hmr2: ViTDet at least every N frames of a tracked video, HMR2 on the track's box "
@@ -308,8 +314,9 @@ class Settings:
     hmr2_detector: str = setting(
         "auto",
         "hmr2: `vitdet` (4D-Humans' ViTDet-H), `mediapipe` (the lite estimator's person box, needs "
-        "the `lite` extra) or `auto`: ViTDet-H on CUDA, MediaPipe on a CPU (ViTDet-H takes "
-        "~32–65 s a 1080p frame on 2 CPU cores, MediaPipe ~0.1 s)",
+        "the `lite` extra) or `auto`: ViTDet-H on CUDA, MediaPipe on a CPU where it is installed "
+        "(ViTDet-H takes ~32–65 s a 1080p frame on 2 CPU cores, MediaPipe ~0.1 s; MediaPipe has "
+        "no Python 3.13 wheels, so there ViTDet-H)",
         check=one_of(("auto", "vitdet", "mediapipe")),
     )
     lite_model_complexity: int = setting(

@@ -133,6 +133,32 @@ def test_on_a_cpu_host_mediapipe_fills_the_detector_role() -> None:
     }  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("device", "mediapipe_installed", "chosen"),
+    [("cuda", True, "vitdet"), ("cpu", True, "mediapipe"), ("cpu", False, "vitdet")],
+)
+def test_auto_detector_is_vitdet_on_cuda_and_where_mediapipe_is_missing(
+    monkeypatch: pytest.MonkeyPatch, device: str, mediapipe_installed: bool, chosen: str
+) -> None:
+    """On Python 3.13 MediaPipe has no wheels (the ``lite`` extra installs nothing): a CPU
+    host then detects with ViTDet-H, as a GPU host does, rather than failing to load."""
+    import importlib.util
+
+    from pose_service.estimators.hmr2 import estimator as module
+
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name: str, *args: object):
+        if name == "mediapipe":
+            return object() if mediapipe_installed else None
+        return real_find_spec(name, *args)
+
+    monkeypatch.setattr(module.importlib.util, "find_spec", find_spec)
+    est = module.HMR2Estimator(Settings(estimator="hmr2", hmr2_detector="auto"))
+    est._device = device
+    assert est._choose_detector() == chosen
+
+
 def test_load_builds_no_renderer_and_loads_local_files(stack: SimpleNamespace) -> None:
     est = _loaded()
     assert est.model_status() == {"hmr2": "loaded", "vitdet": "loaded"}
@@ -274,6 +300,21 @@ def test_detections_filtered_by_class_and_score(stack: SimpleNamespace) -> None:
     first_pixel = call[0]["image"][:, 0, 0].numpy()
     np.testing.assert_allclose(first_pixel, [120, 80, 40])
     assert set(estimate.timings_ms) == {"detect", "crop", "pose"}
+
+
+def test_max_people_keeps_the_best_boxes_for_hmr2(stack: SimpleNamespace) -> None:
+    """A crowd's boxes each cost an HMR2 crop: ``hmr2_max_people`` keeps the best-scoring ones
+    (0, the default, keeps every box above the threshold, as demo.py)."""
+    stack.d2.DETECTIONS[:] = [
+        (10, 20, 110, 300, 0.60, 0),
+        (300, 40, 400, 330, 0.95, 0),
+        (200, 30, 280, 320, 0.80, 0),
+    ]
+    assert len(_loaded().estimate(_frame()).people) == 3
+    stack.hmr2.reset()
+    estimate = _loaded(hmr2_max_people=2).estimate(_frame())
+    assert [p.score for p in estimate.people] == pytest.approx([0.95, 0.80])
+    assert stack.hmr2.FORWARD_BATCHES[-1].shape[0] == 2
 
 
 def test_threshold_setting_is_used(stack: SimpleNamespace) -> None:

@@ -7,6 +7,7 @@ on real video. One person per frame, SMPL joint names (see ``mediapipe_to_smpl``
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
@@ -38,7 +39,9 @@ class MediaPipeEstimator(Estimator):
             import mediapipe as mp
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise ModelUnavailable(
-                "the lite estimator needs mediapipe==0.10.21: pip install 'pose-service[lite]'"
+                "the lite estimator needs mediapipe==0.10.21 (wheels up to Python 3.12; later "
+                "releases dropped its Pose solution): pip install 'pose-service[lite]' on "
+                f"Python 3.10-3.12 (this is {sys.version_info[0]}.{sys.version_info[1]})"
             ) from exc
         self._version = mp.__version__
         self._pose = mp.solutions.pose.Pose(

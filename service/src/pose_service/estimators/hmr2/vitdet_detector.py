@@ -96,10 +96,17 @@ def low_score_people(
 
 
 def select_people(
-    boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, threshold: float
+    boxes: np.ndarray,
+    scores: np.ndarray,
+    classes: np.ndarray,
+    threshold: float,
+    limit: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Person boxes scoring above ``threshold`` (strictly, as demo.py), best first."""
+    """Person boxes scoring above ``threshold`` (strictly, as demo.py), best first; only the
+    best ``limit`` of them when it is positive."""
     keep = (classes == PERSON_CLASS) & (scores > threshold)
     kept_boxes, kept_scores = boxes[keep], scores[keep]
     order = np.argsort(-kept_scores, kind="stable")
+    if limit > 0:
+        order = order[:limit]
     return kept_boxes[order], kept_scores[order]
