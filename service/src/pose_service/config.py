@@ -301,7 +301,8 @@ class Settings:
     hmr2_max_people: int = setting(
         0,
         "hmr2: the best-scoring person boxes of a frame HMR2 regresses (0 = every box above the "
-        "threshold, as 4D-Humans' demo.py; each box of a crowd costs an HMR2 crop)",
+        "threshold, as 4D-Humans' demo.py; each box of a crowd costs an HMR2 crop); the boxes "
+        "left out stay rescue candidates where the track predicts its person",
         check=at_least(0, "(0 = every box)"),
     )
     detect_every_frames: int = setting(

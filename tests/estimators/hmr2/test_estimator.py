@@ -315,6 +315,10 @@ def test_max_people_keeps_the_best_boxes_for_hmr2(stack: SimpleNamespace) -> Non
     estimate = _loaded(hmr2_max_people=2).estimate(_frame())
     assert [p.score for p in estimate.people] == pytest.approx([0.95, 0.80])
     assert stack.hmr2.FORWARD_BATCHES[-1].shape[0] == 2
+    # the box left out stays a rescue candidate, where the track may predict its person
+    boxes, scores = estimate.candidates
+    assert scores[0] == pytest.approx(0.60)
+    np.testing.assert_allclose(boxes[0], [10, 20, 110, 300])
 
 
 def test_threshold_setting_is_used(stack: SimpleNamespace) -> None:

@@ -39,9 +39,11 @@ class MediaPipeEstimator(Estimator):
             import mediapipe as mp
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise ModelUnavailable(
-                "the lite estimator needs mediapipe==0.10.21 (wheels up to Python 3.12; later "
-                "releases dropped its Pose solution): pip install 'pose-service[lite]' on "
-                f"Python 3.10-3.12 (this is {sys.version_info[0]}.{sys.version_info[1]})"
+                "MediaPipe Pose (the lite estimator, and hmr2's person detector on a CPU) needs "
+                "mediapipe==0.10.21 (wheels up to Python 3.12; later releases dropped its Pose "
+                "solution): pip install 'pose-service[lite]' on Python 3.10-3.12 (this is "
+                f"{sys.version_info[0]}.{sys.version_info[1]}; with hmr2, set "
+                "POSE_SERVICE_HMR2_DETECTOR=vitdet)"
             ) from exc
         self._version = mp.__version__
         self._pose = mp.solutions.pose.Pose(

@@ -323,7 +323,7 @@ class HMR2Estimator(BodyModelEstimator):
                 people_boxes = [select_people(*d, threshold, limit) for d in detections]
                 # Each frame's low-score person boxes travel on its Estimate, for rescue.
                 low_boxes = {
-                    i: low_score_people(*d, self._detector_floor(), threshold)
+                    i: low_score_people(*d, self._detector_floor(), threshold, limit)
                     for i, d in zip(need, detections, strict=True)
                 }
                 timings["detect"] = _ms_since(start)

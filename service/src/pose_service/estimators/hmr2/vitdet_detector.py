@@ -86,11 +86,20 @@ class ViTDetPersonDetector:
 
 
 def low_score_people(
-    boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, floor: float, threshold: float
+    boxes: np.ndarray,
+    scores: np.ndarray,
+    classes: np.ndarray,
+    floor: float,
+    threshold: float,
+    limit: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Person boxes scoring at least ``floor`` but not above ``threshold`` (the ones
-    :func:`select_people` leaves out), best first."""
-    keep = (classes == PERSON_CLASS) & (scores >= floor) & (scores <= threshold)
+    """Person boxes scoring at least ``floor`` that :func:`select_people` leaves out (not above
+    ``threshold``, or beyond its ``limit``), best first: the rescue's candidates."""
+    person = classes == PERSON_CLASS
+    keep = person & (scores >= floor) & (scores <= threshold)
+    if limit > 0:
+        above = np.flatnonzero(person & (scores > threshold))
+        keep[above[np.argsort(-scores[above], kind="stable")][limit:]] = True
     order = np.argsort(-scores[keep], kind="stable")
     return boxes[keep][order], scores[keep][order]
 
