@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make test-gpu-host: `molecule test -s gpu-host` (see molecule.yml) once the upstream mirror and the stand-in
 # models exist (the Makefile builds both: POSE_UPSTREAM_CACHE, POSE_UPSTREAM_MODELS). Runs as root, as molecule's
-# default scenario does; reuses its cached Debian root filesystem and Ansible tools (POSE_MOLECULE_CACHE).
+# default scenario does; reuses its Ansible tools (POSE_MOLECULE_CACHE) and builds its own Debian 13 root filesystem.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
