@@ -31,7 +31,12 @@ class Result:
     sources: tuple[str, ...] = ()  # the tracker's answer source per frame (streaming only)
 
 
-def _result(poses: list[PersonPose | None], confidence: list[float], seconds: float) -> Result:
+def _result(
+    poses: list[PersonPose | None],
+    confidence: list[float],
+    seconds: float,
+    sources: tuple[str, ...] = (),
+) -> Result:
     T = len(poses)
     joints = np.full((T, 24, 3), np.nan)
     root = np.full((T, 3), np.nan)
@@ -40,13 +45,14 @@ def _result(poses: list[PersonPose | None], confidence: list[float], seconds: fl
             joints[t] = pose.joints_3d
             if pose.camera_translation is not None:
                 root[t] = pose.camera_translation
-    return Result(joints, root, np.asarray(confidence, dtype=float), seconds * 1e3 / max(T, 1))
+    ms = seconds * 1e3 / max(T, 1)
+    return Result(joints, root, np.asarray(confidence, dtype=float), ms, sources)
 
 
 def _from_answers(answers: list[TrackedPose], seconds: float) -> Result:
-    result = _result([a.pose for a in answers], [a.tracking_confidence for a in answers], seconds)
-    result.sources = tuple(a.source or "" for a in answers)
-    return result
+    poses = [a.pose for a in answers]
+    sources = tuple(a.source or "" for a in answers)
+    return _result(poses, [a.tracking_confidence for a in answers], seconds, sources)
 
 
 def streaming(detections: Detections, config: TrackerConfig, in_flight: int = 1) -> Result:
