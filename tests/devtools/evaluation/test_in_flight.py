@@ -51,8 +51,8 @@ def test_only_bursts_the_frames_in_flight_reach_are_filled(walk):
     assert all(sources[t] == "interpolated" for t in (10, 20, 21, 31, 32))
     assert sources[30] == "predicted"
     assert [sources[t] for t in range(40, 45)] == ["predicted"] * 3 + ["interpolated"] * 2
-    # A longer look-ahead holds more slots. A look-ahead of 3 fills a run of 3 whole, but no frame can then be sent until one is
-    # answered: a longer run loses its first 4 frames to predictions.
+    # A longer look-ahead holds more slots. A look-ahead of 3 fills a run of 3 whole, but then
+    # no frame can be sent until one is answered: a longer run loses its first 4 frames.
     longer = stream_in_flight(observed, dataclasses.replace(CONFIG, lookahead_frames=3), 4)
     assert [longer[t].source for t in range(30, 33)] == ["interpolated"] * 3
     assert [longer[t].source for t in range(40, 45)] == ["predicted"] * 4 + ["interpolated"]
