@@ -20,6 +20,15 @@ def _last_detection(missed: np.ndarray) -> np.ndarray:
     return np.maximum.accumulate(np.where(~missed, frames, -1))
 
 
+def oracle_hold(truth: np.ndarray, missed: np.ndarray) -> np.ndarray:
+    """Per frame, the true pose of the newest detected frame at or before it (NaN before the
+    first): hold-last without the detection noise, to score any subset of the missed frames."""
+    last = _last_detection(missed)
+    held = np.full(truth.shape, np.nan)
+    held[last >= 0] = truth[last[last >= 0]]
+    return held
+
+
 def oracle_errors(truth: np.ndarray, missed: np.ndarray, decay: float) -> dict[str, float | None]:
     """MPJPE (mm) on the missed frames after the first detection, for two oracles:
 
@@ -35,7 +44,7 @@ def oracle_errors(truth: np.ndarray, missed: np.ndarray, decay: float) -> dict[s
     gaps = targets - anchors
     velocity = truth[anchors] - truth[anchors - 1]
     steps = np.array([damped_travel(int(g), decay) for g in gaps])[:, None, None]
-    hold = truth[anchors]
+    hold = oracle_hold(truth, missed)[targets]
     moved = hold + velocity * steps
 
     def mpjpe(pred: np.ndarray) -> float:

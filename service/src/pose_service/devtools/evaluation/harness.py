@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ...tracking.config import TrackerConfig
-from .bounds import oracle_errors
+from .bounds import oracle_errors, oracle_hold
 from .methods import METHODS, Detections, streaming
 from .metrics import error_by_gap, error_by_source, summarise
 from .sequences import Sequence
@@ -98,7 +98,9 @@ def score_methods(
         methods[name] = summarise(results[name], truth, root, missed)
     gaps = missed if gaps is None else gaps
     calibration = error_by_gap(results["streaming"], truth, gaps, results["hold_last"])
-    by_source = error_by_source(results["streaming"], truth, missed, results["hold_last"])
+    by_source = error_by_source(
+        results["streaming"], truth, missed, results["hold_last"], oracle_hold(truth, missed)
+    )
     return methods, calibration, by_source
 
 
@@ -132,6 +134,11 @@ def format_table(report: Report) -> str:
         lines.append(
             f"streaming, missed frames answered {row['source']}: {row['frames']} frames, "
             f"MPJPE {_mm(row['mpjpe_mm'])} mm, {row['ratio']:.2f}x hold_last's on them"
+            + (
+                f" (holding the noise-free last detection: {row['oracle_hold_ratio']:.2f}x)"
+                if "oracle_hold_ratio" in row
+                else ""
+            )
         )
     if report.calibration:
         lines.append("streaming, by frames since the last detection: gap, frames, MPJPE mm, "

@@ -79,11 +79,17 @@ def error_by_gap(
 
 
 def error_by_source(
-    result: Result, truth_joints: np.ndarray, missed: np.ndarray, baseline: Result
+    result: Result,
+    truth_joints: np.ndarray,
+    missed: np.ndarray,
+    baseline: Result,
+    oracle: np.ndarray | None = None,
 ) -> list[dict[str, float | str]]:
     """The missed frames' error split by how the tracker answered them (``predicted``: forward
     only; ``interpolated``: filled from both sides), with ``baseline``'s error on the same frames:
-    which kind of answer a target on the missed frames' error depends on."""
+    which kind of answer a target on the missed frames' error depends on; and, given
+    ``oracle`` joints (``bounds.oracle_hold``), what holding the noise-free last detection
+    scores on them against ``baseline`` (``oracle_hold_ratio``)."""
     rows: list[dict[str, float | str]] = []
     sources = np.asarray(result.sources or [""] * len(missed))
     for source in sorted(set(sources[missed]) - {""}):
@@ -92,13 +98,17 @@ def error_by_source(
         hold = _mean_error(baseline.joints, truth_joints, frames)
         if error is None or not hold:
             continue
-        rows.append({
+        row: dict[str, float | str] = {
             "source": str(source),
             "frames": int(frames.sum()),
             "mpjpe_mm": _round(error),
             "hold_last_mm": _round(hold),
             "ratio": round(error / hold, 3),
-        })  # fmt: skip
+        }
+        noise_free = None if oracle is None else _mean_error(oracle, truth_joints, frames)
+        if noise_free is not None:
+            row["oracle_hold_ratio"] = round(noise_free / hold, 3)
+        rows.append(row)
     return rows
 
 
