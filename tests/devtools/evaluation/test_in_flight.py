@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pose_service.cli import main
-from pose_service.devtools.evaluation.harness import Scenario, evaluate
+from pose_service.devtools.evaluation.harness import Scenario, evaluate, score_methods
 from pose_service.devtools.evaluation.in_flight import stream_in_flight
 from pose_service.devtools.evaluation.sequences import load_sequence
 from pose_service.devtools.evaluation.simulate import detections
@@ -83,6 +83,16 @@ def test_missed_frames_are_scored_by_how_they_were_answered(walk):
     assert "by_source" in four.as_json()
     one = evaluate(walk, Scenario(in_flight=1), CONFIG)
     assert {row["source"] for row in one.by_source} == {"predicted"}  # nothing in hand to wait for
+
+
+def test_the_noise_free_hold_is_scored_only_where_the_truth_is_not_the_detections(walk):
+    """A video's reference is the estimator's own undropped run, which hold-last already
+    holds: no noise-free hold is reported there (it would equal hold-last)."""
+    short = walk.head(80)
+    missed = _missed(80, [(10, 3), (40, 5)])
+    observed = detections(short, missed, 20.0, 0)
+    _, _, rows = score_methods(observed, CONFIG, 4, short.joints_3d, short.translation, missed)
+    assert rows and all("oracle_hold_ratio" not in row for row in rows)
 
 
 def test_cli_takes_in_flight_and_noise_model(capsys):

@@ -69,8 +69,9 @@ def evaluate(sequence: Sequence, scenario: Scenario, config: TrackerConfig | Non
     )
     observed = detections(sequence, missed, scenario.noise_mm, scenario.seed, scenario.noise_model)
     methods, calibration, by_source = score_methods(
-        observed, config, scenario.in_flight, sequence.joints_3d, sequence.translation, missed
-    )
+        observed, config, scenario.in_flight, sequence.joints_3d, sequence.translation, missed,
+        oracle=oracle_hold(sequence.joints_3d, missed),
+    )  # fmt: skip
     bounds = oracle_errors(sequence.joints_3d, missed, config.joint_velocity_decay)
     return Report(
         sequence.name, sequence.frames, methods, calibration, int(missed.sum()), bounds,
@@ -86,11 +87,13 @@ def score_methods(
     root: np.ndarray,
     missed: np.ndarray,
     gaps: np.ndarray | None = None,
+    oracle: np.ndarray | None = None,
 ) -> tuple[dict[str, dict[str, Any]], list[dict[str, float]], list[dict[str, Any]]]:
     """Every method's metrics on the same detections (streaming with ``in_flight`` requests
     outstanding); the streaming answers by frames since the last detection next to
     hold-last's (gaps counted over ``gaps``, the missed frames by default); and the streaming
-    answers to missed frames by source, next to hold-last's."""
+    answers to missed frames by source, next to hold-last's (and to ``oracle``'s, the
+    noise-free hold, where the truth is not itself the detections)."""
     methods, results = {}, {}
     chosen = {**METHODS, "streaming": functools.partial(streaming, in_flight=in_flight)}
     for name, method in chosen.items():
@@ -98,9 +101,7 @@ def score_methods(
         methods[name] = summarise(results[name], truth, root, missed)
     gaps = missed if gaps is None else gaps
     calibration = error_by_gap(results["streaming"], truth, gaps, results["hold_last"])
-    by_source = error_by_source(
-        results["streaming"], truth, missed, results["hold_last"], oracle_hold(truth, missed)
-    )
+    by_source = error_by_source(results["streaming"], truth, missed, results["hold_last"], oracle)
     return methods, calibration, by_source
 
 
