@@ -29,7 +29,7 @@ PROJECT = tomllib.loads((ROOT / "service" / "pyproject.toml").read_text())["proj
 
 
 def _requirement(lines: list[str], name: str) -> Requirement:
-    (found,) = [Requirement(line) for line in lines if Requirement(line).name == name]
+    (found,) = [r for r in map(Requirement, lines) if r.name == name]
     return found
 
 

@@ -132,15 +132,13 @@ def format_table(report: Report) -> str:
             f"hold {_mm(hold_bound)} mm, damped constant velocity {_mm(cv_bound)} mm"
         )
     for row in report.by_source:
+        noise_free = row.get("oracle_hold_ratio")
         lines.append(
             f"streaming, missed frames answered {row['source']}: {row['frames']} frames, "
             f"MPJPE {_mm(row['mpjpe_mm'])} mm, {row['ratio']:.2f}x hold_last's on them"
-            + (
-                f" (holding the noise-free last detection: {row['oracle_hold_ratio']:.2f}x)"
-                if "oracle_hold_ratio" in row
-                else ""
-            )
-        )
+            + ("" if noise_free is None else f" (holding the noise-free last detection: "
+               f"{noise_free:.2f}x)")
+        )  # fmt: skip
     if report.calibration:
         lines.append("streaming, by frames since the last detection: gap, frames, MPJPE mm, "
                      "mean tracking_confidence, hold_last MPJPE mm")  # fmt: skip
